@@ -1,0 +1,1 @@
+"""Simulators: the built-in ArduCopter-compatible vehicle and the ArduPilot SITL launcher."""

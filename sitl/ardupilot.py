@@ -1,0 +1,274 @@
+"""Find and launch ArduPilot SITL (`arducopter`), several instances at once.
+
+Instance ``i`` is started with ``-I i`` so it listens on TCP ``5760 + 10*i`` (ArduPilot's own
+layout), each in a working directory of its own (SITL writes ``eeprom.bin`` and logs there), with
+a distinct ``--sysid``, ``--home`` at its depot, ``--speedup`` and ``--defaults``. Output goes to
+``<log_dir>/arducopter-<i>.log``, kept after the instances stop.
+
+Readiness ("ready to arm": the EKF uses GPS) needs a MAVLink client, which lives in
+``groundcontrol``; the launcher takes it as a callable so this module stays a process manager.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "ArduPilotSitl",
+    "Home",
+    "SitlError",
+    "SitlNotFound",
+    "find_arducopter",
+    "find_defaults",
+    "sitl_port",
+]
+
+BASE_PORT = 5760
+
+ReadyCheck = Callable[[str, float], None]
+"""``ready(endpoint, timeout_s)`` returns when the vehicle there is ready to arm, else raises."""
+
+
+class SitlError(RuntimeError):
+    """A SITL instance failed to start, died, or did not become ready; carries its log tail."""
+
+    def __init__(self, message: str, log_path: Path | None = None) -> None:
+        self.log_path = log_path
+        tail = ""
+        if log_path is not None and log_path.exists():
+            lines = log_path.read_text(errors="replace").splitlines()[-20:]
+            tail = "\n  | " + "\n  | ".join(lines) if lines else ""
+        super().__init__(f"{message}{tail}")
+
+
+class SitlNotFound(SitlError):
+    """No ``arducopter`` binary (or no defaults file) where we were told to look."""
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """A SITL home: WGS84 degrees, altitude AMSL in metres, heading in degrees."""
+
+    lat: float
+    lon: float
+    alt_amsl_m: float = 0.0
+    heading_deg: float = 0.0
+
+    def arg(self) -> str:
+        return f"{self.lat:.7f},{self.lon:.7f},{self.alt_amsl_m:.2f},{self.heading_deg:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> Home:
+        """Parse ``LAT,LON[,ALT[,HDG]]``.
+
+        >>> Home.parse("-35.363261,149.165230,584,353")
+        Home(lat=-35.363261, lon=149.16523, alt_amsl_m=584.0, heading_deg=353.0)
+        """
+        parts = text.split(",")
+        if not 2 <= len(parts) <= 4:
+            raise ValueError(f"home {text!r}: expected LAT,LON[,ALT[,HDG]]")
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"home {text!r}: every part must be a number") from None
+        if abs(values[0]) > 90 or abs(values[1]) > 180:
+            raise ValueError(f"home {text!r}: latitude/longitude out of range")
+        return cls(*values)
+
+
+def sitl_port(instance: int) -> int:
+    """TCP port of SITL instance ``-I instance`` (its first serial port)."""
+    return BASE_PORT + 10 * instance
+
+
+def find_arducopter(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The ``arducopter`` binary: ``explicit``, else ``$ARDUPILOT_SITL``, else PATH.
+
+    Raises:
+        SitlNotFound: naming every place that was tried.
+    """
+    tried: list[str] = []
+    candidates: list[tuple[str, str | None]] = [
+        ("option", str(explicit) if explicit else None),
+        ("ARDUPILOT_SITL", os.environ.get("ARDUPILOT_SITL")),
+        ("PATH", shutil.which("arducopter")),
+    ]
+    for origin, value in candidates:
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        tried.append(f"{origin}={value} (not an executable file)")
+    detail = "; ".join(tried) if tried else "no --sitl option, ARDUPILOT_SITL unset, not on PATH"
+    raise SitlNotFound(f"ArduPilot SITL 'arducopter' not found: {detail}")
+
+
+def find_defaults(explicit: str | None = None) -> list[Path]:
+    """Defaults parameter files: ``explicit`` or ``$ARDUPILOT_DEFAULTS`` (comma-separated).
+
+    Returns an empty list when neither is set. Raises SitlNotFound for a named file that is
+    missing, since SITL would otherwise start with the wrong frame silently.
+    """
+    text = explicit if explicit else os.environ.get("ARDUPILOT_DEFAULTS", "")
+    files = [Path(p).expanduser() for p in text.split(",") if p.strip()]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise SitlNotFound(f"defaults parameter file not found: {', '.join(missing)}")
+    return files
+
+
+@dataclass
+class _Instance:
+    index: int
+    sysid: int
+    home: Home
+    workdir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def endpoint(self) -> str:
+        return f"tcp:127.0.0.1:{sitl_port(self.index)}"
+
+
+@dataclass
+class ArduPilotSitl:
+    """Several ``arducopter`` SITL processes, started together and stopped cleanly.
+
+    Use as a context manager::
+
+        with ArduPilotSitl(homes=[Home(-35.36, 149.17, 584)], log_dir=Path("logs")) as sitl:
+            sitl.wait_ready(check, timeout_s=120)
+            fly(sitl.endpoints[0])
+    """
+
+    homes: Sequence[Home]
+    log_dir: Path
+    binary: Path | None = None
+    defaults: Sequence[Path] = ()
+    speedup: float = 1.0
+    first_instance: int = 0
+    first_sysid: int = 1
+    model: str = "quad"
+    wipe: bool = True
+    extra_args: Sequence[str] = ()
+    _instances: list[_Instance] = field(default_factory=list, init=False)
+
+    def __enter__(self) -> ArduPilotSitl:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [inst.endpoint for inst in self._instances]
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [inst.log_path for inst in self._instances]
+
+    def command(self, index: int, sysid: int, home: Home) -> list[str]:
+        """The exact command line for one instance (public so tests and users can see it)."""
+        binary = self.binary or find_arducopter()
+        cmd = [str(binary), "--model", self.model, "-I", str(index), "--home", home.arg(),
+               "--speedup", f"{self.speedup:g}", "--sysid", str(sysid)]
+        if self.wipe:
+            cmd.append("-w")
+        if self.defaults:
+            cmd += ["--defaults", ",".join(str(Path(p).resolve()) for p in self.defaults)]
+        return cmd + list(self.extra_args)
+
+    def start(self) -> None:
+        """Start one process per home; raise SitlError if any exits or never listens."""
+        if self._instances:
+            raise SitlError("already started")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for offset, home in enumerate(self.homes):
+                self._start_one(self.first_instance + offset, self.first_sysid + offset, home)
+            for inst in self._instances:
+                self._wait_listening(inst, timeout_s=30.0)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_one(self, index: int, sysid: int, home: Home) -> None:
+        port = sitl_port(index)
+        if _port_open(port):
+            raise SitlError(f"TCP port {port} for SITL instance {index} is already in use")
+        workdir = self.log_dir / f"instance-{index}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"arducopter-{index}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                self.command(index, sysid, home), cwd=workdir, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        self._instances.append(_Instance(index, sysid, home, workdir, log_path, process))
+
+    def _wait_listening(self, inst: _Instance, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if inst.process.poll() is not None:
+                raise SitlError(
+                    f"arducopter instance {inst.index} exited with {inst.process.returncode}",
+                    inst.log_path)
+            if _port_open(sitl_port(inst.index)):
+                return
+            time.sleep(0.1)
+        raise SitlError(f"arducopter instance {inst.index} did not listen on "
+                        f"{sitl_port(inst.index)} within {timeout_s:.0f} s", inst.log_path)
+
+    def wait_ready(self, ready: ReadyCheck, timeout_s: float = 180.0) -> None:
+        """Block until every instance passes ``ready`` (e.g. EKF using GPS)."""
+        for inst in self._instances:
+            self.check_alive()
+            try:
+                ready(inst.endpoint, timeout_s)
+            except Exception as exc:  # re-raised with the SITL log attached
+                raise SitlError(f"instance {inst.index} not ready: {exc}", inst.log_path) from exc
+
+    def check_alive(self) -> None:
+        """Raise SitlError (with its log) for the first instance that has died."""
+        for inst in self._instances:
+            if inst.process.poll() is not None:
+                raise SitlError(f"arducopter instance {inst.index} died "
+                                f"(exit {inst.process.returncode})", inst.log_path)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM every process group, then SIGKILL what is left; logs stay."""
+        for inst in self._instances:
+            if inst.process.poll() is None:
+                _signal_group(inst.process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for inst in self._instances:
+            try:
+                inst.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(inst.process, signal.SIGKILL)
+                inst.process.wait(timeout=5)
+        self._instances.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:  # already gone
+        return
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

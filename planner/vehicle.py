@@ -1,14 +1,39 @@
 """Vehicle profiles: what a drone type can lift, how far, how fast, how it delivers.
 
-Profiles are data (JSON files under ``planner/profiles/``), loaded with ``load_profile``.
+Profiles are data (JSON files under ``planner/profiles/``), read with ``load_profile`` (any
+path), ``builtin_profile`` (by name) or ``profile_from_dict`` (already parsed JSON). Reading is
+strict: an unknown field, a wrong type or an impossible value raises ``InvalidInput`` naming the
+field and the file, so a typo in a profile never silently falls back to a default.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import Any
 
-__all__ = ["DeliveryMethod", "PowerModel", "VehicleProfile"]
+from planner.errors import InvalidInput
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "DeliveryMethod",
+    "PowerModel",
+    "VehicleProfile",
+    "builtin_profile",
+    "builtin_profile_names",
+    "load_profile",
+    "profile_from_dict",
+]
+
+DEFAULT_PROFILE = "delivery-quad"
+"""Name of the built-in profile used when none is given."""
+
+_PROFILE_DIR = Path(__file__).parent / "profiles"
 
 
 class DeliveryMethod(Enum):
@@ -69,11 +94,23 @@ class VehicleProfile:
     linear_w_per_kg: float = 46.7
     linear_w_offset: float = 26.9
     continue_after_land: bool = False
-    """The vehicle is configured to continue a mission after a landing (ArduPilot MIS_OPTIONS bit 2)."""
+    """The vehicle continues a mission after a landing (ArduPilot MIS_OPTIONS bit 2)."""
     disarm_delay_s: float = 10.0
     """Seconds on the ground before the autopilot disarms (ArduPilot DISARM_DELAY)."""
     wind_allowance: float = 0.0
     """Extra fraction of cruise energy kept for headwind (0.1 = 10 %)."""
+    description: str = ""
+    """Where the numbers come from (free text, shown to operators)."""
+    air_density_kgm3: float = 1.225
+    """Air density for the power model (ISA sea level 1.225; lower at altitude or in heat)."""
+    land_speed_ms: float = 0.5
+    """Final descent speed below land_final_alt_m (ArduCopter LAND_SPEED, 50 cm/s default)."""
+    land_final_alt_m: float = 10.0
+    """Height where the final slow descent starts (ArduCopter LAND_ALT_LOW, 10 m default)."""
+    winch_speed_ms: float = 1.0
+    """Line speed of the winch for WINCH delivery, both out and in."""
+    place_descent_speed_ms: float = 0.5
+    """Descent speed of NAV_PAYLOAD_PLACE (ArduCopter descends at 0.5 m/s, see the reference)."""
 
     @property
     def usable_wh(self) -> float:
@@ -82,3 +119,192 @@ class VehicleProfile:
     @property
     def reserve_wh(self) -> float:
         return self.usable_wh * self.reserve_fraction
+
+
+# (field, lower bound, lower inclusive, upper bound) for the numeric checks of a profile file.
+_POSITIVE = (
+    "empty_mass_kg",
+    "battery_wh",
+    "max_payload_kg",
+    "cruise_speed_ms",
+    "climb_speed_ms",
+    "descent_speed_ms",
+    "cruise_alt_agl_m",
+    "ceiling_agl_m",
+    "rotor_diameter_m",
+    "air_density_kgm3",
+    "land_speed_ms",
+    "winch_speed_ms",
+    "place_descent_speed_ms",
+)
+_NON_NEGATIVE = (
+    "release_alt_agl_m",
+    "dropoff_hover_s",
+    "drag_area_m2",
+    "avionics_w",
+    "linear_w_per_kg",
+    "linear_w_offset",
+    "disarm_delay_s",
+    "land_final_alt_m",
+)
+_FRACTIONS_OPEN_LOW = ("usable_fraction", "figure_of_merit")
+"""Fractions in (0, 1]: zero would mean no energy or no thrust at all."""
+_FRACTIONS = ("reserve_fraction", "wind_allowance")
+"""Fractions in [0, 1]."""
+
+_ENUMS: dict[str, type[Enum]] = {
+    "delivery_method": DeliveryMethod,
+    "power_model": PowerModel,
+}
+
+
+def _field_types() -> dict[str, str]:
+    # With ``from __future__ import annotations`` the dataclass types are strings.
+    return {f.name: str(f.type) for f in dataclasses.fields(VehicleProfile)}
+
+
+def _convert(name: str, kind: str, value: Any, source: str) -> Any:
+    """Check one raw JSON value against the field's declared type and convert enums."""
+    if name in _ENUMS:
+        enum = _ENUMS[name]
+        allowed = [m.value for m in enum]
+        if not isinstance(value, str) or value not in allowed:
+            raise InvalidInput(name, f"must be one of {allowed}, got {value!r}", source)
+        return enum(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInput(name, f"must be a number, got {value!r}", source)
+        if not math.isfinite(value):
+            raise InvalidInput(name, f"must be finite, got {value!r}", source)
+        return float(value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(name, f"must be an integer, got {value!r}", source)
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise InvalidInput(name, f"must be true or false, got {value!r}", source)
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise InvalidInput(name, f"must be a string, got {value!r}", source)
+        return value
+    raise InvalidInput(name, f"has unsupported type {kind}", source)  # a new field type
+
+
+def _check_ranges(values: Mapping[str, Any], source: str) -> None:
+    """Reject physically impossible numbers; names the first offending field."""
+    for name in _POSITIVE:
+        if name in values and values[name] <= 0:
+            raise InvalidInput(name, f"must be > 0, got {values[name]!r}", source)
+    for name in _NON_NEGATIVE:
+        if name in values and values[name] < 0:
+            raise InvalidInput(name, f"must be >= 0, got {values[name]!r}", source)
+    for name in _FRACTIONS_OPEN_LOW:
+        if name in values and not 0 < values[name] <= 1:
+            raise InvalidInput(name, f"must be in (0, 1], got {values[name]!r}", source)
+    for name in _FRACTIONS:
+        if name in values and not 0 <= values[name] <= 1:
+            raise InvalidInput(name, f"must be in [0, 1], got {values[name]!r}", source)
+    if "rotor_count" in values and values["rotor_count"] < 1:
+        raise InvalidInput("rotor_count", f"must be >= 1, got {values['rotor_count']!r}", source)
+    if values.get("name", "x") == "":
+        raise InvalidInput("name", "must not be empty", source)
+
+
+def _check_altitudes(profile: VehicleProfile, source: str) -> None:
+    if profile.cruise_alt_agl_m > profile.ceiling_agl_m:
+        raise InvalidInput(
+            "cruise_alt_agl_m",
+            f"{profile.cruise_alt_agl_m:g} m is above ceiling_agl_m {profile.ceiling_agl_m:g} m",
+            source,
+        )
+    if profile.release_alt_agl_m > profile.cruise_alt_agl_m:
+        raise InvalidInput(
+            "release_alt_agl_m",
+            f"{profile.release_alt_agl_m:g} m is above cruise_alt_agl_m "
+            f"{profile.cruise_alt_agl_m:g} m",
+            source,
+        )
+
+
+def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
+    """Build a profile from parsed JSON, strictly.
+
+    Args:
+        data: the JSON object; keys are ``VehicleProfile`` field names, enums as their values.
+        source: where the data came from (file name), used in error messages.
+
+    Returns:
+        The validated profile.
+
+    Raises:
+        InvalidInput: unknown or missing field, wrong type, impossible value (zero or negative
+            mass or speed, a fraction outside 0..1, cruise altitude above the ceiling).
+
+    >>> p = profile_from_dict({"name": "t", "empty_mass_kg": 2, "battery_wh": 100,
+    ...     "usable_fraction": 0.9, "reserve_fraction": 0.2, "max_payload_kg": 1,
+    ...     "cruise_speed_ms": 10, "climb_speed_ms": 2, "descent_speed_ms": 1.5,
+    ...     "cruise_alt_agl_m": 40, "ceiling_agl_m": 120}, "example")
+    >>> p.usable_wh
+    90.0
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidInput("profile", f"must be a JSON object, got {type(data).__name__}", source)
+    types = _field_types()
+    for key in data:
+        if key not in types:
+            raise InvalidInput(str(key), f"unknown field (known: {', '.join(types)})", source)
+    required = [
+        f.name
+        for f in dataclasses.fields(VehicleProfile)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    for name in required:
+        if name not in data:
+            raise InvalidInput(name, "missing required field", source)
+    values = {key: _convert(key, types[key], value, source) for key, value in data.items()}
+    _check_ranges(values, source)
+    profile = VehicleProfile(**values)
+    _check_altitudes(profile, source)
+    return profile
+
+
+def load_profile(path: str | Path) -> VehicleProfile:
+    """Read a profile from a JSON file.
+
+    Raises:
+        InvalidInput: the file is missing, empty, not JSON, or not a valid profile.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput("file", f"cannot read: {exc.strerror or exc}", source) from exc
+    if not text.strip():
+        raise InvalidInput("file", "is empty", source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            "file", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source
+        ) from exc
+    return profile_from_dict(data, source)
+
+
+def builtin_profile_names() -> tuple[str, ...]:
+    """Names of the profiles shipped in ``planner/profiles/``, sorted."""
+    return tuple(sorted(p.stem for p in _PROFILE_DIR.glob("*.json")))
+
+
+def builtin_profile(name: str = DEFAULT_PROFILE) -> VehicleProfile:
+    """Load a shipped profile by name (the file stem, e.g. ``"delivery-quad"``).
+
+    Raises:
+        InvalidInput: no shipped profile has that name (the message lists the known ones).
+    """
+    if name not in builtin_profile_names():
+        known = ", ".join(builtin_profile_names())
+        raise InvalidInput("profile", f"unknown profile {name!r} (known: {known})")
+    return load_profile(_PROFILE_DIR / f"{name}.json")

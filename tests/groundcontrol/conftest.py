@@ -1,0 +1,84 @@
+"""Fixtures of the ground-control tests: fakes built from the recordings, and vehicle backends.
+
+``vehicle_endpoints(count)`` gives MAVLink URLs of ``count`` running vehicles: the built-in
+simulator (``sim`` marker) or, later, ArduPilot SITL (``sitl`` marker, skipped with the reason
+when no ``arducopter`` is found).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import replay  # noqa: E402
+
+needs_reference = pytest.mark.skipif(
+    not replay.REFERENCE_DIR.is_dir(),
+    reason=f"reference recordings not found in {replay.REFERENCE_DIR}",
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[replay.FakeVehicle]:
+    yield replay.FakeVehicle(time_scale=10.0)
+
+
+@pytest.fixture
+def channel(fake: replay.FakeVehicle) -> Iterator[replay.MemoryChannel]:
+    ch = replay.MemoryChannel(fake)
+    yield ch
+    ch.close()
+
+
+def _sitl_binary() -> str | None:
+    return os.environ.get("ARDUPILOT_SITL") or shutil.which("arducopter")
+
+
+SIM_SPEEDUP = 50.0
+
+
+@pytest.fixture(params=[pytest.param("builtin", marks=pytest.mark.sim),
+                        pytest.param("ardupilot", marks=pytest.mark.sitl)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The vehicle backend a flight test runs against."""
+    if request.param == "ardupilot" and _sitl_binary() is None:
+        pytest.skip("ArduPilot SITL not found: set ARDUPILOT_SITL or put arducopter on PATH")
+    return str(request.param)
+
+
+@pytest.fixture
+def vehicle_endpoints(backend: str) -> Iterator[Callable[..., tuple[list[str], float]]]:
+    """``vehicle_endpoints(count, homes=None) -> (urls, speedup)`` for the chosen backend."""
+    stack: list[object] = []
+
+    def start(count: int, homes: list[tuple[float, float, float, float]] | None = None):
+        homes = homes or [(replay.HOME[0], replay.HOME[1] + 0.001 * i, replay.HOME[2], 0.0)
+                          for i in range(count)]
+        if backend == "builtin":
+            sim = pytest.importorskip("sitl.sim")
+            fleet_cls = getattr(sim, "SimFleet", None)
+            if fleet_cls is None:
+                pytest.skip("sitl.sim.SimFleet is not available yet")
+            fleet = fleet_cls(homes=homes, speedup=SIM_SPEEDUP, base_port=0)
+            fleet.__enter__()
+            stack.append(fleet)
+            return list(fleet.endpoints), SIM_SPEEDUP
+        ardupilot = pytest.importorskip("sitl.ardupilot")
+        launcher = getattr(ardupilot, "launch_fleet", None)
+        if launcher is None:
+            pytest.skip("sitl.ardupilot has no launch_fleet(homes, speedup) yet")
+        fleet = launcher(homes=homes, speedup=10.0)
+        fleet.__enter__()
+        stack.append(fleet)
+        return list(fleet.endpoints), 10.0
+
+    yield start
+    for item in reversed(stack):
+        item.__exit__(None, None, None)  # type: ignore[attr-defined]

@@ -212,7 +212,8 @@ def _check_ranges(values: Mapping[str, Any], source: str) -> None:
         raise InvalidInput("name", "must not be empty", source)
 
 
-def _check_altitudes(profile: VehicleProfile, source: str) -> None:
+def _check_consistency(profile: VehicleProfile, source: str) -> None:
+    """Reject combinations of fields that cannot be flown safely."""
     if profile.cruise_alt_agl_m > profile.ceiling_agl_m:
         raise InvalidInput(
             "cruise_alt_agl_m",
@@ -226,6 +227,22 @@ def _check_altitudes(profile: VehicleProfile, source: str) -> None:
             f"{profile.cruise_alt_agl_m:g} m",
             source,
         )
+    if profile.delivery_method is DeliveryMethod.LAND:
+        # Real ArduCopter disarms after a landing and restarts the mission unless told to
+        # continue, and disarms anyway after DISARM_DELAY on the ground (see the reference).
+        if not profile.continue_after_land:
+            raise InvalidInput(
+                "continue_after_land",
+                "must be true for delivery_method 'land' (ArduPilot MIS_OPTIONS bit 2)",
+                source,
+            )
+        if profile.dropoff_hover_s >= profile.disarm_delay_s:
+            raise InvalidInput(
+                "dropoff_hover_s",
+                f"ground wait {profile.dropoff_hover_s:g} s must be shorter than "
+                f"disarm_delay_s {profile.disarm_delay_s:g} s for delivery_method 'land'",
+                source,
+            )
 
 
 def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
@@ -240,7 +257,8 @@ def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
 
     Raises:
         InvalidInput: unknown or missing field, wrong type, impossible value (zero or negative
-            mass or speed, a fraction outside 0..1, cruise altitude above the ceiling).
+            mass or speed, a fraction outside 0..1, cruise altitude above the ceiling, a
+            landing delivery on a vehicle that would disarm at the drop-off).
 
     >>> p = profile_from_dict({"name": "t", "empty_mass_kg": 2, "battery_wh": 100,
     ...     "usable_fraction": 0.9, "reserve_fraction": 0.2, "max_payload_kg": 1,
@@ -266,7 +284,7 @@ def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
     values = {key: _convert(key, types[key], value, source) for key, value in data.items()}
     _check_ranges(values, source)
     profile = VehicleProfile(**values)
-    _check_altitudes(profile, source)
+    _check_consistency(profile, source)
     return profile
 
 

@@ -102,6 +102,11 @@ def test_minimal_dict_gets_defaults_and_enums_from_their_values() -> None:
         ({"drag_area_m2": -0.1}, "drag_area_m2"),
         ({"cruise_alt_agl_m": 130.0}, "cruise_alt_agl_m"),
         ({"release_alt_agl_m": 50.0}, "release_alt_agl_m"),
+        ({"delivery_method": "land"}, "continue_after_land"),
+        (
+            {"delivery_method": "land", "continue_after_land": True, "dropoff_hover_s": 10.0},
+            "dropoff_hover_s",
+        ),
     ],
 )
 def test_bad_field_is_named_with_its_source(changes: dict[str, Any], field: str) -> None:
@@ -110,6 +115,14 @@ def test_bad_field_is_named_with_its_source(changes: dict[str, Any], field: str)
     assert info.value.field == field
     assert info.value.source == "fleet/x.json"
     assert "fleet/x.json" in str(info.value) and field in str(info.value)
+
+
+def test_landing_delivery_needs_continue_and_a_short_ground_wait() -> None:
+    profile = profile_from_dict(
+        _with(delivery_method="land", continue_after_land=True, dropoff_hover_s=5.0), "x.json"
+    )
+    assert profile.delivery_method is DeliveryMethod.LAND
+    assert profile.dropoff_hover_s < profile.disarm_delay_s
 
 
 def test_missing_required_field_is_named() -> None:

@@ -73,8 +73,10 @@ def test_hover_power_scales_with_mass_to_the_three_halves() -> None:
 def test_linear_model_uses_dorlings_published_fit() -> None:
     """Dorling, Heinrichs, Messier, Magierowski, "Vehicle Routing Problems for Drone Delivery",
     IEEE Trans. SMC: Systems 47(1):70-85, 2017 (doi:10.1109/TSMC.2016.2582745): power is
-    approximately linear in total mass, P = a m + b with a = 46.7 W/kg and b = 26.9 W.
-    These are the profile defaults and the LINEAR model must apply them unchanged.
+    approximately linear in total mass, P = a m + b with a = 46.7 W/kg and b = 26.9 W
+    (arXiv:1608.02305). These are the profile defaults and the LINEAR model must apply them
+    unchanged. The excerpts of the paper available while writing this did not include the
+    passage with the fit, so the two numbers are pinned as commonly quoted from it.
     """
     linear = dataclasses.replace(SMALL, power_model=PowerModel.LINEAR)
     assert (linear.linear_w_per_kg, linear.linear_w_offset) == (46.7, 26.9)

@@ -79,10 +79,12 @@ def test_link_reconnects_after_the_vehicle_drops_tcp(server):
 def test_commands_reach_the_addressed_vehicle_only(server):
     with Link(server.url, heartbeat_period_s=0.2) as link:
         v2 = link.wait_vehicle(2, 5)
-        v2.send(mavlink.MAVLink_command_long_message(
-            2, 1, mavlink.MAV_CMD_DO_SET_MODE, 0, 1, 5, 0, 0, 0, 0, 0))
-        wait_for(v2, lambda m: m.command == mavlink.MAV_CMD_DO_SET_MODE, 3, "ack",
-                 types=["COMMAND_ACK"])
+        with v2.inbox(["COMMAND_ACK"]) as box:  # opened before sending: no reply is missed
+            v2.send(mavlink.MAVLink_command_long_message(
+                2, 1, mavlink.MAV_CMD_DO_SET_MODE, 0, 1, 5, 0, 0, 0, 0, 0))
+            ack = box.get_until(lambda m: m.command == mavlink.MAV_CMD_DO_SET_MODE,
+                                time.monotonic() + 3)
+        assert ack is not None and ack.result == mavlink.MAV_RESULT_ACCEPTED
     assert server.fakes[2].custom_mode == 5 and server.fakes[1].custom_mode == 0
 
 

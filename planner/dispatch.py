@@ -1,0 +1,398 @@
+"""The fleet dispatcher: which drone flies which order, and when.
+
+Pure and deterministic: no clock (``now_s`` is an argument), no I/O, and ties broken by a
+seeded permutation, so the same events, times and seed give the same decisions. Replaying
+the event log rebuilds the state after a restart.
+
+How it decides. Accepted orders wait in a sequence (priority, then earliest due first). On
+every event the unlaunched part of the schedule is rebuilt from what is already fixed:
+each order in turn goes to the drone and turnaround (keep the battery, swap in a spare, or
+charge on a pad) that drops it off earliest, using the planner's verdict for the energy
+actually in the battery. A sortie becomes fixed once its turnaround has begun. A new order
+is accepted only if it can be dropped off by its due time without making an accepted,
+on-time order late (first at its place in the sequence, then at the end); otherwise it is
+rejected at once with the reason. Infeasible orders are rejected before they reach the
+sequence, so they never hold anything up.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from planner.dispatch_model import (
+    DEFAULT_PROMISE_S,
+    Assign,
+    BatteryAction,
+    Decision,
+    DepotModel,
+    DroneFault,
+    DroneLanded,
+    DroneRecovered,
+    DroneSpec,
+    DroneStatus,
+    Event,
+    Fail,
+    FleetDrone,
+    LinkLost,
+    LinkRestored,
+    OrderCancelled,
+    OrderPlaced,
+    PlanFn,
+    Reject,
+    Sortie,
+    SwapBattery,
+    Tick,
+    Unassign,
+)
+from planner.dispatch_options import DroneState, Fleet, best_sortie, due_of
+from planner.dispatch_resources import Battery, DepotResources
+from planner.errors import InvalidInput
+from planner.model import Infeasibility, Order, PlanResult, Rule
+from planner.scenario import Scenario
+
+__all__ = ["Dispatcher", "fleet_of", "planner_plan_fn"]
+
+
+def planner_plan_fn(planner: object) -> PlanFn:
+    """Adapt ``planner.plan.Planner`` (``plan(order, profile, *, battery_wh=...)``) to PlanFn."""
+    plan = planner.plan  # type: ignore[attr-defined]
+
+    def fn(order: Order, profile: object, battery_wh: float | None) -> PlanResult:
+        return plan(order, profile, battery_wh=battery_wh)  # type: ignore[no-any-return]
+
+    return fn  # type: ignore[return-value]
+
+
+def fleet_of(scenario: Scenario) -> tuple[FleetDrone, ...]:
+    """The scenario's drones with their profiles resolved, ready for ``Dispatcher``."""
+    return tuple(FleetDrone(d.id, scenario.profile_for(d), d.depot_id) for d in scenario.fleet)
+
+
+@dataclass(slots=True)
+class _Schedule:
+    """A tentative schedule: sorties by order id, and the orders that have no drone."""
+
+    sorties: dict[str, Sortie]
+    waiting: list[str]
+
+
+class Dispatcher:
+    """Online dispatcher. Every method is deterministic; ``handle`` is the only entry for events.
+
+    Args:
+        drones: the fleet (``planner.scenario.Drone`` or anything with id, profile, depot_id).
+        depots: the ground resources per depot.
+        plan_fn: the planner seam, see ``PlanFn`` (``planner_plan_fn(Planner(...))``).
+        promise_s: drop-off promise for orders without a due time.
+        seed: breaks ties between equally good drones.
+        start_s: scenario time the fleet and spares are ready, full.
+    """
+
+    def __init__(
+        self,
+        drones: Iterable[DroneSpec],
+        depots: Mapping[str, DepotModel] | Iterable[DepotModel],
+        plan_fn: PlanFn,
+        *,
+        promise_s: float = DEFAULT_PROMISE_S,
+        seed: int = 0,
+        start_s: float = 0.0,
+    ) -> None:
+        models = dict(depots) if isinstance(depots, Mapping) else {d.depot_id: d for d in depots}
+        specs = sorted(drones, key=lambda d: d.id)
+        if len({d.id for d in specs}) != len(specs):
+            raise InvalidInput("drones", "drone ids must be unique")
+        for d in specs:
+            if d.depot_id not in models:
+                raise InvalidInput(f"drone {d.id}.depot_id", f"no depot model for {d.depot_id!r}")
+        rank = [d.id for d in specs]
+        random.Random(seed).shuffle(rank)
+        self._fleet = Fleet(plan_fn, promise_s, {d: i for i, d in enumerate(rank)})
+        self._drones = {
+            d.id: DroneState(d, DroneStatus.AVAILABLE, _full(d, start_s), start_s) for d in specs
+        }
+        self._depots = {
+            depot_id: DepotResources.fresh(model, _spare_capacity(specs, depot_id), start_s)
+            for depot_id, model in sorted(models.items())
+        }
+        self._orders: dict[str, Order] = {}
+        self._sequence: list[str] = []
+        self._tentative = _Schedule({}, [])
+        self._committed: dict[str, Sortie] = {}
+        self.history: list[Sortie] = []
+        """Every sortie that became fixed, in the order it did (for replay checks and stats)."""
+        self.now_s = start_s
+
+    # ------------------------------------------------------------------------ inspection
+
+    @property
+    def promise_s(self) -> float:
+        return self._fleet.promise_s
+
+    def schedule(self) -> tuple[Sortie, ...]:
+        """Fixed sorties still under way, then the tentative ones, by turnaround start."""
+        fixed = sorted(self._committed.values(), key=_start_key)
+        return (*fixed, *sorted(self._tentative.sorties.values(), key=_start_key))
+
+    def in_flight(self) -> tuple[Sortie, ...]:
+        """Fixed sorties that have not landed yet."""
+        return tuple(sorted(self._committed.values(), key=_start_key))
+
+    def waiting(self) -> tuple[str, ...]:
+        """Accepted orders that currently have no drone (after faults or losses)."""
+        return tuple(self._tentative.waiting)
+
+    def drone(self, drone_id: str) -> DroneState:
+        return self._drones[drone_id]
+
+    # ---------------------------------------------------------------------------- events
+
+    def handle(self, event: Event, now_s: float) -> list[Decision]:
+        """Apply one event at ``now_s`` and return the decisions it causes.
+
+        Raises:
+            InvalidInput: time going backwards, a duplicate order id, an unknown drone or order.
+        """
+        if now_s < self.now_s:
+            raise InvalidInput("now_s", f"time went backwards: {now_s} < {self.now_s}")
+        self.now_s = now_s
+        self._commit_due(now_s)
+        decisions: list[Decision] = []
+        if isinstance(event, OrderPlaced):
+            return self._on_order(event.order, now_s)
+        if isinstance(event, OrderCancelled):
+            reason = self._on_cancel(event.order_id)
+        elif isinstance(event, DroneLanded):
+            reason = self._on_landed(event, now_s)
+        elif isinstance(event, DroneFault):
+            reason = self._on_fault(event, now_s, decisions)
+        elif isinstance(event, DroneRecovered):
+            reason = self._on_recovered(event, now_s)
+        elif isinstance(event, LinkLost | LinkRestored):
+            reason = self._on_link(event, now_s)
+        elif isinstance(event, Tick):
+            reason = "time"
+        else:
+            raise InvalidInput("event", f"unknown event {event!r}")
+        return decisions + self._replan(now_s, reason)
+
+    # ----------------------------------------------------------------------- event kinds
+
+    def _on_order(self, order: Order, now_s: float) -> list[Decision]:
+        if order.id in self._orders or any(s.order_id == order.id for s in self.history):
+            raise InvalidInput("order.id", f"duplicate order id {order.id!r}")
+        reasons = self._fleet.static_reasons(order, self._drones.values())
+        if reasons:
+            return [Reject(order.id, reasons)]
+        self._orders[order.id] = order
+        due = due_of(order, self.promise_s)
+        for sequence in self._placements(order):
+            trial = self._build(sequence, now_s)
+            sortie = trial.sorties.get(order.id)
+            if sortie is not None and sortie.dropoff_s <= due and not self._breaks(trial):
+                self._sequence = sequence
+                return self._adopt(trial, f"order {order.id} placed")
+        del self._orders[order.id]
+        self._fleet.forget(order.id)
+        return [Reject(order.id, (self._deadline_reason(order, trial, due),))]
+
+    def _on_cancel(self, order_id: str) -> str:
+        if order_id in self._orders:
+            del self._orders[order_id]
+            self._sequence.remove(order_id)
+            self._fleet.forget(order_id)
+        elif order_id not in self._committed and all(s.order_id != order_id for s in self.history):
+            raise InvalidInput("order_id", f"unknown order {order_id!r}")
+        # a fixed sortie is not recalled: the parcel is already on its way
+        return f"order {order_id} cancelled"
+
+    def _on_landed(self, event: DroneLanded, now_s: float) -> str:
+        drone = self._known(event.drone_id)
+        mine = sorted((s for s in self._committed.values() if s.drone_id == drone.spec.id),
+                      key=_start_key)
+        flown = next((s for s in mine if s.launch_s <= now_s), None)
+        battery_id = drone.battery.id
+        if flown is not None:
+            battery_id = flown.battery_id
+            del self._committed[flown.order_id]
+            if not event.delivered:
+                self._requeue(flown.order_id)
+        for sortie in mine:
+            # a turnaround that began while the drone was still in the air did not happen
+            if sortie is not flown:
+                del self._committed[sortie.order_id]
+                self._requeue(sortie.order_id)
+        capacity = drone.spec.profile.battery_wh
+        battery = Battery(battery_id, capacity, min(capacity, event.battery_wh), now_s)
+        self._drones[drone.spec.id] = replace(drone, battery=battery, free_at_s=now_s)
+        return f"drone {drone.spec.id} landed"
+
+    def _on_fault(self, event: DroneFault, now_s: float, out: list[Decision]) -> str:
+        drone = self._known(event.drone_id)
+        for sortie in sorted(self._committed.values(), key=_start_key):
+            if sortie.drone_id != drone.spec.id:
+                continue
+            del self._committed[sortie.order_id]
+            if sortie.launch_s <= now_s:
+                out.append(Fail(sortie.order_id, drone.spec.id, event.reason or "drone fault"))
+            else:
+                self._requeue(sortie.order_id)
+        self._drones[drone.spec.id] = replace(drone, status=DroneStatus.FAULT)
+        return f"drone {drone.spec.id} fault"
+
+    def _on_recovered(self, event: DroneRecovered, now_s: float) -> str:
+        drone = self._known(event.drone_id)
+        capacity = drone.spec.profile.battery_wh
+        battery = Battery(drone.battery.id, capacity, min(capacity, event.battery_wh), now_s)
+        self._drones[drone.spec.id] = replace(
+            drone, status=DroneStatus.AVAILABLE, battery=battery, free_at_s=now_s
+        )
+        return f"drone {drone.spec.id} recovered"
+
+    def _on_link(self, event: LinkLost | LinkRestored, now_s: float) -> str:
+        drone = self._known(event.drone_id)
+        if isinstance(event, LinkRestored):
+            if drone.status is DroneStatus.LINK_LOST:
+                self._drones[drone.spec.id] = replace(drone, status=DroneStatus.AVAILABLE)
+            return f"drone {drone.spec.id} link restored"
+        for sortie in list(self._committed.values()):
+            # a drone without a link cannot be told to launch; one in the air flies on
+            if sortie.drone_id == drone.spec.id and sortie.launch_s > now_s:
+                del self._committed[sortie.order_id]
+                self._requeue(sortie.order_id)
+        if drone.status is DroneStatus.AVAILABLE:
+            self._drones[drone.spec.id] = replace(drone, status=DroneStatus.LINK_LOST)
+        return f"drone {drone.spec.id} link lost"
+
+    # --------------------------------------------------------------------------- helpers
+
+    def _known(self, drone_id: str) -> DroneState:
+        if drone_id not in self._drones:
+            raise InvalidInput("drone_id", f"unknown drone {drone_id!r}")
+        return self._drones[drone_id]
+
+    def _requeue(self, order_id: str) -> None:
+        """An accepted order comes back (its sortie did not happen): first in line."""
+        order = next(s.plan.order for s in self.history if s.order_id == order_id)
+        self._orders[order_id] = order
+        self._sequence.insert(0, order_id)
+        self.history = [s for s in self.history if s.order_id != order_id]
+
+    def _placements(self, order: Order) -> list[list[str]]:
+        """Where to try the new order: its place by priority and due time, then last."""
+        keys = [self._key(self._orders[o]) for o in self._sequence]
+        at = bisect.bisect_right(keys, self._key(order))
+        first = [*self._sequence[:at], order.id, *self._sequence[at:]]
+        last = [*self._sequence, order.id]
+        return [first] if first == last else [first, last]
+
+    def _key(self, order: Order) -> tuple[float, float, float, str]:
+        return (-order.priority, due_of(order, self.promise_s), order.created_s, order.id)
+
+    def _breaks(self, trial: _Schedule) -> bool:
+        """True if an order on time in the current plan would be late (or unserved) in trial."""
+        for order_id, sortie in self._tentative.sorties.items():
+            if sortie.dropoff_s > due_of(self._orders[order_id], self.promise_s):
+                continue
+            new = trial.sorties.get(order_id)
+            if new is None or new.dropoff_s > due_of(self._orders[order_id], self.promise_s):
+                return True
+        return False
+
+    def _deadline_reason(self, order: Order, trial: _Schedule, due_s: float) -> Infeasibility:
+        sortie = trial.sorties.get(order.id)
+        limit = due_s - order.created_s
+        if sortie is None:
+            return Infeasibility(Rule.DEADLINE, "no drone available", limit, "s",
+                                 f"no drone at depot {order.depot_id} can fly it")
+        detail = f"ETA t={sortie.dropoff_s:.0f} s, due t={due_s:.0f} s"
+        if sortie.dropoff_s <= due_s:
+            detail += "; on time only by making accepted orders late"
+        return Infeasibility(Rule.DEADLINE, sortie.dropoff_s - order.created_s, limit, "s", detail)
+
+    # ------------------------------------------------------------------------ scheduling
+
+    def _commit_due(self, now_s: float) -> None:
+        """Fix tentative sorties whose turnaround began before ``now_s``; forget landed ones.
+
+        Strictly before: a sortie starting at ``now_s`` can still be moved by the events of
+        this instant (a landing reported now), and is fixed by the next event.
+        """
+        for sortie in sorted(self._tentative.sorties.values(), key=_start_key):
+            if sortie.turnaround_start_s >= now_s:
+                break
+            self._fleet.apply(sortie, self._drones, self._depots)
+            self._committed[sortie.order_id] = sortie
+            self.history.append(sortie)
+            del self._tentative.sorties[sortie.order_id]
+            del self._orders[sortie.order_id]
+            self._sequence.remove(sortie.order_id)
+            self._fleet.forget(sortie.order_id)
+        for order_id in [o for o, s in self._committed.items() if s.land_s <= now_s]:
+            del self._committed[order_id]
+        for depot in self._depots.values():
+            depot.prune(now_s)
+
+    def _build(self, sequence: Sequence[str], now_s: float) -> _Schedule:
+        drones = dict(self._drones)
+        depots = {k: v.copy() for k, v in self._depots.items()}
+        schedule = _Schedule({}, [])
+        for order_id in sequence:
+            order = self._orders[order_id]
+            sortie = best_sortie(self._fleet, order, drones, depots, now_s)
+            if sortie is None:
+                schedule.waiting.append(order_id)
+                continue
+            self._fleet.apply(sortie, drones, depots)
+            schedule.sorties[order_id] = sortie
+        return schedule
+
+    def _replan(self, now_s: float, reason: str) -> list[Decision]:
+        return self._adopt(self._build(self._sequence, now_s), reason)
+
+    def _adopt(self, new: _Schedule, reason: str) -> list[Decision]:
+        """Make ``new`` the tentative schedule; the decisions are the difference."""
+        old = self._tentative.sorties
+        decisions: list[Decision] = []
+        for order_id in sorted(set(old) - set(new.sorties)):
+            if order_id not in self._committed:
+                decisions.append(Unassign(order_id, old[order_id].drone_id, reason))
+        for order_id in self._sequence:
+            sortie = new.sorties.get(order_id)
+            if sortie is None or old.get(order_id) == sortie:
+                continue
+            if order_id in old and old[order_id].drone_id != sortie.drone_id:
+                decisions.append(Unassign(order_id, old[order_id].drone_id, reason))
+            decisions.extend(self._assign(sortie))
+        self._tentative = new
+        return decisions
+
+    def _assign(self, sortie: Sortie) -> list[Decision]:
+        due = due_of(self._orders[sortie.order_id], self.promise_s)
+        out: list[Decision] = [
+            Assign(sortie.order_id, sortie.drone_id, sortie.launch_s, sortie.dropoff_s, due, sortie)
+        ]
+        if sortie.action is BatteryAction.SWAP and sortie.swapped_out_id is not None:
+            out.append(SwapBattery(sortie.order_id, sortie.drone_id, sortie.turnaround_start_s,
+                                   sortie.battery_id, sortie.swapped_out_id))
+        return out
+
+
+def _start_key(sortie: Sortie) -> tuple[float, str]:
+    return (sortie.turnaround_start_s, sortie.order_id)
+
+
+def _full(drone: DroneSpec, at_s: float) -> Battery:
+    capacity = drone.profile.battery_wh
+    return Battery(f"{drone.id}/battery", capacity, capacity, at_s)
+
+
+def _spare_capacity(drones: Sequence[DroneSpec], depot_id: str) -> float:
+    """Spares fit the drones based at the depot (the most common pack if they differ)."""
+    capacities = sorted(d.profile.battery_wh for d in drones if d.depot_id == depot_id)
+    if not capacities:
+        return 0.0
+    return max(set(capacities), key=lambda c: (capacities.count(c), c))

@@ -13,6 +13,9 @@ from enum import IntEnum
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 __all__ = [
+    "GLOBAL_FRAMES",
+    "NAV_COMMANDS_WITH_POSITION",
+    "RELATIVE_FRAMES",
     "Cmd",
     "Frame",
     "Mission",
@@ -39,6 +42,21 @@ class Frame(IntEnum):
     GLOBAL_TERRAIN_ALT_INT = mavlink.MAV_FRAME_GLOBAL_TERRAIN_ALT_INT
 
 
+GLOBAL_FRAMES = frozenset(
+    {
+        Frame.GLOBAL,
+        Frame.GLOBAL_RELATIVE_ALT,
+        Frame.GLOBAL_INT,
+        Frame.GLOBAL_RELATIVE_ALT_INT,
+        Frame.GLOBAL_TERRAIN_ALT,
+        Frame.GLOBAL_TERRAIN_ALT_INT,
+    }
+)
+"""Frames whose x/y are latitude/longitude."""
+RELATIVE_FRAMES = frozenset({Frame.GLOBAL_RELATIVE_ALT, Frame.GLOBAL_RELATIVE_ALT_INT})
+"""Frames whose z is metres above home."""
+
+
 class Cmd(IntEnum):
     """The MAV_CMD numbers this project emits or understands."""
 
@@ -59,6 +77,18 @@ class Cmd(IntEnum):
     FENCE_CIRCLE_INCLUSION = mavlink.MAV_CMD_NAV_FENCE_CIRCLE_INCLUSION
     FENCE_CIRCLE_EXCLUSION = mavlink.MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION
     RALLY_POINT = mavlink.MAV_CMD_NAV_RALLY_POINT
+
+
+NAV_COMMANDS_WITH_POSITION = frozenset(
+    {
+        Cmd.NAV_WAYPOINT,
+        Cmd.NAV_LOITER_TIME,
+        Cmd.NAV_LAND,
+        Cmd.NAV_TAKEOFF,
+        Cmd.NAV_PAYLOAD_PLACE,
+    }
+)
+"""Navigation commands whose x/y/z is a place the vehicle flies to (0, 0 means "here")."""
 
 
 def _round7(deg: float) -> float:
@@ -90,6 +120,15 @@ class MissionItem:
     def __post_init__(self) -> None:
         object.__setattr__(self, "x", _round7(float(self.x)))
         object.__setattr__(self, "y", _round7(float(self.y)))
+
+    @property
+    def has_position(self) -> bool:
+        """True for a navigation item with a real latitude/longitude (not the 0, 0 "here")."""
+        return (
+            self.command in NAV_COMMANDS_WITH_POSITION
+            and self.frame in GLOBAL_FRAMES
+            and (self.x != 0.0 or self.y != 0.0)
+        )
 
     @property
     def x_int(self) -> int:

@@ -1,0 +1,408 @@
+"""A feasible flight plan to the MAVLink mission ArduCopter flies from the ground in AUTO.
+
+Layout (seq numbers are contiguous from 0)::
+
+    0  home: the depot, frame GLOBAL, ground altitude AMSL (ArduPilot replaces it on upload)
+    1  NAV_TAKEOFF to cruise altitude
+    2  DO_CHANGE_SPEED to the profile's cruise speed
+       NAV_WAYPOINT ... outbound turning points, the drop-off last, at cruise altitude
+       the delivery action of the profile (below)
+       NAV_WAYPOINT ... return turning points at cruise altitude
+       NAV_LAND at the depot (explicit coordinates: ArduCopter flies there first)
+
+Delivery actions. ArduPilot runs the DO items that follow a navigation item when that item
+completes (AP_Mission::advance_current_nav_cmd), so a DO_GRIPPER placed after the
+release-height waypoint fires when the drone has arrived there, not on the way down.
+
+* DESCEND_RELEASE: waypoint over the drop-off at the release height, DO_GRIPPER release,
+  NAV_LOITER_TIME hover, waypoint back up at cruise altitude. No touchdown.
+* WINCH: hover over the drop-off at the height of the line (release_alt_agl_m, usually the
+  cruise altitude, so the drone stays high), DO_WINCH lower, NAV_LOITER_TIME while the line
+  runs out and the parcel is unhooked, DO_WINCH retract (ArduPilot's length control is
+  relative), NAV_LOITER_TIME while it comes back (so the drone does not leave with the line
+  hanging), and back to cruise altitude if the hover was lower.
+* PAYLOAD_PLACE: NAV_PAYLOAD_PLACE at the drop-off; ArduCopter descends until the thrust
+  drops (touchdown), releases the gripper and climbs back to the item's altitude.
+* LAND: NAV_LAND at the drop-off, DO_GRIPPER release, NAV_DELAY, NAV_TAKEOFF. Only for
+  vehicles with MIS_OPTIONS bit 2 (ContinueAfterLand): otherwise ArduCopter disarms 2 s after
+  touchdown and resets the mission to seq 1 (delivery_flight recording). The ground wait is
+  kept below DISARM_DELAY, or the copter disarms mid-delay (delivery_flight_continue part 2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from missions.errors import MissionBuildError
+from missions.fence import fence_items
+from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement
+from missions.rally import rally_items
+from planner.geo import geodesic_m
+from planner.model import Airspace, Depot, FlightPlan, LatLon
+from planner.vehicle import DeliveryMethod, VehicleProfile
+
+__all__ = [
+    "GRIPPER_RELEASE",
+    "GROUND_WAIT_MARGIN_S",
+    "MIN_FENCE_MARGIN_M",
+    "MIN_GROUND_WAIT_S",
+    "PAYLOAD_PLACE_SLACK_M",
+    "WINCH_INSTANCE",
+    "WINCH_LENGTH_CONTROL",
+    "WINCH_SETTLE_S",
+    "build_mission",
+]
+
+GRIPPER_RELEASE = 0
+"""DO_GRIPPER param2: GRIPPER_ACTION_RELEASE (1 would be grab)."""
+WINCH_INSTANCE = 1
+WINCH_LENGTH_CONTROL = 1
+"""DO_WINCH param2: WINCH_RELATIVE_LENGTH_CONTROL (param3 metres, + lowers, - raises)."""
+WINCH_SETTLE_S = 5.0
+"""Extra time per winch movement: ArduPilot slows the line down near its target length."""
+MIN_FENCE_MARGIN_M = 10.0
+"""Least room between the flight and FENCE_ALT_MAX / FENCE_RADIUS: covers the climb overshoot
+at the top of the takeoff and the wide turns at cruise speed."""
+GROUND_WAIT_MARGIN_S = 3.0
+"""DISARM_DELAY must exceed the ground wait by this much: the disarm timer starts at touchdown,
+the NAV_DELAY only after the land is verified and the gripper has run."""
+MIN_GROUND_WAIT_S = 1.0
+"""Shortest ground wait worth flying: the gripper needs a moment to open."""
+PAYLOAD_PLACE_SLACK_M = 10.0
+"""NAV_PAYLOAD_PLACE may descend this much more than the cruise altitude (drop-off ground below
+home) before ArduCopter gives up and climbs back without releasing."""
+
+
+@dataclass
+class _Items:
+    """Mission items under construction, numbered as they are added."""
+
+    items: list[MissionItem] = field(default_factory=list)
+
+    def nav(self, command: Cmd, at: LatLon, alt_m: float, *params: float) -> int:
+        """A navigation item at ``at``, ``alt_m`` above home; returns its seq."""
+        p = (*params, 0.0, 0.0, 0.0, 0.0)[:4]
+        return self._add(command, Frame.GLOBAL_RELATIVE_ALT_INT, p, at.lat, at.lon, alt_m)
+
+    def home(self, depot: Depot) -> int:
+        """Seq 0: the depot, frame GLOBAL, absolute altitude (the ground AMSL)."""
+        pos = depot.position
+        return self._add(
+            Cmd.NAV_WAYPOINT, Frame.GLOBAL, (0.0,) * 4, pos.lat, pos.lon, depot.ground_alt_amsl_m
+        )
+
+    def do(self, command: Cmd, *params: float) -> int:
+        """A DO item (or NAV_DELAY) without a position, frame MISSION; returns its seq."""
+        p = (*params, 0.0, 0.0, 0.0, 0.0)[:4]
+        return self._add(command, Frame.MISSION, p, 0.0, 0.0, 0.0)
+
+    def _add(
+        self, command: Cmd, frame: Frame, p: tuple[float, ...], x: float, y: float, z: float
+    ) -> int:
+        seq = len(self.items)
+        self.items.append(
+            MissionItem(
+                seq=seq,
+                command=command,
+                frame=frame,
+                param1=float(p[0]),
+                param2=float(p[1]),
+                param3=float(p[2]),
+                param4=float(p[3]),
+                x=x,
+                y=y,
+                z=float(z),
+            )
+        )
+        return seq
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    dropoff_seq: int
+    delivery_seq: int
+    needs: tuple[ParamRequirement, ...]
+
+
+def _require(ok: bool, field_name: str, problem: str) -> None:
+    if not ok:
+        raise MissionBuildError(field_name, problem)
+
+
+def _check_inputs(plan: FlightPlan, profile: VehicleProfile, airspace: Airspace | None) -> None:
+    cruise = plan.cruise_alt_agl_m
+    _require(len(plan.outbound) >= 2, "plan.outbound", "needs the depot and the drop-off")
+    _require(len(plan.inbound) >= 2, "plan.inbound", "needs the drop-off and the depot")
+    _require(
+        math.isfinite(cruise) and cruise > 0,
+        "plan.cruise_alt_agl_m",
+        f"must be a finite altitude > 0 m, got {cruise!r}",
+    )
+    _require(
+        cruise <= profile.ceiling_agl_m,
+        "plan.cruise_alt_agl_m",
+        f"{cruise:g} m is above the vehicle ceiling {profile.ceiling_agl_m:g} m",
+    )
+    if airspace is not None:
+        _require(
+            cruise <= airspace.ceiling_agl_m,
+            "plan.cruise_alt_agl_m",
+            f"{cruise:g} m is above the airspace ceiling {airspace.ceiling_agl_m:g} m",
+        )
+    speed = profile.cruise_speed_ms
+    _require(
+        math.isfinite(speed) and speed > 0,
+        "profile.cruise_speed_ms",
+        f"must be > 0 m/s, got {speed!r}",
+    )
+    _require(
+        math.isfinite(profile.dropoff_hover_s) and profile.dropoff_hover_s >= 0,
+        "profile.dropoff_hover_s",
+        f"must be >= 0 s, got {profile.dropoff_hover_s!r}",
+    )
+    release = profile.release_alt_agl_m
+    if profile.delivery_method is DeliveryMethod.DESCEND_RELEASE:
+        _require(
+            math.isfinite(release) and 0 < release < cruise,
+            "profile.release_alt_agl_m",
+            f"must be between 0 and the cruise altitude {cruise:g} m, got {release!r}",
+        )
+    if profile.delivery_method is DeliveryMethod.WINCH:
+        _require(
+            math.isfinite(release) and 0 < release <= cruise,
+            "profile.release_alt_agl_m",
+            f"the winch line must be 0 < length <= cruise altitude {cruise:g} m, got {release!r}",
+        )
+        _require(
+            math.isfinite(profile.winch_speed_ms) and profile.winch_speed_ms > 0,
+            "profile.winch_speed_ms",
+            f"must be > 0 m/s, got {profile.winch_speed_ms!r}",
+        )
+
+
+_GRIPPER = ParamRequirement(
+    "GRIP_ENABLE",
+    1.0,
+    "eq",
+    "DO_GRIPPER releases the parcel; with GRIP_ENABLE=0 ArduCopter refuses it, and after "
+    "enabling it only acts after a reboot",
+)
+
+
+def _descend_release(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
+    release = p.release_alt_agl_m
+    dropoff_seq = b.nav(Cmd.NAV_WAYPOINT, drop, release)
+    delivery_seq = b.do(Cmd.DO_GRIPPER, 1, GRIPPER_RELEASE)
+    b.nav(Cmd.NAV_LOITER_TIME, drop, release, p.dropoff_hover_s)
+    b.nav(Cmd.NAV_WAYPOINT, drop, plan.cruise_alt_agl_m)
+    return _Delivery(dropoff_seq, delivery_seq, (_GRIPPER,))
+
+
+def _winch(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
+    line_m = p.release_alt_agl_m
+    rate = p.winch_speed_ms
+    # The winch slows down near its target length (a P controller on the length), so each
+    # movement gets WINCH_SETTLE_S on top of length / rate.
+    run_s = line_m / rate + WINCH_SETTLE_S
+    lowered = line_m < plan.cruise_alt_agl_m
+    # Hover where a line of line_m reaches the ground; at cruise altitude when they agree,
+    # then the last outbound waypoint is already that place.
+    dropoff_seq = b.nav(Cmd.NAV_WAYPOINT, drop, line_m) if lowered else len(b.items) - 1
+    delivery_seq = b.do(Cmd.DO_WINCH, WINCH_INSTANCE, WINCH_LENGTH_CONTROL, line_m, rate)
+    b.nav(Cmd.NAV_LOITER_TIME, drop, line_m, float(math.ceil(run_s + p.dropoff_hover_s)))
+    b.do(Cmd.DO_WINCH, WINCH_INSTANCE, WINCH_LENGTH_CONTROL, -line_m, rate)
+    b.nav(Cmd.NAV_LOITER_TIME, drop, line_m, float(math.ceil(run_s)))
+    if lowered:
+        b.nav(Cmd.NAV_WAYPOINT, drop, plan.cruise_alt_agl_m)
+    needs = (
+        ParamRequirement(
+            "WINCH_TYPE", 0.0, "gt", "DO_WINCH fails with WINCH_TYPE=0 (and until a reboot after)"
+        ),
+        ParamRequirement(
+            "WINCH_RATE_MAX",
+            rate,
+            "ge",
+            f"the loiter times assume the line moves at {rate:g} m/s",
+        ),
+    )
+    return _Delivery(dropoff_seq, delivery_seq, needs)
+
+
+def _payload_place(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
+    max_descent_m = plan.cruise_alt_agl_m + PAYLOAD_PLACE_SLACK_M
+    seq = b.nav(Cmd.NAV_PAYLOAD_PLACE, drop, plan.cruise_alt_agl_m, max_descent_m)
+    return _Delivery(seq, seq, (_GRIPPER,))
+
+
+def _ground_wait_s(p: VehicleProfile) -> float:
+    if p.disarm_delay_s <= 0:
+        return p.dropoff_hover_s  # DISARM_DELAY=0: ArduCopter never disarms by itself
+    wait = min(p.dropoff_hover_s, p.disarm_delay_s - GROUND_WAIT_MARGIN_S)
+    _require(
+        wait >= MIN_GROUND_WAIT_S,
+        "profile.disarm_delay_s",
+        f"{p.disarm_delay_s:g} s leaves no time on the ground: the wait must be at least "
+        f"{MIN_GROUND_WAIT_S:g} s and {GROUND_WAIT_MARGIN_S:g} s shorter than DISARM_DELAY",
+    )
+    return wait
+
+
+def _land(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
+    _require(
+        p.continue_after_land,
+        "profile.delivery_method",
+        "LAND needs a vehicle set to continue after landing (MIS_OPTIONS bit 2, "
+        "continue_after_land): otherwise ArduCopter disarms at the drop-off, resets the "
+        "mission to its first item, and the parcel is never released",
+    )
+    wait_s = _ground_wait_s(p)
+    dropoff_seq = b.nav(Cmd.NAV_LAND, drop, 0.0)
+    delivery_seq = b.do(Cmd.DO_GRIPPER, 1, GRIPPER_RELEASE)
+    # NAV_DELAY: param1 seconds; -1 for hour/minute/second means "no time of day".
+    b.do(Cmd.NAV_DELAY, wait_s, -1, -1, -1)
+    b.nav(Cmd.NAV_TAKEOFF, drop, plan.cruise_alt_agl_m)
+    if p.disarm_delay_s <= 0:
+        disarm = ParamRequirement(
+            "DISARM_DELAY", 0.0, "eq", "the profile expects auto-disarm to be off (0)"
+        )
+    else:
+        disarm = ParamRequirement(
+            "DISARM_DELAY",
+            wait_s + GROUND_WAIT_MARGIN_S,
+            "ge",
+            f"the copter waits {wait_s:g} s on the ground at the drop-off; a shorter "
+            "DISARM_DELAY disarms it mid-wait and resets the mission",
+        )
+    continue_after_land = ParamRequirement(
+        "MIS_OPTIONS",
+        4.0,
+        "bits",
+        "bit 2 (ContinueAfterLand) keeps the copter armed after the NAV_LAND at the drop-off",
+    )
+    return _Delivery(dropoff_seq, delivery_seq, (continue_after_land, disarm, _GRIPPER))
+
+
+_ACTIONS = {
+    DeliveryMethod.DESCEND_RELEASE: _descend_release,
+    DeliveryMethod.WINCH: _winch,
+    DeliveryMethod.PAYLOAD_PLACE: _payload_place,
+    DeliveryMethod.LAND: _land,
+}
+
+
+def _fence_needs(
+    cruise_alt_m: float, farthest_m: float, margin_m: float
+) -> tuple[ParamRequirement, ...]:
+    return (
+        ParamRequirement("FENCE_ENABLE", 1.0, "eq", "the uploaded fence only acts when enabled"),
+        ParamRequirement(
+            "FENCE_TYPE", 4.0, "bits", "bit 2 (polygon) makes ArduPilot use the uploaded fence"
+        ),
+        ParamRequirement(
+            "FENCE_ALT_MAX",
+            cruise_alt_m + margin_m,
+            "ge",
+            f"cruise altitude {cruise_alt_m:g} m plus {margin_m:g} m, in case FENCE_TYPE "
+            "includes the altitude fence (bit 0)",
+        ),
+        ParamRequirement(
+            "FENCE_RADIUS",
+            float(math.ceil(farthest_m + margin_m)),
+            "ge",
+            f"the mission goes {farthest_m:.0f} m from home; the circle fence (FENCE_TYPE bit "
+            "1, on by default) must enclose it with room to spare",
+        ),
+    )
+
+
+def _farthest_m(home: LatLon, items: Sequence[MissionItem]) -> float:
+    return max(
+        (geodesic_m(home, LatLon(it.x, it.y)) for it in items if it.has_position), default=0.0
+    )
+
+
+def _route_items(b: _Items, plan: FlightPlan, profile: VehicleProfile) -> _Delivery:
+    depot = plan.depot
+    cruise = plan.cruise_alt_agl_m
+    b.home(depot)
+    b.nav(Cmd.NAV_TAKEOFF, depot.position, cruise)
+    # param1 1 = ground speed; param3 -1 = leave the throttle alone.
+    b.do(Cmd.DO_CHANGE_SPEED, 1, profile.cruise_speed_ms, -1, 0)
+    for point in plan.outbound[1:]:
+        b.nav(Cmd.NAV_WAYPOINT, point, cruise)
+    delivery = _ACTIONS[profile.delivery_method](b, plan.outbound[-1], plan, profile)
+    for point in plan.inbound[1:-1]:
+        b.nav(Cmd.NAV_WAYPOINT, point, cruise)
+    b.nav(Cmd.NAV_LAND, plan.inbound[-1], 0.0)
+    return delivery
+
+
+def build_mission(
+    plan: FlightPlan,
+    profile: VehicleProfile,
+    airspace: Airspace | None = None,
+    *,
+    depots: Sequence[Depot] = (),
+    fence_margin_m: float = 0.0,
+    fence_near_m: float | None = None,
+) -> Mission:
+    """The mission, fence and rally points for one planned delivery.
+
+    Args:
+        plan: a feasible plan (routes out and back, cruise altitude).
+        profile: the vehicle type; its delivery method chooses the action at the drop-off.
+        airspace: when given, its operating area and the zones that constrain this flight
+            become fence items, and the mission asks for the fence to be enabled.
+        depots: rally points; by default the plan's depot.
+        fence_margin_m: room required between the flight and the vehicle's own altitude and
+            circle fences (FENCE_ALT_MAX, FENCE_RADIUS); raised to ``MIN_FENCE_MARGIN_M``.
+        fence_near_m: leave out zones farther than this from the route (small fence storage);
+            None keeps them all.
+
+    Raises:
+        MissionBuildError: inconsistent plan or profile (cruise altitude above a ceiling,
+            release height not below cruise), LAND for a vehicle that does not continue after
+            landing or whose DISARM_DELAY leaves no ground wait, an unusable fence shape.
+    """
+    _check_inputs(plan, profile, airspace)
+    _require(
+        math.isfinite(fence_margin_m) and fence_margin_m >= 0,
+        "fence_margin_m",
+        f"must be a finite number >= 0, got {fence_margin_m!r}",
+    )
+    b = _Items()
+    delivery = _route_items(b, plan, profile)
+    needs = list(delivery.needs)
+    fence: tuple[MissionItem, ...] = ()
+    if airspace is not None:
+        route = (*plan.outbound, *plan.inbound)
+        fence = fence_items(
+            airspace, high_agl_m=plan.cruise_alt_agl_m, route=route, near_m=fence_near_m
+        )
+    if fence:
+        margin = max(fence_margin_m, MIN_FENCE_MARGIN_M)
+        farthest = _farthest_m(plan.depot.position, b.items)
+        needs.extend(_fence_needs(plan.cruise_alt_agl_m, farthest, margin))
+    rally = rally_items(
+        depots or (plan.depot,),
+        alt_agl_m=plan.cruise_alt_agl_m,
+        home_alt_amsl_m=plan.depot.ground_alt_amsl_m,
+    )
+    return Mission(
+        name=f"order {plan.order.id}",
+        items=tuple(b.items),
+        fence=fence,
+        rally=rally,
+        required_params=tuple(needs),
+        delivery_seq=delivery.delivery_seq,
+        dropoff_seq=delivery.dropoff_seq,
+        order_id=plan.order.id,
+        cruise_speed_ms=profile.cruise_speed_ms,
+        meta={
+            "profile": profile.name,
+            "depot": plan.depot.id,
+            "delivery_method": profile.delivery_method.value,
+        },
+    )

@@ -144,8 +144,8 @@ class Infeasibility:
             return f"{v:.4g}" if isinstance(v, float) else str(v)
 
         unit = f" {self.unit}" if self.unit else ""
-        text = f"{self.rule.value}: {fmt(self.measured)}{unit} > limit {fmt(self.limit)}{unit}"
-        return f"{text} ({self.detail})" if self.detail else text
+        text = f"{self.rule.value}: {fmt(self.measured)}{unit} (limit {fmt(self.limit)}{unit})"
+        return f"{text}: {self.detail}" if self.detail else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -194,14 +195,15 @@ class _Record:
 def _json_record(item: Any, source: str, where: str, allowed: Iterable[str]) -> _Record:
     """A JSON object as a record, rejecting keys we do not know (our own formats only)."""
     if not isinstance(item, dict):
-        raise InvalidInput(where, f"must be an object, got {_kind(item)}", source)
+        raise InvalidInput(where or "top level", f"must be an object, got {_kind(item)}", source)
     allowed = tuple(allowed)
+    prefix = f"{where}." if where else ""
     for key in item:
         if key not in allowed:
             raise InvalidInput(
-                f"{where}.{key}", f"unknown field (allowed: {', '.join(allowed)})", source
+                f"{prefix}{key}", f"unknown field (allowed: {', '.join(allowed)})", source
             )
-    return _Record(item, source, f"{where}.", text=False)
+    return _Record(item, source, prefix, text=False)
 
 
 def _json_list(obj: Any, source: str, what: str) -> list[Any]:
@@ -212,13 +214,14 @@ def _json_list(obj: Any, source: str, what: str) -> list[Any]:
     return obj
 
 
-def _check_unique(keys: Iterable[tuple[Any, str]], what: str, source: str) -> None:
-    """Reject a repeated key; ``keys`` pairs each key with where it was given."""
+def _check_unique(keys: Iterable[tuple[Any, str, str]], what: str, source: str) -> None:
+    """Reject a repeated key; ``keys`` are (key, field, where) with ``where`` the file or line."""
     seen: dict[Any, str] = {}
-    for key, where in keys:
+    for key, field, where in keys:
         if key in seen:
-            raise InvalidInput(where, f"duplicate {what} {key!r} (first at {seen[key]})", source)
-        seen[key] = where
+            first = seen[key]
+            raise InvalidInput(field, f"duplicate {what} {key!r} (first at {first})", where)
+        seen[key] = field if where == source else where.removeprefix(source).strip()
 
 
 # --- depots ---------------------------------------------------------------------------------
@@ -244,7 +247,8 @@ def depots_from_json(obj: Any, source: str = "<depots>") -> tuple[Depot, ...]:
         depots.append(
             Depot(rec.string("id"), rec.position(), alt, rec.string("name", required=False))
         )
-    _check_unique(((d.id, f"depots[{i}].id") for i, d in enumerate(depots)), "depot id", source)
+    ids = ((d.id, f"depots[{i}].id", source) for i, d in enumerate(depots))
+    _check_unique(ids, "depot id", source)
     return tuple(depots)
 
 
@@ -281,11 +285,12 @@ def _order(rec: _Record) -> Order:
     )
 
 
-def _unique_orders(orders: list[tuple[Order, str]], source: str) -> tuple[Order, ...]:
+def _unique_orders(orders: list[tuple[Order, str, str]], source: str) -> tuple[Order, ...]:
+    """The orders, checked for repeated ids; each comes with its id's field and location."""
     if not orders:
         raise InvalidInput("orders", "no orders in the file", source)
-    _check_unique(((o.id, where) for o, where in orders), "order id", source)
-    return tuple(o for o, _ in orders)
+    _check_unique(((o.id, field, where) for o, field, where in orders), "order id", source)
+    return tuple(o for o, _, _ in orders)
 
 
 def orders_from_json(obj: Any, source: str = "<orders>") -> tuple[Order, ...]:
@@ -305,24 +310,22 @@ def orders_from_json(obj: Any, source: str = "<orders>") -> tuple[Order, ...]:
     for i, item in enumerate(_json_list(obj, source, "orders")):
         where = f"orders[{i}]"
         rec = _json_record(item, source, where, ORDER_REQUIRED + ORDER_OPTIONAL)
-        orders.append((_order(rec), f"{where}.id"))
+        orders.append((_order(rec), f"{where}.id", source))
     return _unique_orders(orders, source)
 
 
 def _csv_header(row: list[str] | None, source: str) -> list[str]:
     if row is None:
         raise InvalidInput("file", "is empty", source)
+    where, allowed = f"{source} line 1", ORDER_REQUIRED + ORDER_OPTIONAL
     header = [cell.strip() for cell in row]
     for column in header:
-        if column not in ORDER_REQUIRED + ORDER_OPTIONAL:
-            allowed = ", ".join(ORDER_REQUIRED + ORDER_OPTIONAL)
-            raise InvalidInput(
-                f"line 1, column {column!r}", f"unknown column (allowed: {allowed})", source
-            )
-    _check_unique(((c, f"line 1, column {c!r}") for c in header), "column", source)
+        if column not in allowed:
+            raise InvalidInput(column, f"unknown column (allowed: {', '.join(allowed)})", where)
+    _check_unique(((c, c, where) for c in header), "column", where)
     for column in ORDER_REQUIRED:
         if column not in header:
-            raise InvalidInput(f"line 1, column {column!r}", "missing required column", source)
+            raise InvalidInput(column, "missing required column", where)
     return header
 
 
@@ -348,7 +351,7 @@ def orders_from_csv(text: str, source: str = "<orders.csv>") -> tuple[Order, ...
                     "row", f"has {len(row)} cells, the header has {len(header)}", where
                 )
             rec = _Record(dict(zip(header, row, strict=True)), where, "", text=True)
-            orders.append((_order(rec), f"line {reader.line_num}, id"))
+            orders.append((_order(rec), "id", where))
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num}", f"bad CSV: {exc}", source) from exc
     return _unique_orders(orders, source)
@@ -379,8 +382,8 @@ def _resolve_profile(ref: str, base_dir: Path | None, rec: _Record) -> VehiclePr
                 path = base_dir / path
             return load_profile(path)
         return builtin_profile(ref)
-    except InvalidInput as exc:
-        rec.fail("profile", f"{ref!r}: {exc}")
+    except InvalidInput as exc:  # a built-in name has no source: its problem says it all
+        rec.fail("profile", str(exc) if exc.source else exc.problem)
 
 
 def fleet_from_json(obj: Any, source: str = "<fleet>", base_dir: Path | None = None) -> Fleet:
@@ -409,8 +412,9 @@ def fleet_from_json(obj: Any, source: str = "<fleet>", base_dir: Path | None = N
         drone_id = rec.string("id")
         name = rec.string("name", required=False)
         drones.append(Drone(drone_id, profile.name, rec.string("depot"), sysid, name))
-    _check_unique(((d.id, f"drones[{i}].id") for i, d in enumerate(drones)), "drone id", source)
-    _check_unique(((d.sysid, f"drones[{i}].sysid") for i, d in enumerate(drones)), "sysid", source)
+    _check_unique(((d.id, f"drones[{i}].id", source) for i, d in enumerate(drones)), "id", source)
+    sysids = ((d.sysid, f"drones[{i}].sysid", source) for i, d in enumerate(drones))
+    _check_unique(sysids, "sysid", source)
     return Fleet(tuple(drones), profiles)
 
 
@@ -455,6 +459,15 @@ def _ring(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
     return tuple(points[:-1])
 
 
+def _validity(shape: Polygon) -> str:
+    """Shapely's reason, with its ``Reason[x y]`` location spelled out as lon/lat."""
+    text = explain_validity(shape)
+    match = re.fullmatch(r"(.*)\[(\S+) (\S+)\]", text)
+    if match is None:
+        return text
+    return f"{match[1].lower()} at lon {match[2]}, lat {match[3]}"
+
+
 def _polygon(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
     """A GeoJSON Polygon's coordinates: one exterior ring, no holes, not self-intersecting."""
     if not isinstance(coords, list) or not coords:
@@ -464,7 +477,7 @@ def _polygon(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
     ring = _ring(coords[0], f"{where}[0]", source)
     shape = Polygon([(p.lon, p.lat) for p in ring])
     if not shape.is_valid:
-        raise InvalidInput(where, f"invalid polygon: {explain_validity(shape)} (lon lat)", source)
+        raise InvalidInput(where, f"invalid polygon: {_validity(shape)}", source)
     return ring
 
 
@@ -537,7 +550,8 @@ def _feature_record(feature: Any, index: int, source: str) -> tuple[_Record, str
     """The feature's properties as a record, and how errors name the feature."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise InvalidInput(f"features[{index}]", "must be a GeoJSON Feature", source)
-    props = feature.get("properties") or {}
+    props = feature.get("properties")
+    props = {} if props is None else props
     if not isinstance(props, dict):
         raise InvalidInput(f"features[{index}].properties", "must be an object", source)
     name = props.get("name")
@@ -588,7 +602,7 @@ def airspace_from_geojson(obj: Any, source: str = "<airspace>") -> Airspace:
         ceiling = area_ceiling if area_ceiling is not None else ceiling
     if ceiling is not None and ceiling <= 0.0:
         raise InvalidInput("ceiling_m", f"must be > 0 m AGL, got {ceiling:g}", source)
-    _check_unique(((z.id, where) for z, where in zones), "zone id", source)
+    _check_unique(((z.id, where, source) for z, where in zones), "zone id", source)
     if ceiling is None:
         return Airspace(tuple(z for z, _ in zones), area)
     return Airspace(tuple(z for z, _ in zones), area, ceiling)

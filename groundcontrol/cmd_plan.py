@@ -50,7 +50,8 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     """Scenario, file overrides, profile and margin: shared by plan, demo and console."""
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario folder or example name (default: canberra)")
-    p.add_argument("--orders", type=Path, help="orders file (.csv or .json) instead of the scenario's")
+    p.add_argument("--orders", type=Path,
+                   help="orders file (.csv or .json) instead of the scenario's")
     p.add_argument("--airspace", type=Path, help="airspace GeoJSON instead of the scenario's")
     p.add_argument("--fleet", type=Path, help="fleet JSON instead of the scenario's")
     p.add_argument("--depots", type=Path, help="depots JSON instead of the scenario's")

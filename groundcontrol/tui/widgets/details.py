@@ -1,0 +1,139 @@
+"""Detail panels: an order's plan and mission items; a vehicle's live state and mission progress."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, ProgressBar, Static
+
+from groundcontrol.tui.model import OrderView, VehicleView
+from groundcontrol.tui.widgets.format import (
+    ORDER_STYLES,
+    battery_cell,
+    clock,
+    duration,
+    link_cell,
+    state_cell,
+)
+
+__all__ = ["OrderDetail", "VehicleDetail", "order_summary", "vehicle_summary"]
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def order_summary(o: OrderView) -> Table:
+    """Key facts of an order and its plan as a two-column grid."""
+    grid = _grid()
+    grid.add_row("Order", Text(o.id))
+    grid.add_row("Status", Text(o.status.value, style=ORDER_STYLES.get(o.status, "")))
+    if o.reason:
+        grid.add_row("Reason", Text(o.reason, style="red"))
+    grid.add_row("Depot", o.depot_id)
+    grid.add_row("Destination", f"{o.destination.lat:.6f}, {o.destination.lon:.6f}")
+    grid.add_row("Payload", f"{o.payload_kg:.2f} kg")
+    grid.add_row("Promised", f"{clock(o.promised_s)}  (left {duration(o.time_left_s)})")
+    grid.add_row("Vehicle", o.vehicle or "-")
+    p = o.plan
+    if p is None:
+        grid.add_row("Plan", Text("not planned", style="grey50"))
+        return grid
+    grid.add_row("Distance", f"{p.distance_m / 1000:.2f} km")
+    grid.add_row("Energy", f"{p.energy_wh:.1f} Wh")
+    reserve_style = "red" if p.reserve_left_wh < 0 else ""
+    grid.add_row("Reserve left", Text(f"{p.reserve_left_wh:.1f} Wh", style=reserve_style))
+    grid.add_row("Flight time", duration(p.flight_time_s))
+    grid.add_row("Cruise alt", f"{p.cruise_alt_m:.0f} m")
+    if p.vehicle_profile:
+        grid.add_row("Profile", p.vehicle_profile)
+    return grid
+
+
+def vehicle_summary(v: VehicleView) -> Table:
+    grid = _grid()
+    grid.add_row("Vehicle", f"{v.name}  (sysid {v.sysid})")
+    grid.add_row("State", state_cell(v))
+    if v.fault:
+        grid.add_row("Fault", Text(v.fault, style="bold red"))
+    grid.add_row("Mode", f"{v.mode or '-'}  {'ARMED' if v.armed else 'disarmed'}")
+    grid.add_row("Battery", battery_cell(v.battery_pct))
+    alt = "--" if v.alt_m is None else f"{v.alt_m:.1f} m"
+    gs = "--" if v.ground_speed_ms is None else f"{v.ground_speed_ms:.1f} m/s"
+    hdg = "--" if v.heading_deg is None else f"{v.heading_deg:03.0f}°"
+    grid.add_row("Alt / speed / hdg", f"{alt} / {gs} / {hdg}")
+    pos = "--" if v.position is None else f"{v.position.lat:.6f}, {v.position.lon:.6f}"
+    grid.add_row("Position", pos)
+    grid.add_row("Order", v.order_id or "-")
+    grid.add_row("ETA", duration(v.eta_s))
+    grid.add_row("Link age", link_cell(v))
+    return grid
+
+
+class OrderDetail(Vertical):
+    """An order's summary and its mission items."""
+
+    def __init__(self, order: OrderView, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.order = order
+
+    def compose(self) -> ComposeResult:
+        yield Static(order_summary(self.order), id="order-summary")
+        yield DataTable(id="mission-items", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.update_order(self.order)
+
+    def update_order(self, order: OrderView) -> None:
+        self.order = order
+        self.query_one("#order-summary", Static).update(order_summary(order))
+        table = self.query_one("#mission-items", DataTable)
+        table.clear(columns=True)
+        table.add_columns("#", "Command", "Lat", "Lon", "Alt m", "Note")
+        items = order.plan.items if order.plan is not None else ()
+        for item in items:
+            table.add_row(
+                str(item.seq),
+                item.command,
+                "" if item.lat is None else f"{item.lat:.6f}",
+                "" if item.lon is None else f"{item.lon:.6f}",
+                "" if item.alt_m is None else f"{item.alt_m:.0f}",
+                item.note,
+            )
+        table.display = bool(items)
+
+
+class VehicleDetail(Vertical):
+    """A vehicle's live state with its mission progress bar."""
+
+    def __init__(self, vehicle: VehicleView, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.vehicle = vehicle
+
+    def compose(self) -> ComposeResult:
+        yield Static(vehicle_summary(self.vehicle), id="vehicle-summary")
+        yield Static("", id="mission-label")
+        yield ProgressBar(total=None, show_eta=False, id="mission-progress")
+
+    def on_mount(self) -> None:
+        self.update_vehicle(self.vehicle)
+
+    def update_vehicle(self, v: VehicleView) -> None:
+        self.vehicle = v
+        self.query_one("#vehicle-summary", Static).update(vehicle_summary(v))
+        bar = self.query_one("#mission-progress", ProgressBar)
+        label = self.query_one("#mission-label", Static)
+        if v.mission_seq is None or not v.mission_count:
+            label.update("Mission: none loaded")
+            bar.update(total=None, progress=0)
+            return
+        # Seq 0 is home; progress counts the items after it.
+        total = max(v.mission_count - 1, 1)
+        done = min(max(v.mission_seq, 0), total)
+        label.update(f"Mission: item {v.mission_seq} of {v.mission_count - 1}")
+        bar.update(total=total, progress=done)

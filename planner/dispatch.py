@@ -122,6 +122,8 @@ class Dispatcher:
         self._sequence: list[str] = []
         self._tentative = _Schedule({}, [])
         self._committed: dict[str, Sortie] = {}
+        self._closed: set[str] = set()
+        """Ids of orders rejected or cancelled before they flew (never reused)."""
         self.history: list[Sortie] = []
         """Every sortie that became fixed, in the order it did (for replay checks and stats)."""
         self.now_s = start_s
@@ -182,10 +184,12 @@ class Dispatcher:
     # ----------------------------------------------------------------------- event kinds
 
     def _on_order(self, order: Order, now_s: float) -> list[Decision]:
-        if order.id in self._orders or any(s.order_id == order.id for s in self.history):
+        if (order.id in self._orders or order.id in self._closed
+                or any(s.order_id == order.id for s in self.history)):
             raise InvalidInput("order.id", f"duplicate order id {order.id!r}")
         reasons = self._fleet.static_reasons(order, self._drones.values())
         if reasons:
+            self._closed.add(order.id)
             return [Reject(order.id, reasons)]
         self._orders[order.id] = order
         due = due_of(order, self.promise_s)
@@ -197,14 +201,16 @@ class Dispatcher:
                 return self._adopt(trial, f"order {order.id} placed")
         del self._orders[order.id]
         self._fleet.forget(order.id)
+        self._closed.add(order.id)
         return [Reject(order.id, (self._deadline_reason(order, trial, due),))]
 
     def _on_cancel(self, order_id: str) -> str:
         if order_id in self._orders:
+            self._closed.add(order_id)
             del self._orders[order_id]
             self._sequence.remove(order_id)
             self._fleet.forget(order_id)
-        elif order_id not in self._committed and all(s.order_id != order_id for s in self.history):
+        elif order_id not in self._closed and all(s.order_id != order_id for s in self.history):
             raise InvalidInput("order_id", f"unknown order {order_id!r}")
         # a fixed sortie is not recalled: the parcel is already on its way
         return f"order {order_id} cancelled"
@@ -218,6 +224,7 @@ class Dispatcher:
         if flown is not None:
             battery_id = flown.battery_id
             del self._committed[flown.order_id]
+            self._ended(flown.order_id, now_s)
             if not event.delivered:
                 self._requeue(flown.order_id)
         for sortie in mine:
@@ -238,6 +245,7 @@ class Dispatcher:
             del self._committed[sortie.order_id]
             if sortie.launch_s <= now_s:
                 out.append(Fail(sortie.order_id, drone.spec.id, event.reason or "drone fault"))
+                self._ended(sortie.order_id, now_s)
             else:
                 self._requeue(sortie.order_id)
         self._drones[drone.spec.id] = replace(drone, status=DroneStatus.FAULT)
@@ -245,6 +253,8 @@ class Dispatcher:
 
     def _on_recovered(self, event: DroneRecovered, now_s: float) -> str:
         drone = self._known(event.drone_id)
+        if drone.status is not DroneStatus.FAULT:
+            return f"drone {drone.spec.id} was not faulted"  # its own schedule still stands
         capacity = drone.spec.profile.battery_wh
         battery = Battery(drone.battery.id, capacity, min(capacity, event.battery_wh), now_s)
         self._drones[drone.spec.id] = replace(
@@ -273,6 +283,11 @@ class Dispatcher:
         if drone_id not in self._drones:
             raise InvalidInput("drone_id", f"unknown drone {drone_id!r}")
         return self._drones[drone_id]
+
+    def _ended(self, order_id: str, now_s: float) -> None:
+        """A fixed sortie ended at ``now_s`` (early landing or fault): the record says so."""
+        self.history = [replace(s, land_s=min(s.land_s, now_s)) if s.order_id == order_id else s
+                        for s in self.history]
 
     def _requeue(self, order_id: str) -> None:
         """An accepted order comes back (its sortie did not happen): first in line."""

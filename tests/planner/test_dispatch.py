@@ -1,0 +1,283 @@
+"""Unit tests of the dispatcher's decisions: payload, energy with the actual battery,
+turnaround, the promise, rejection reasons, and re-planning on cancel, fault, landing and
+link loss. Plans come from the straight-line ``fake_plan`` (numbers easy to follow) except
+the last test, which uses the real planner on the Canberra scenario."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from test_dispatch_fakes import BIG, PROFILE, FakeDrone, depot_models, fake_plan, order
+
+from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
+from planner.dispatch_model import (
+    Assign,
+    BatteryAction,
+    DepotModel,
+    DroneFault,
+    DroneLanded,
+    DroneRecovered,
+    Fail,
+    LinkLost,
+    LinkRestored,
+    OrderCancelled,
+    OrderPlaced,
+    Reject,
+    SwapBattery,
+    Tick,
+    Unassign,
+)
+from planner.dispatch_options import dropoff_offset_s
+from planner.dispatch_resources import time_to_charge_s
+from planner.errors import InvalidInput
+from planner.model import Rule
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dispatcher(n: int = 1, profile=PROFILE, **models: float) -> Dispatcher:
+    drones = [FakeDrone(f"d{i}", profile, "A") for i in range(n)]
+    return Dispatcher(drones, depot_models(**models), fake_plan, seed=7)  # type: ignore[arg-type]
+
+
+def assigns(decisions: list) -> dict[str, Assign]:
+    return {d.order_id: d for d in decisions if isinstance(d, Assign)}
+
+
+def test_payload_goes_to_the_drone_that_can_lift_it() -> None:
+    drones = [FakeDrone("small", PROFILE, "A"), FakeDrone("big", BIG, "A")]
+    disp = Dispatcher(drones, depot_models(), fake_plan)  # type: ignore[arg-type]
+    heavy = assigns(disp.handle(OrderPlaced(order("h", payload_kg=4.0)), 0.0))
+    assert heavy["h"].drone_id == "big"
+    too_heavy = disp.handle(OrderPlaced(order("x", payload_kg=6.0)), 1.0)
+    assert isinstance(too_heavy[0], Reject)
+    assert {r.rule for r in too_heavy[0].reasons} == {Rule.PAYLOAD}
+    assert {r.limit for r in too_heavy[0].reasons} == {PROFILE.max_payload_kg, BIG.max_payload_kg}
+
+
+def test_each_sortie_starts_after_the_previous_landing_plus_turnaround() -> None:
+    disp = dispatcher(1, load_s=90.0)
+    out = assigns([d for i in range(3) for d in
+                   disp.handle(OrderPlaced(order(f"o{i}", east_m=2000.0)), 0.0)])
+    sorties = sorted((a.sortie for a in out.values()), key=lambda s: s.launch_s)
+    assert len(sorties) == 3
+    for before, after in itertools.pairwise(sorties):
+        assert after.turnaround_start_s >= before.land_s
+        assert after.launch_s - after.turnaround_start_s >= 90.0
+
+
+def test_one_pad_serves_one_turnaround_at_a_time() -> None:
+    disp = dispatcher(2, pads=1, load_s=120.0)
+    out = assigns([d for i in range(2) for d in
+                   disp.handle(OrderPlaced(order(f"o{i}")), 0.0)])
+    first, second = sorted((a.sortie for a in out.values()), key=lambda s: s.launch_s)
+    assert first.drone_id != second.drone_id
+    assert second.turnaround_start_s >= first.launch_s
+
+
+def _drained(spares: int) -> tuple[Dispatcher, Assign, Assign]:
+    """One drone flies a long sortie, then a second long one with what is left."""
+    disp = dispatcher(1, spares=spares, rate_w=400.0)
+    long = {"east_m": 14_000.0, "payload_kg": 2.4, "due_s": 10_000.0}
+    first = assigns(disp.handle(OrderPlaced(order("o1", **long)), 0.0))["o1"]  # type: ignore[arg-type]
+    second = assigns(disp.handle(OrderPlaced(order("o2", **long)), 1.0))["o2"]  # type: ignore[arg-type]
+    return disp, first, second
+
+
+def test_low_battery_is_charged_on_a_pad_when_no_spare_exists() -> None:
+    _, first, second = _drained(spares=0)
+    left_wh = PROFILE.battery_wh - first.plan.energy_wh
+    full = fake_plan(second.plan.order, PROFILE, None).plan
+    assert full is not None
+    need_wh = PROFILE.battery_wh - full.reserve_left_wh
+    assert left_wh < need_wh  # the premise: what is left is not enough
+    assert second.sortie.action is BatteryAction.CHARGE
+    assert second.sortie.launch_wh >= need_wh
+    charge_s = time_to_charge_s(left_wh, second.sortie.launch_wh, 400.0)
+    assert second.launch_at_s == pytest.approx(first.sortie.land_s + charge_s)
+    # the planner judged the battery actually in the drone, not a full one
+    assert second.plan.reserve_left_wh < full.reserve_left_wh
+
+
+def test_low_battery_is_swapped_for_a_charged_spare() -> None:
+    _, first, second = _drained(spares=2)
+    assert second.sortie.action is BatteryAction.SWAP
+    assert second.sortie.launch_wh == pytest.approx(PROFILE.battery_wh)
+    assert second.launch_at_s == pytest.approx(first.sortie.land_s + 120.0)
+    assert second.sortie.swapped_out_id == first.sortie.battery_id
+
+
+def test_a_swap_is_announced_to_the_ground_crew() -> None:
+    disp = dispatcher(1, spares=1, rate_w=400.0)
+    long = {"east_m": 14_000.0, "payload_kg": 2.4, "due_s": 10_000.0}
+    disp.handle(OrderPlaced(order("o1", **long)), 0.0)  # type: ignore[arg-type]
+    out = disp.handle(OrderPlaced(order("o2", **long)), 1.0)  # type: ignore[arg-type]
+    swaps = [d for d in out if isinstance(d, SwapBattery)]
+    assert [(s.order_id, s.battery_in_id) for s in swaps] == [("o2", "A/spare1")]
+
+
+def test_enough_battery_flies_again_without_turnaround_beyond_loading() -> None:
+    disp = dispatcher(1)
+    first = assigns(disp.handle(OrderPlaced(order("o1", east_m=1000.0)), 0.0))["o1"]
+    second = assigns(disp.handle(OrderPlaced(order("o2", east_m=1000.0)), 1.0))["o2"]
+    assert second.sortie.action is BatteryAction.KEEP
+    assert second.sortie.launch_wh == pytest.approx(PROFILE.battery_wh - first.plan.energy_wh)
+    assert second.launch_at_s == pytest.approx(first.sortie.land_s + 60.0)
+
+
+def test_eta_is_launch_plus_outbound_time_to_the_release() -> None:
+    disp = dispatcher(1)
+    a = assigns(disp.handle(OrderPlaced(order("o", east_m=4000.0, created_s=50.0)), 50.0))["o"]
+    phases = a.plan.phases
+    outbound_s = sum(p.duration_s for p in phases[: [p.name for p in phases].index(
+        "release_hover") + 1])
+    assert a.eta_dropoff_s == pytest.approx(a.launch_at_s + outbound_s)
+    assert a.launch_at_s == pytest.approx(50.0 + 60.0)
+    assert a.due_s == 50.0 + 1800.0 and not a.late
+
+
+def test_an_order_that_cannot_be_promised_is_rejected_with_eta_and_limit() -> None:
+    disp = dispatcher(1)
+    tight = order("tight", east_m=6000.0, created_s=0.0, due_s=200.0)
+    out = disp.handle(OrderPlaced(tight), 0.0)
+    assert len(out) == 1 and isinstance(out[0], Reject)
+    (reason,) = out[0].reasons
+    assert reason.rule is Rule.DEADLINE
+    assert reason.limit == 200.0
+    assert isinstance(reason.measured, float) and reason.measured > 200.0
+    assert disp.schedule() == ()
+
+
+def test_a_busy_fleet_rejects_new_orders_rather_than_break_promises() -> None:
+    disp = dispatcher(1)
+    decisions = [d for i in range(12) for d in
+                 disp.handle(OrderPlaced(order(f"o{i}", east_m=8000.0)), float(i))]
+    accepted = assigns(decisions)
+    rejected = [d for d in decisions if isinstance(d, Reject)]
+    assert accepted and rejected
+    assert all(not a.late for a in accepted.values())
+    assert all(r.reasons[0].rule is Rule.DEADLINE for r in rejected)
+
+
+def test_infeasible_orders_do_not_hold_up_the_queue() -> None:
+    alone = dispatcher(1)
+    baseline = assigns(alone.handle(OrderPlaced(order("ok", east_m=3000.0)), 5.0))["ok"]
+    disp = dispatcher(1)
+    for i, bad in enumerate([order("far", east_m=60_000.0), order("heavy", payload_kg=9.0),
+                             order("nodepot", depot="B")]):
+        out = disp.handle(OrderPlaced(bad), float(i))
+        assert [type(d) for d in out] == [Reject]
+    ok = assigns(disp.handle(OrderPlaced(order("ok", east_m=3000.0)), 5.0))["ok"]
+    assert ok.launch_at_s == baseline.launch_at_s
+
+
+def test_rejection_reasons_name_the_rule() -> None:
+    disp = dispatcher(1)
+    far = disp.handle(OrderPlaced(order("far", east_m=60_000.0)), 0.0)[0]
+    nodepot = disp.handle(OrderPlaced(order("nd", depot="B")), 0.0)[0]
+    assert isinstance(far, Reject) and far.reasons[0].rule is Rule.ENERGY
+    assert isinstance(nodepot, Reject) and nodepot.reasons[0].rule is Rule.UNKNOWN_DEPOT
+
+
+def test_cancel_frees_the_drone_for_the_next_order() -> None:
+    disp = dispatcher(1)
+    for i in range(3):
+        disp.handle(OrderPlaced(order(f"o{i}", east_m=3000.0)), 0.0)
+    before = {s.order_id: s for s in disp.schedule()}
+    out = disp.handle(OrderCancelled("o1"), 10.0)
+    assert Unassign("o1", "d0", "order o1 cancelled") in out
+    moved = assigns(out)["o2"]
+    assert moved.launch_at_s == pytest.approx(before["o1"].launch_s)
+    assert "o1" not in {s.order_id for s in disp.schedule()}
+
+
+def test_a_fault_moves_waiting_work_and_fails_the_flight_in_the_air() -> None:
+    disp = dispatcher(2)
+    for i in range(4):
+        disp.handle(OrderPlaced(order(f"o{i}", east_m=3000.0)), 0.0)
+    flying = {s.order_id: s.drone_id for s in disp.schedule() if s.launch_s < 100.0}
+    victim = sorted(flying.items())[0]
+    out = disp.handle(DroneFault(victim[1], "motor"), 100.0)
+    assert Fail(victim[0], victim[1], "motor") in out
+    later = [s for s in disp.schedule() if s.launch_s > 100.0]
+    assert later and all(s.drone_id != victim[1] for s in later)
+    assert any(isinstance(d, Unassign) and d.drone_id == victim[1] for d in out)
+    back = disp.handle(DroneRecovered(victim[1], PROFILE.battery_wh), 200.0)
+    assert isinstance(back, list)
+    disp.handle(OrderPlaced(order("o9", east_m=3000.0)), 201.0)
+    assert any(s.drone_id == victim[1] for s in disp.schedule() if s.launch_s > 200.0)
+
+
+def test_an_early_landing_brings_the_next_sortie_forward() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=5000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=5000.0)), 1.0)
+    first, second = disp.schedule()
+    early = first.land_s - 200.0
+    out = assigns(disp.handle(DroneLanded("d0", first.landing_wh), early))
+    assert out["o2"].launch_at_s == pytest.approx(early + 60.0)
+    assert out["o2"].launch_at_s < second.launch_s
+
+
+def test_an_aborted_sortie_puts_the_order_back_first() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=3000.0)), 1.0)
+    out = assigns(disp.handle(DroneLanded("d0", 400.0, delivered=False), 150.0))
+    assert out["o1"].launch_at_s == pytest.approx(150.0 + 60.0)
+    assert out["o2"].launch_at_s > out["o1"].launch_at_s
+
+
+def test_a_drone_without_link_gets_no_new_work_until_it_is_back() -> None:
+    disp = dispatcher(2)
+    disp.handle(LinkLost("d0"), 0.0)
+    for i in range(3):
+        disp.handle(OrderPlaced(order(f"o{i}", east_m=2000.0)), 1.0)
+    assert {s.drone_id for s in disp.schedule()} == {"d1"}
+    out = assigns(disp.handle(LinkRestored("d0"), 2.0))
+    assert any(a.drone_id == "d0" for a in out.values())
+
+
+def test_bad_events_raise_naming_the_field() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1")), 10.0)
+    with pytest.raises(InvalidInput, match=r"order\.id"):
+        disp.handle(OrderPlaced(order("o1")), 11.0)
+    with pytest.raises(InvalidInput, match="now_s"):
+        disp.handle(Tick(), 5.0)
+    with pytest.raises(InvalidInput, match="drone_id"):
+        disp.handle(DroneFault("nope"), 12.0)
+    with pytest.raises(InvalidInput, match=r"order\.id"):
+        disp.handle(OrderCancelled("nope"), 12.0)
+    with pytest.raises(InvalidInput, match="pads"):
+        DepotModel("A", pads=0)
+
+
+def test_with_the_real_planner_on_canberra() -> None:
+    from planner.load import load_scenario
+    from planner.plan import Planner
+
+    scenario = load_scenario(ROOT / "missions" / "scenarios" / "canberra")
+    planner = Planner(scenario.airspace, scenario.depots)
+    disp = Dispatcher(fleet_of(scenario), [DepotModel(d.id) for d in scenario.depots],
+                      planner_plan_fn(planner), promise_s=scenario.promise_s)
+    accepted: dict[str, Assign] = {}
+    rejected: dict[str, Reject] = {}
+    for o in sorted(scenario.orders, key=lambda o: (o.created_s, o.id))[:30]:
+        for d in disp.handle(OrderPlaced(o), o.created_s):
+            if isinstance(d, Assign):
+                accepted[d.order_id] = d
+            elif isinstance(d, Reject):
+                rejected[d.order_id] = d
+    assert accepted and rejected
+    for a in accepted.values():
+        direct = planner.plan(a.plan.order, disp.drone(a.drone_id).spec.profile,
+                              battery_wh=a.sortie.launch_wh)
+        assert direct.feasible and direct.plan is not None
+        assert a.plan.energy_wh == pytest.approx(direct.plan.energy_wh)
+        assert a.eta_dropoff_s == pytest.approx(a.launch_at_s + dropoff_offset_s(a.plan))
+        assert a.eta_dropoff_s <= a.due_s
+    for r in rejected.values():
+        assert r.reasons and all(str(reason) for reason in r.reasons)

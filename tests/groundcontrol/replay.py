@@ -177,8 +177,17 @@ class FakeVehicle:
         self.out: Callable[[MavMessage], None] = lambda msg: None
         self.lock = threading.RLock()
         self._last_heartbeat_s = -1.0
+        self.clock: Callable[[], float] | None = None
+        """Overrides the vehicle clock (tests that step time by hand)."""
+        self.reject_texts: list[str] = []
+        self.request_int = False
+        """Ask with MISSION_REQUEST_INT instead of ArduPilot's MISSION_REQUEST."""
+        self.silent_types: set[str] = set()
+        """GCS message types this vehicle ignores (a vehicle that never answers)."""
 
     def now(self) -> float:
+        if self.clock is not None:
+            return self.clock()
         return (time.monotonic() - self._t0) * self.time_scale
 
     # -- output helpers
@@ -216,17 +225,20 @@ class FakeVehicle:
     def handle(self, msg: MavMessage) -> None:
         with self.lock:
             self.received.append(msg)
+            if msg.get_type() in self.silent_types:
+                return
             handler = getattr(self, f"_on_{msg.get_type().lower()}", None)
             if handler is not None:
                 handler(msg)
 
     def _ack(self, result: int, mission_type: int) -> None:
-        self.emit(mavlink.MAVLink_mission_ack_message(255, 190, result, mission_type, 0))
+        self.emit(mavlink.MAVLink_mission_ack_message(255, 190, result, mission_type))
 
     def _request(self, up: _Upload) -> None:
         up.last_request_s = self.now()
-        self.emit(mavlink.MAVLink_mission_request_message(
-            255, 190, up.next_seq, up.mission_type))
+        cls = (mavlink.MAVLink_mission_request_int_message if self.request_int
+               else mavlink.MAVLink_mission_request_message)
+        self.emit(cls(255, 190, up.next_seq, up.mission_type))
 
     def _on_mission_count(self, msg: MavMessage) -> None:
         mtype = getattr(msg, "mission_type", 0)
@@ -259,8 +271,8 @@ class FakeVehicle:
         up.last_receive_s = self.now()
         if up.next_seq >= up.count:
             self.upload = None
-            if up.mission_type != 0:
-                self.stored[up.mission_type] = up.staged
+            if up.mission_type != 0 and up.mission_type not in self.reject_mission_type:
+                self.stored[up.mission_type] = up.staged  # a rejected fence keeps the old one
             self._complete(up.mission_type)
         else:
             self._request(up)
@@ -268,6 +280,9 @@ class FakeVehicle:
     def _complete(self, mtype: int) -> None:
         result = self.reject_mission_type.get(mtype, mavlink.MAV_MISSION_ACCEPTED)
         self._ack(result, mtype)
+        if result != mavlink.MAV_MISSION_ACCEPTED:
+            for text in self.reject_texts:
+                self.text(mavlink.MAV_SEVERITY_CRITICAL, text)
         if mtype == 0 and result == mavlink.MAV_MISSION_ACCEPTED:
             self.text(mavlink.MAV_SEVERITY_INFO, "Flight plan received")
             self.mission_seq = 0
@@ -284,7 +299,7 @@ class FakeVehicle:
             self._ack(mavlink.MAV_MISSION_DENIED, msg.mission_type)
             return
         count = len(self.stored[msg.mission_type])
-        self.emit(mavlink.MAVLink_mission_count_message(255, 190, count, msg.mission_type, 0))
+        self.emit(mavlink.MAVLink_mission_count_message(255, 190, count, msg.mission_type))
 
     def stored_item(self, mtype: int, seq: int) -> MavMessage | None:
         """The item as ArduPilot gives it back (home at seq 0, frames and params rewritten)."""
@@ -302,7 +317,8 @@ class FakeVehicle:
         if mtype == 0 and src.command == mavlink.MAV_CMD_NAV_LAND and p4 == 0:
             p4 = 1.0
         return mavlink.MAVLink_mission_item_int_message(
-            255, 190, seq, frame, src.command, 0, src.autocontinue, src.param1, src.param2,
+            255, 190, seq, frame, src.command, 0, src.autocontinue if mtype == 0 else 0,
+            src.param1, src.param2,
             src.param3, p4, x, y, z, mtype)
 
     def _on_mission_request_int(self, msg: MavMessage) -> None:

@@ -319,7 +319,9 @@ def _csv_header(row: list[str] | None, source: str) -> list[str]:
         raise InvalidInput("file", "is empty", source)
     where, allowed = f"{source} line 1", ORDER_REQUIRED + ORDER_OPTIONAL
     header = [cell.strip() for cell in row]
-    for column in header:
+    for number, column in enumerate(header, 1):
+        if not column:
+            raise InvalidInput(f"column {number}", "has no name (a trailing comma?)", where)
         if column not in allowed:
             raise InvalidInput(column, f"unknown column (allowed: {', '.join(allowed)})", where)
     _check_unique(((c, c, where) for c in header), "column", where)
@@ -546,6 +548,19 @@ def _operating_area(feature: Mapping[str, Any], rec: _Record, where: str) -> tup
     return _polygon(geom.get("coordinates"), f"{where}.geometry.coordinates", rec.source)
 
 
+def _area_ceiling(rec: _Record, collection_ceiling: float | None) -> float | None:
+    """The ceiling, from the operating area's ``ceiling_m`` or else the collection's."""
+    area_ceiling = rec.number("ceiling_m", required=False)
+    if area_ceiling is None:
+        return collection_ceiling
+    if collection_ceiling is not None and area_ceiling != collection_ceiling:
+        rec.fail(
+            "ceiling_m",
+            f"{area_ceiling:g} m contradicts the collection's {collection_ceiling:g} m",
+        )
+    return area_ceiling
+
+
 def _feature_record(feature: Any, index: int, source: str) -> tuple[_Record, str]:
     """The feature's properties as a record, and how errors name the feature."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -596,10 +611,7 @@ def airspace_from_geojson(obj: Any, source: str = "<airspace>") -> Airspace:
         if area is not None:
             raise InvalidInput(where, "a second operating area (only one is allowed)", source)
         area = _operating_area(feature, rec, where)
-        area_ceiling = rec.number("ceiling_m", required=False)
-        if area_ceiling is not None and ceiling is not None and area_ceiling != ceiling:
-            rec.fail("ceiling_m", f"{area_ceiling:g} m contradicts the collection's {ceiling:g} m")
-        ceiling = area_ceiling if area_ceiling is not None else ceiling
+        ceiling = _area_ceiling(rec, ceiling)
     if ceiling is not None and ceiling <= 0.0:
         raise InvalidInput("ceiling_m", f"must be > 0 m AGL, got {ceiling:g}", source)
     _check_unique(((z.id, where, source) for z, where in zones), "zone id", source)
@@ -630,6 +642,18 @@ def _scenario_paths(
         named = rec.string(key, required=False) or default
         paths[key] = Path(given) if given is not None else folder / named
     return paths
+
+
+def _check_bases(fleet: Fleet, depots: tuple[Depot, ...], fleet_path: Path) -> None:
+    """Every drone is based at a depot that exists (unlike orders, which the planner judges)."""
+    known = {d.id for d in depots}
+    for i, drone in enumerate(fleet.drones):
+        if drone.depot_id not in known:
+            raise InvalidInput(
+                f"drones[{i}].depot",
+                f"unknown depot {drone.depot_id!r} (depots: {', '.join(sorted(known))})",
+                str(fleet_path),
+            )
 
 
 def load_scenario(
@@ -665,14 +689,7 @@ def load_scenario(
     paths = _scenario_paths(folder, top.values.get("files") or {}, overrides, source)
     loaded_depots = load_depots(paths["depots"])
     loaded_fleet = load_fleet(paths["fleet"])
-    known = {d.id for d in loaded_depots}
-    for i, drone in enumerate(loaded_fleet.drones):
-        if drone.depot_id not in known:
-            raise InvalidInput(
-                f"drones[{i}].depot",
-                f"unknown depot {drone.depot_id!r} (depots: {', '.join(sorted(known))})",
-                str(paths["fleet"]),
-            )
+    _check_bases(loaded_fleet, loaded_depots, paths["fleet"])
     return Scenario(
         name=top.string("name", required=False) or folder.name,
         depots=loaded_depots,

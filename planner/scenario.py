@@ -6,9 +6,8 @@ the dispatcher and the ground station consume. Values only: no file I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from planner.errors import InvalidInput
 from planner.model import Airspace, Depot, Order
@@ -33,8 +32,33 @@ class Drone:
     name: str = ""
 
 
+class _Profiles(Mapping[str, VehicleProfile]):
+    """A read-only copy of a profile table that still pickles and deep-copies (a
+    ``MappingProxyType`` does neither, and scenarios travel to workers and into copies)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, VehicleProfile]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, name: str) -> VehicleProfile:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[type[_Profiles], tuple[dict[str, VehicleProfile]]]:
+        return (type(self), (self._data,))
+
+
 def _frozen_profiles(profiles: Mapping[str, VehicleProfile]) -> Mapping[str, VehicleProfile]:
-    return MappingProxyType(dict(profiles))
+    return profiles if isinstance(profiles, _Profiles) else _Profiles(profiles)
 
 
 @dataclass(frozen=True, slots=True)

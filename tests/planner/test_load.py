@@ -3,8 +3,10 @@ file, the line / item / feature, and the field."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +254,12 @@ def test_bad_csv_values_name_file_line_and_column(
             "orders.csv line 1",
             "id",
             "duplicate column",
+        ),
+        (
+            "id,depot,lat,lon,payload_kg,created_s,\n",
+            "orders.csv line 1",
+            "column 7",
+            "has no name (a trailing comma?)",
         ),
         (_csv() + "A2,d,-35.2\n", "orders.csv line 3", "row", "has 3 cells, the header has 8"),
         (
@@ -673,6 +681,7 @@ def test_fleet_with_builtin_and_file_profiles(tmp_path: Path) -> None:
     assert fleet.profiles["delivery-quad"] == builtin_profile("delivery-quad")
     with pytest.raises(TypeError):
         fleet.profiles["x"] = builtin_profile("delivery-quad")  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(fleet)) == copy.deepcopy(fleet) == fleet
 
 
 DRONE = {"id": "q1", "profile": "delivery-quad", "depot": "a", "sysid": 1}

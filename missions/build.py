@@ -131,7 +131,7 @@ def _require(ok: bool, field_name: str, problem: str) -> None:
         raise MissionBuildError(field_name, problem)
 
 
-def _check_inputs(plan: FlightPlan, profile: VehicleProfile, airspace: Airspace | None) -> None:
+def _check_plan(plan: FlightPlan, profile: VehicleProfile, airspace: Airspace | None) -> None:
     cruise = plan.cruise_alt_agl_m
     _require(len(plan.outbound) >= 2, "plan.outbound", "needs the depot and the drop-off")
     _require(len(plan.inbound) >= 2, "plan.inbound", "needs the drop-off and the depot")
@@ -151,17 +151,16 @@ def _check_inputs(plan: FlightPlan, profile: VehicleProfile, airspace: Airspace 
             "plan.cruise_alt_agl_m",
             f"{cruise:g} m is above the airspace ceiling {airspace.ceiling_agl_m:g} m",
         )
-    speed = profile.cruise_speed_ms
-    _require(
-        math.isfinite(speed) and speed > 0,
-        "profile.cruise_speed_ms",
-        f"must be > 0 m/s, got {speed!r}",
-    )
-    _require(
-        math.isfinite(profile.dropoff_hover_s) and profile.dropoff_hover_s >= 0,
-        "profile.dropoff_hover_s",
-        f"must be >= 0 s, got {profile.dropoff_hover_s!r}",
-    )
+
+
+def _positive(value: float, field_name: str, unit: str, *, zero_ok: bool = False) -> None:
+    ok = math.isfinite(value) and (value >= 0 if zero_ok else value > 0)
+    _require(ok, field_name, f"must be {'>=' if zero_ok else '>'} 0 {unit}, got {value!r}")
+
+
+def _check_profile(profile: VehicleProfile, cruise: float) -> None:
+    _positive(profile.cruise_speed_ms, "profile.cruise_speed_ms", "m/s")
+    _positive(profile.dropoff_hover_s, "profile.dropoff_hover_s", "s", zero_ok=True)
     release = profile.release_alt_agl_m
     if profile.delivery_method is DeliveryMethod.DESCEND_RELEASE:
         _require(
@@ -175,11 +174,7 @@ def _check_inputs(plan: FlightPlan, profile: VehicleProfile, airspace: Airspace 
             "profile.release_alt_agl_m",
             f"the winch line must be 0 < length <= cruise altitude {cruise:g} m, got {release!r}",
         )
-        _require(
-            math.isfinite(profile.winch_speed_ms) and profile.winch_speed_ms > 0,
-            "profile.winch_speed_ms",
-            f"must be > 0 m/s, got {profile.winch_speed_ms!r}",
-        )
+        _positive(profile.winch_speed_ms, "profile.winch_speed_ms", "m/s")
 
 
 _GRIPPER = ParamRequirement(
@@ -366,25 +361,22 @@ def build_mission(
             release height not below cruise), LAND for a vehicle that does not continue after
             landing or whose DISARM_DELAY leaves no ground wait, an unusable fence shape.
     """
-    _check_inputs(plan, profile, airspace)
-    _require(
-        math.isfinite(fence_margin_m) and fence_margin_m >= 0,
-        "fence_margin_m",
-        f"must be a finite number >= 0, got {fence_margin_m!r}",
-    )
+    _check_plan(plan, profile, airspace)
+    _check_profile(profile, plan.cruise_alt_agl_m)
+    _positive(fence_margin_m, "fence_margin_m", "m", zero_ok=True)
     b = _Items()
     delivery = _route_items(b, plan, profile)
-    needs = list(delivery.needs)
     fence: tuple[MissionItem, ...] = ()
     if airspace is not None:
         route = (*plan.outbound, *plan.inbound)
         fence = fence_items(
             airspace, high_agl_m=plan.cruise_alt_agl_m, route=route, near_m=fence_near_m
         )
+    needs = delivery.needs
     if fence:
         margin = max(fence_margin_m, MIN_FENCE_MARGIN_M)
         farthest = _farthest_m(plan.depot.position, b.items)
-        needs.extend(_fence_needs(plan.cruise_alt_agl_m, farthest, margin))
+        needs += _fence_needs(plan.cruise_alt_agl_m, farthest, margin)
     rally = rally_items(
         depots or (plan.depot,),
         alt_agl_m=plan.cruise_alt_agl_m,
@@ -395,7 +387,7 @@ def build_mission(
         items=tuple(b.items),
         fence=fence,
         rally=rally,
-        required_params=tuple(needs),
+        required_params=needs,
         delivery_seq=delivery.delivery_seq,
         dropoff_seq=delivery.dropoff_seq,
         order_id=plan.order.id,

@@ -221,6 +221,36 @@ def fence_items(
     )
 
 
+def _circle_at(items: Sequence[MissionItem], i: int) -> FenceShape:
+    item = items[i]
+    if not (math.isfinite(item.param1) and item.param1 > 0):
+        raise MissionFormatError(
+            f"circle radius must be > 0, got {item.param1}", field=f"fence[{i}]"
+        )
+    inclusion = _CIRCLE_COMMANDS[Cmd(item.command)]
+    return FenceShape(
+        ShapeKind.CIRCLE, inclusion, center=LatLon(item.x, item.y), radius_m=item.param1
+    )
+
+
+def _polygon_at(items: Sequence[MissionItem], i: int) -> FenceShape:
+    item = items[i]
+    count = int(item.param1) if math.isfinite(item.param1) else 0
+    if count != item.param1 or count < MIN_POLYGON_VERTICES:
+        raise MissionFormatError(f"invalid vertex count {item.param1}", field=f"fence[{i}]")
+    group = items[i : i + count]
+    if len(group) < count or any(
+        g.command != item.command or g.param1 != item.param1 for g in group
+    ):
+        raise MissionFormatError(
+            f"polygon of {count} vertices is cut short or mixed with other items",
+            field=f"fence[{i}]",
+        )
+    inclusion = _POLYGON_COMMANDS[Cmd(item.command)]
+    vertices = tuple(LatLon(g.x, g.y) for g in group)
+    return FenceShape(ShapeKind.POLYGON, inclusion, vertices=vertices)
+
+
 def fence_shapes(items: Sequence[MissionItem]) -> tuple[FenceShape, ...]:
     """Group fence items back into shapes (the vertex order is kept as it is).
 
@@ -231,44 +261,14 @@ def fence_shapes(items: Sequence[MissionItem]) -> tuple[FenceShape, ...]:
     shapes: list[FenceShape] = []
     i = 0
     while i < len(items):
-        item = items[i]
-        field = f"fence[{i}]"
-        if item.command in _CIRCLE_COMMANDS:
-            if not (math.isfinite(item.param1) and item.param1 > 0):
-                raise MissionFormatError(
-                    f"circle radius must be > 0, got {item.param1}", field=field
-                )
-            shapes.append(
-                FenceShape(
-                    ShapeKind.CIRCLE,
-                    _CIRCLE_COMMANDS[Cmd(item.command)],
-                    center=LatLon(item.x, item.y),
-                    radius_m=item.param1,
-                )
-            )
-            i += 1
-            continue
-        if item.command not in _POLYGON_COMMANDS:
-            raise MissionFormatError(f"command {item.command} is not a fence item", field=field)
-        count = int(item.param1)
-        if count != item.param1 or count < MIN_POLYGON_VERTICES:
-            raise MissionFormatError(f"invalid vertex count {item.param1}", field=field)
-        group = items[i : i + count]
-        if len(group) < count or any(
-            g.command != item.command or g.param1 != item.param1 for g in group
-        ):
-            raise MissionFormatError(
-                f"polygon of {count} vertices is cut short or mixed with other items",
-                field=field,
-            )
-        shapes.append(
-            FenceShape(
-                ShapeKind.POLYGON,
-                _POLYGON_COMMANDS[Cmd(item.command)],
-                vertices=tuple(LatLon(g.x, g.y) for g in group),
-            )
-        )
-        i += count
+        command = items[i].command
+        if command in _CIRCLE_COMMANDS:
+            shapes.append(_circle_at(items, i))
+        elif command in _POLYGON_COMMANDS:
+            shapes.append(_polygon_at(items, i))
+        else:
+            raise MissionFormatError(f"command {command} is not a fence item", field=f"fence[{i}]")
+        i += max(len(shapes[-1].vertices), 1)
     return tuple(shapes)
 
 

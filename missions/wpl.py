@@ -106,6 +106,19 @@ def _parse_float(text: str, column: str, line_no: int, source: str | None) -> fl
         ) from None
 
 
+def _check_position(
+    values: list[str], floats: dict[str, float], line_no: int, source: str | None
+) -> None:
+    for name, what, limit in (("x", "latitude", 90.0), ("y", "longitude", 180.0)):
+        if not math.isfinite(floats[name]) or abs(floats[name]) > limit:
+            raise MissionFormatError(
+                f"{values[COLUMNS.index(name)]} is not a {what}",
+                source=source,
+                line=line_no,
+                field=name,
+            )
+
+
 def _parse_line(
     line: str, line_no: int, expected_seq: int, mission_type: MissionType, source: str | None
 ) -> MissionItem:
@@ -135,16 +148,8 @@ def _parse_line(
             line=line_no,
             field="seq",
         )
-    for name in ("x", "y") if ints["frame"] in GLOBAL_FRAMES else ():
-        limit = 90.0 if name == "x" else 180.0
-        if not math.isfinite(floats[name]) or abs(floats[name]) > limit:
-            what = "latitude" if name == "x" else "longitude"
-            raise MissionFormatError(
-                f"{values[COLUMNS.index(name)]} is not a {what}",
-                source=source,
-                line=line_no,
-                field=name,
-            )
+    if ints["frame"] in GLOBAL_FRAMES:
+        _check_position(values, floats, line_no, source)
     return MissionItem(
         seq=ints["seq"],
         command=ints["command"],

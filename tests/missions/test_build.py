@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -70,7 +71,7 @@ def test_common_layout(method: DeliveryMethod) -> None:
     final = items[-1]
     assert (final.command, _at(final), final.z) == (LAND, DEPOT.position, 0.0)
     assert final.frame == Frame.GLOBAL_RELATIVE_ALT_INT
-    assert _at(items[mission.dropoff_seq]) == DROPOFF
+    assert mission.dropoff_seq is not None and _at(items[mission.dropoff_seq]) == DROPOFF
     assert mission.order_id == "o-1001" and mission.cruise_speed_ms == 22.0
     assert mission.meta["delivery_method"] == method.value
     for item in items:
@@ -274,7 +275,7 @@ def test_rally_points_default_to_the_depot_and_follow_the_depots_given() -> None
         (lambda: build_mission(plan(), profile(cruise_speed_ms=0.0)), "profile.cruise_speed_ms"),
     ],
 )
-def test_inconsistent_input_is_refused_by_field(build, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_inconsistent_input_is_refused_by_field(build: Callable[[], Mission], field: str) -> None:
     with pytest.raises(MissionBuildError) as err:
         build()
     assert err.value.field == field

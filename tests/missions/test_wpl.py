@@ -15,14 +15,14 @@ from mission_samples import AIRSPACE, PROFILE, mission_items, plan
 
 from missions.build import build_mission
 from missions.errors import MissionFormatError
-from missions.items import Cmd, MissionItem, MissionType
+from missions.items import Cmd, Mission, MissionItem, MissionType
 from missions.wpl import HEADER, dump_wpl, format_number, load_wpl, read_wpl, write_wpl
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "missions"
 GOLDEN = DATA / "delivery_descend_release.waypoints"
 
 
-def _mission():  # type: ignore[no-untyped-def]
+def _mission() -> Mission:
     return build_mission(plan(), PROFILE, AIRSPACE)
 
 
@@ -87,7 +87,8 @@ def _mavwp_load(files: dict[str, Path]) -> dict[str, list[dict[str, object]]]:
         timeout=60,
         check=True,
     )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    loaded: dict[str, list[dict[str, object]]] = json.loads(done.stdout)
+    return loaded
 
 
 def test_pymavlink_mavwp_loads_the_same_items(tmp_path: Path) -> None:

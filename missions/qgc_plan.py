@@ -411,6 +411,12 @@ def _read_requirement(r: _Reader, raw: Any, path: str) -> ParamRequirement:
     return ParamRequirement(name, value, check, r.string(raw.get("why", ""), f"{path}.why"))
 
 
+def _name(stored: str | None, source: str | None) -> str:
+    if stored is not None:
+        return stored
+    return Path(source).stem if source else ""
+
+
 def load_plan(text: str, *, source: str | None = None) -> Mission:
     """Parse ``.plan`` text into a ``Mission`` (home from ``plannedHomePosition``).
 
@@ -435,7 +441,7 @@ def load_plan(text: str, *, source: str | None = None) -> Mission:
     items, cruise = _read_mission(r, doc)
     extra = _read_project(r, doc)
     return Mission(
-        name=extra.get("name") or (Path(source).stem if source else ""),
+        name=_name(extra.get("name"), source),
         items=items,
         fence=_read_fence(r, doc),
         rally=_read_rally(r, doc),

@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from missions.build import build_mission
 from missions.errors import MissionFormatError
 from missions.items import Cmd, Mission, MissionItem, MissionType
 from missions.wpl import HEADER, dump_wpl, format_number, load_wpl, read_wpl, write_wpl
+from planner.vehicle import DeliveryMethod
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "missions"
 GOLDEN = DATA / "delivery_descend_release.waypoints"
@@ -31,6 +33,25 @@ def test_golden_file_matches_the_built_mission() -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text, encoding="utf-8")
     assert GOLDEN.read_text(encoding="utf-8") == text
+
+
+METHOD_PROFILES = {
+    DeliveryMethod.WINCH: replace(PROFILE, delivery_method=DeliveryMethod.WINCH),
+    DeliveryMethod.PAYLOAD_PLACE: replace(PROFILE, delivery_method=DeliveryMethod.PAYLOAD_PLACE),
+    DeliveryMethod.LAND: replace(
+        PROFILE, delivery_method=DeliveryMethod.LAND, continue_after_land=True
+    ),
+}
+
+
+@pytest.mark.parametrize("method", list(METHOD_PROFILES))
+def test_golden_files_of_the_other_delivery_methods(method: DeliveryMethod) -> None:
+    text = dump_wpl(build_mission(plan(), METHOD_PROFILES[method]).items)
+    golden = DATA / f"delivery_{method.value}.waypoints"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert golden.read_text(encoding="utf-8") == text
+    assert dump_wpl(read_wpl(golden)) == text
 
 
 def test_golden_file_reads_back_to_the_same_items_and_text() -> None:

@@ -74,24 +74,31 @@ def profile_override(text: str | None) -> VehicleProfile | None:
     return load_profile(text) if text.endswith(".json") else builtin_profile(text)
 
 
-def profile_for_depot(scenario: Scenario, depot_id: str) -> VehicleProfile:
-    """The profile of the first drone based at the depot, else the default profile."""
-    drones = scenario.drones_at(depot_id)
-    return scenario.profile_for(drones[0]) if drones else builtin_profile(DEFAULT_PROFILE)
+def profiles_for_depot(scenario: Scenario, depot_id: str) -> list[VehicleProfile]:
+    """The distinct profiles of the drones based at a depot (fleet order), else the default."""
+    names = dict.fromkeys(d.profile for d in scenario.drones_at(depot_id))
+    if not names:
+        return [builtin_profile(DEFAULT_PROFILE)]
+    return [scenario.profiles[name] for name in names]
 
 
 def plan_scenario(scenario: Scenario, *, margin_m: float = 30.0,
                   profile: VehicleProfile | None = None,
                   out_dir: Path | None = None) -> list[PlannedOrder]:
-    """Plan every order; with ``out_dir``, write each feasible order's mission files there."""
+    """Plan every order; with ``out_dir``, write each feasible order's mission files there.
+
+    Without ``profile``, an order is planned for each vehicle type based at its depot in fleet
+    order and the first that can fly it wins; when none can, the first type's reasons stand.
+    """
     planner = Planner(scenario.airspace, scenario.depots, margin_m=margin_m)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_geojson(out_dir / "airspace.geojson", airspace_feature_collection(scenario.airspace))
     outcomes = []
     for order in scenario.orders:
-        chosen = profile or profile_for_depot(scenario, order.depot_id)
-        result = planner.plan(order, chosen)
+        candidates = [profile] if profile else profiles_for_depot(scenario, order.depot_id)
+        tried = [(planner.plan(order, c), c) for c in candidates]
+        result, chosen = next(((r, c) for r, c in tried if r.feasible), tried[0])
         outcomes.append(_write(result, chosen, scenario, out_dir))
     return outcomes
 

@@ -33,6 +33,7 @@ land slowly for the last ``land_final_alt_m``. The payload's mass counts until i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from planner.errors import InvalidInput
 from planner.model import PhaseEnergy
@@ -47,6 +48,7 @@ __all__ = [
     "hover_power_w",
     "induced_velocity_ms",
     "max_range_m",
+    "release_time_s",
     "rotor_disk_area_m2",
     "total_energy_wh",
     "total_time_s",
@@ -317,3 +319,22 @@ def max_range_m(profile: VehicleProfile, payload_kg: float, *, tolerance_m: floa
         mid = (low + high) / 2.0
         low, high = (mid, high) if fits(mid) else (low, mid)
     return low
+
+
+RELEASE_PHASES = ("release_hover", "ground_wait")
+"""Phases at whose end the parcel has left the drone (hover release, or the wait on the ground)."""
+
+
+def release_time_s(phases: Sequence[PhaseEnergy]) -> float:
+    """Seconds from takeoff until the parcel is released: the end of the release phase.
+
+    Raises:
+        ValueError: the phases contain no release phase (not a delivery flight).
+    """
+    elapsed = 0.0
+    for phase in phases:
+        elapsed += phase.duration_s
+        if phase.name in RELEASE_PHASES:
+            return elapsed
+    raise ValueError(f"no release phase ({', '.join(RELEASE_PHASES)}) among "
+                     f"{[p.name for p in phases]}")

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from planner.energy import release_time_s
 from planner.errors import InvalidInput
-from planner.model import Airspace, Infeasibility, Order, Rule
+from planner.model import Airspace, FlightPlan, Infeasibility, Order, Rule
 from planner.vehicle import DeliveryMethod, VehicleProfile
 
 __all__ = [
     "check_ceiling",
+    "check_deadline",
     "check_energy",
     "check_order",
     "check_payload",
@@ -138,4 +140,24 @@ def check_energy(
         "Wh",
         f"flight {energy_wh:.1f} Wh + reserve {profile.reserve_wh:.1f} Wh; "
         f"{pack} gives {drawable:.1f} Wh",
+    )
+
+
+def check_deadline(plan: FlightPlan) -> Infeasibility | None:
+    """An order with a due time that cannot be met even if launched the moment it was placed.
+
+    Only orders that carry their own ``due_s`` are checked here; the delivery promise of a
+    fleet (and queueing for a free drone) is the dispatcher's to judge.
+    """
+    order = plan.order
+    if order.due_s is None:
+        return None
+    allowed_s = order.due_s - order.created_s
+    needed_s = release_time_s(plan.phases)
+    if needed_s <= allowed_s:
+        return None
+    return Infeasibility(
+        Rule.DEADLINE, round(needed_s, 1), round(allowed_s, 1), "s",
+        f"the drop-off takes {needed_s / 60:.1f} min from takeoff, the order is due "
+        f"{allowed_s / 60:.1f} min after it was placed",
     )

@@ -14,6 +14,7 @@ from planner.energy import flight_energy, total_energy_wh, total_time_s
 from planner.errors import InvalidInput
 from planner.feasibility import (
     check_ceiling,
+    check_deadline,
     check_energy,
     check_order,
     check_payload,
@@ -95,9 +96,8 @@ class Planner:
             reasons.extend(outcome.reasons)
             return PlanResult(order, None, tuple(reasons))
         plan = self._price(order, depot, profile, outcome, battery_wh)
-        energy_reason = check_energy(plan.energy_wh, profile, battery_wh)
-        if energy_reason is not None:
-            reasons.append(energy_reason)
+        reasons.extend(r for r in (check_energy(plan.energy_wh, profile, battery_wh),
+                                   check_deadline(plan)) if r)
         if reasons:
             return PlanResult(order, None, tuple(reasons))
         return PlanResult(order, plan)

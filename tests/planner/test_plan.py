@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import planner.plan as plan_module
-from planner.energy import total_energy_wh, total_time_s
+from planner.energy import release_time_s, total_energy_wh, total_time_s
 from planner.errors import InvalidInput
 from planner.feasibility import drawable_energy_wh
 from planner.geo import LocalFrame, path_length_m
@@ -231,3 +231,33 @@ def test_smaller_battery_turns_the_same_order_infeasible(planner: Planner) -> No
     target = order(2500.0, 2500.0, 2.0)
     assert planner.plan(target, PROFILE).feasible
     assert rules(planner.plan(target, _profile_with_battery(60.0))) == [Rule.ENERGY]
+
+
+def test_deadline_reason_when_even_an_immediate_launch_is_late(planner: Planner) -> None:
+    relaxed = planner.plan(dataclasses.replace(order(0, 1500), created_s=100.0, due_s=100.0 + 3600),
+                           PROFILE)
+    assert relaxed.feasible
+    assert relaxed.plan is not None
+    needed = release_time_s(relaxed.plan.phases)
+    tight = dataclasses.replace(order(0, 1500), created_s=100.0, due_s=100.0 + needed - 1.0)
+    result = planner.plan(tight, PROFILE)
+    assert rules(result) == [Rule.DEADLINE]
+    (reason,) = result.reasons
+    assert reason.measured == pytest.approx(needed, abs=0.1)
+    assert reason.limit == pytest.approx(needed - 1.0, abs=0.1)
+
+
+def test_orders_without_their_own_due_time_are_left_to_the_dispatcher(planner: Planner) -> None:
+    assert planner.plan(order(0, 1500), PROFILE).feasible
+
+
+def test_release_time_ends_with_the_release_phase(planner: Planner) -> None:
+    result = planner.plan(order(0, 1500), PROFILE)
+    assert result.plan is not None
+    names = [p.name for p in result.plan.phases]
+    upto = names.index("release_hover") + 1
+    assert release_time_s(result.plan.phases) == pytest.approx(
+        sum(p.duration_s for p in result.plan.phases[:upto]))
+    assert release_time_s(result.plan.phases) < result.plan.flight_time_s
+    with pytest.raises(ValueError, match="no release phase"):
+        release_time_s(result.plan.phases[:2])

@@ -26,6 +26,7 @@ from planner.dispatch_model import (
     DEFAULT_PROMISE_S,
     Assign,
     BatteryAction,
+    CancelAnswer,
     Decision,
     DepotModel,
     DroneFault,
@@ -166,7 +167,7 @@ class Dispatcher:
         if isinstance(event, OrderPlaced):
             return self._on_order(event.order, now_s)
         if isinstance(event, OrderCancelled):
-            reason = self._on_cancel(event.order_id)
+            reason = self._on_cancel(event.order_id, decisions)
         elif isinstance(event, DroneLanded):
             reason = self._on_landed(event, now_s)
         elif isinstance(event, DroneFault):
@@ -204,15 +205,20 @@ class Dispatcher:
         self._closed.add(order.id)
         return [Reject(order.id, (self._deadline_reason(order, trial, due),))]
 
-    def _on_cancel(self, order_id: str) -> str:
+    def _on_cancel(self, order_id: str, out: list[Decision]) -> str:
         if order_id in self._orders:
             self._closed.add(order_id)
             del self._orders[order_id]
             self._sequence.remove(order_id)
             self._fleet.forget(order_id)
-        elif order_id not in self._closed and all(s.order_id != order_id for s in self.history):
+            out.append(CancelAnswer(order_id, True))
+        elif order_id in self._closed:
+            out.append(CancelAnswer(order_id, True, "already closed"))
+        elif any(s.order_id == order_id for s in self.history):
+            # a fixed sortie is not recalled: the parcel is already on its way
+            out.append(CancelAnswer(order_id, False, "the sortie has begun"))
+        else:
             raise InvalidInput("order_id", f"unknown order {order_id!r}")
-        # a fixed sortie is not recalled: the parcel is already on its way
         return f"order {order_id} cancelled"
 
     def _on_landed(self, event: DroneLanded, now_s: float) -> str:

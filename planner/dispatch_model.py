@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_PROMISE_S",
     "Assign",
     "BatteryAction",
+    "CancelAnswer",
     "Decision",
     "DepotModel",
     "DroneFault",
@@ -285,4 +286,13 @@ class Fail:
     reason: str
 
 
-Decision = Assign | Unassign | Reject | SwapBattery | Fail
+@dataclass(frozen=True, slots=True)
+class CancelAnswer:
+    """The answer to OrderCancelled: cancelled, or refused because the sortie has begun."""
+
+    order_id: str
+    cancelled: bool
+    reason: str = ""
+
+
+Decision = Assign | Unassign | Reject | SwapBattery | Fail | CancelAnswer

@@ -1,0 +1,226 @@
+"""The dispatch store: WAL and schema, one transaction per change, the order state machine
+(enforced in SQL as well as in code), an append-only event log, thread safety, and restart:
+close, reopen, replay the dispatcher's inputs and get the same state back."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "planner"))
+from test_dispatch_fakes import PROFILE, FakeDrone, depot_models, fake_plan, order
+
+from groundcontrol.store import (
+    SCHEMA_VERSION,
+    DuplicateOrder,
+    IllegalTransition,
+    OrderState,
+    ReplayMismatch,
+    Store,
+    StoreError,
+    VehicleSnapshot,
+    replay,
+)
+from planner.dispatch import Dispatcher
+from planner.dispatch_model import (
+    Assign,
+    DroneFault,
+    DroneLanded,
+    Fail,
+    OrderCancelled,
+    OrderPlaced,
+    Tick,
+)
+
+DRONES = [FakeDrone("d0", PROFILE, "A"), FakeDrone("d1", PROFILE, "A")]
+
+
+def make_dispatcher(pads: int = 4) -> Dispatcher:
+    return Dispatcher(DRONES, depot_models(pads=pads), fake_plan, seed=3)  # type: ignore[arg-type]
+
+
+def step(store: Store, disp: Dispatcher, event: object, t: float) -> list:
+    decisions = disp.handle(event, t)  # type: ignore[arg-type]
+    store.record_dispatch(event, t, decisions)  # type: ignore[arg-type]
+    return decisions
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store.open(tmp_path / "day.db") as s:
+        yield s
+
+
+def test_opens_in_wal_mode_with_foreign_keys_and_a_schema_version(store: Store) -> None:
+    assert store.journal_mode == "wal"
+    assert store.schema_version == SCHEMA_VERSION
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        store._conn.execute("INSERT INTO plans (order_id, profile_name, battery_wh, plan, "
+                            "created_s) VALUES ('ghost', 'p', 1, '{}', 0)")
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path / "x.db").close()
+    raw = sqlite3.connect(tmp_path / "x.db")
+    raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(tmp_path / "x.db")
+
+
+def test_a_batch_with_a_duplicate_stores_nothing(store: Store) -> None:
+    store.add_orders([order("a")], 0.0)
+    before = store.events()
+    with pytest.raises(DuplicateOrder, match="'a'"):
+        store.add_orders([order("b"), order("c"), order("a")], 1.0)
+    assert [s.order.id for s in store.orders()] == ["a"]
+    assert store.events() == before
+
+
+def test_dispatch_decisions_move_orders_and_keep_plans(store: Store) -> None:
+    disp = make_dispatcher()
+    step(store, disp, OrderPlaced(order("ok")), 0.0)
+    step(store, disp, OrderPlaced(order("far", east_m=90_000.0)), 1.0)
+    ok, far = store.order("ok"), store.order("far")
+    assert ok.state is OrderState.ASSIGNED
+    assert far.state is OrderState.INFEASIBLE
+    assert far.reasons and far.reasons[0].startswith("energy")
+    state = store.load_state()
+    assert [s.order_id for s in state.active] == ["ok"]
+    assert state.active[0] == disp.schedule()[0]
+
+
+def test_an_order_is_delivered_once_only(store: Store) -> None:
+    disp = make_dispatcher()
+    drone = next(d for d in step(store, disp, OrderPlaced(order("o")), 0.0)
+                 if isinstance(d, Assign)).drone_id
+    store.start_flight("o", drone, 60.0)
+    store.end_flight("o", "delivered", 400.0)
+    assert store.order("o").state is OrderState.DELIVERED
+    with pytest.raises(IllegalTransition, match="from delivered to delivered"):
+        store.end_flight("o", "delivered", 401.0)
+    with pytest.raises(IllegalTransition, match="from delivered"):
+        store.start_flight("o", drone, 402.0)
+    raw = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        raw.execute("INSERT INTO flights (order_id, drone_id, launched_s, outcome) "
+                    "VALUES ('o', 'd0', 500, 'delivered')")
+    raw.close()
+
+
+def test_the_state_machine_is_enforced_by_the_database_too(tmp_path: Path, store: Store) -> None:
+    store.add_orders([order("o")], 0.0)
+    raw = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.IntegrityError, match="illegal order state transition"):
+        raw.execute("UPDATE orders SET state = 'delivered' WHERE id = 'o'")
+    raw.execute("UPDATE orders SET state = 'cancelled' WHERE id = 'o'")
+    raw.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="illegal order state transition"):
+        raw.execute("UPDATE orders SET state = 'planned' WHERE id = 'o'")
+    raw.close()
+
+
+def test_the_event_log_is_append_only(store: Store) -> None:
+    store.add_orders([order("o")], 0.0)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store._conn.execute("UPDATE events SET kind = 'x'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store._conn.execute("DELETE FROM events")
+    assert [e.kind for e in store.events()] == ["intake"]
+
+
+def test_a_failing_step_changes_nothing(store: Store) -> None:
+    disp = make_dispatcher()
+    decisions = disp.handle(OrderPlaced(order("o")), 0.0)
+    before = store.events()
+    with pytest.raises(StoreError, match="ghost"):
+        store.record_dispatch(OrderPlaced(order("o")), 0.0,
+                              [*decisions, Fail("ghost", "d0", "test")])
+    assert store.orders() == []
+    assert store.events() == before
+
+
+def test_cancel_at_once_when_new_else_through_the_dispatcher(store: Store) -> None:
+    store.add_orders([order("new"), order("queued")], 0.0)
+    assert store.request_cancel("new", 1.0) is OrderState.CANCELLED
+    disp = make_dispatcher()
+    for event in store.undispatched():
+        step(store, disp, event, 2.0)
+    assert store.order("queued").state is OrderState.ASSIGNED
+    # the turnaround starts at 2.0 and is fixed only after that instant: still cancellable
+    assert store.request_cancel("queued", 2.0) is OrderState.ASSIGNED
+    (cancel,) = store.undispatched()
+    assert cancel == OrderCancelled("queued")
+    step(store, disp, cancel, 2.0)
+    assert store.order("queued").state is OrderState.CANCELLED
+    assert store.undispatched() == []
+    with pytest.raises(IllegalTransition):
+        store.request_cancel("queued", 4.0)
+
+
+def _busy_day(store: Store) -> Dispatcher:
+    disp = make_dispatcher()
+    for i in range(6):
+        step(store, disp, OrderPlaced(order(f"o{i}", east_m=2000.0 + 700 * i,
+                                            created_s=30.0 * i)), 30.0 * i)
+    step(store, disp, Tick(), 200.0)
+    first = disp.in_flight()[0]
+    store.start_flight(first.order_id, first.drone_id, first.launch_s)
+    step(store, disp, DroneFault("d1", "motor"), 250.0)
+    step(store, disp, OrderCancelled("o5"), 260.0)
+    step(store, disp, DroneLanded("d0", 300.0), 400.0)
+    store.record_vehicle(VehicleSnapshot("d0", 400.0, "landed", 300.0, -35.3, 149.1, 0.0))
+    return disp
+
+
+def test_restart_restores_the_dispatcher_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "day.db"
+    with Store.open(path) as first:
+        before = _busy_day(first)
+        orders_before = first.orders()
+    with Store.open(path) as again:
+        state = again.load_state()
+        after = replay(state, make_dispatcher())
+        assert again.orders() == orders_before
+        assert [v.drone_id for v in state.vehicles] == ["d0"]
+    assert after.schedule() == before.schedule()
+    assert after.history == before.history
+    assert after.waiting() == before.waiting()
+    nxt = OrderPlaced(order("late", created_s=500.0))
+    assert after.handle(nxt, 500.0) == before.handle(nxt, 500.0)
+
+
+def test_replay_into_a_different_setup_is_detected(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "day.db") as s:
+        _busy_day(s)
+        state = s.load_state()
+    with pytest.raises(ReplayMismatch, match="differs"):
+        replay(state, make_dispatcher(pads=1))
+    with pytest.raises(ReplayMismatch, match="unknown drone"):
+        replay(state, Dispatcher(DRONES[:1], depot_models(), fake_plan, seed=3))  # type: ignore[arg-type]
+
+
+def test_many_threads_share_one_store(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def add(k: int) -> None:
+        try:
+            for i in range(20):
+                store.add_orders([order(f"t{k}-{i}")], float(i))
+                store.orders(OrderState.NEW)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert len(store.orders()) == 80
+    assert len(store.events()) == 80

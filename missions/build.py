@@ -10,6 +10,9 @@ Layout (seq numbers are contiguous from 0)::
        NAV_WAYPOINT ... return turning points at cruise altitude
        NAV_LAND at the depot (explicit coordinates: ArduCopter flies there first)
 
+The takeoffs carry the coordinates of where they happen for maps and ground stations;
+ArduCopter uses only their altitude (ModeAuto::takeoff_start) and climbs straight up.
+
 Delivery actions. ArduPilot runs the DO items that follow a navigation item when that item
 completes (AP_Mission::advance_current_nav_cmd), so a DO_GRIPPER placed after the
 release-height waypoint fires when the drone has arrived there, not on the way down.
@@ -37,29 +40,34 @@ from dataclasses import dataclass, field
 
 from missions.errors import MissionBuildError
 from missions.fence import fence_items
-from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement
+from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
 from planner.geo import geodesic_m
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 from planner.vehicle import DeliveryMethod, VehicleProfile
 
 __all__ = [
+    "GRIPPER_INSTANCE",
     "GRIPPER_RELEASE",
     "GROUND_WAIT_MARGIN_S",
     "MIN_FENCE_MARGIN_M",
     "MIN_GROUND_WAIT_S",
     "PAYLOAD_PLACE_SLACK_M",
+    "SPEED_TYPE_GROUND",
     "WINCH_INSTANCE",
     "WINCH_LENGTH_CONTROL",
     "WINCH_SETTLE_S",
     "build_mission",
 ]
 
-GRIPPER_RELEASE = 0
-"""DO_GRIPPER param2: GRIPPER_ACTION_RELEASE (1 would be grab)."""
+GRIPPER_RELEASE = mavlink.GRIPPER_ACTION_RELEASE
+"""DO_GRIPPER param2 (GRIPPER_ACTION_GRAB would close it)."""
+GRIPPER_INSTANCE = 1
 WINCH_INSTANCE = 1
-WINCH_LENGTH_CONTROL = 1
-"""DO_WINCH param2: WINCH_RELATIVE_LENGTH_CONTROL (param3 metres, + lowers, - raises)."""
+WINCH_LENGTH_CONTROL = mavlink.WINCH_RELATIVE_LENGTH_CONTROL
+"""DO_WINCH param2: param3 is a length change in metres, + lowers, - raises."""
+SPEED_TYPE_GROUND = mavlink.SPEED_TYPE_GROUNDSPEED
+"""DO_CHANGE_SPEED param1: ArduCopter applies anything but climb/descent to horizontal speed."""
 WINCH_SETTLE_S = 5.0
 """Extra time per winch movement: ArduPilot slows the line down near its target length."""
 MIN_FENCE_MARGIN_M = 10.0
@@ -189,7 +197,7 @@ _GRIPPER = ParamRequirement(
 def _descend_release(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
     release = p.release_alt_agl_m
     dropoff_seq = b.nav(Cmd.NAV_WAYPOINT, drop, release)
-    delivery_seq = b.do(Cmd.DO_GRIPPER, 1, GRIPPER_RELEASE)
+    delivery_seq = b.do(Cmd.DO_GRIPPER, GRIPPER_INSTANCE, GRIPPER_RELEASE)
     b.nav(Cmd.NAV_LOITER_TIME, drop, release, p.dropoff_hover_s)
     b.nav(Cmd.NAV_WAYPOINT, drop, plan.cruise_alt_agl_m)
     return _Delivery(dropoff_seq, delivery_seq, (_GRIPPER,))
@@ -254,7 +262,7 @@ def _land(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Deli
     )
     wait_s = _ground_wait_s(p)
     dropoff_seq = b.nav(Cmd.NAV_LAND, drop, 0.0)
-    delivery_seq = b.do(Cmd.DO_GRIPPER, 1, GRIPPER_RELEASE)
+    delivery_seq = b.do(Cmd.DO_GRIPPER, GRIPPER_INSTANCE, GRIPPER_RELEASE)
     # NAV_DELAY: param1 seconds; -1 for hour/minute/second means "no time of day".
     b.do(Cmd.NAV_DELAY, wait_s, -1, -1, -1)
     b.nav(Cmd.NAV_TAKEOFF, drop, plan.cruise_alt_agl_m)
@@ -323,8 +331,8 @@ def _route_items(b: _Items, plan: FlightPlan, profile: VehicleProfile) -> _Deliv
     cruise = plan.cruise_alt_agl_m
     b.home(depot)
     b.nav(Cmd.NAV_TAKEOFF, depot.position, cruise)
-    # param1 1 = ground speed; param3 -1 = leave the throttle alone.
-    b.do(Cmd.DO_CHANGE_SPEED, 1, profile.cruise_speed_ms, -1, 0)
+    # param3 -1: leave the throttle alone.
+    b.do(Cmd.DO_CHANGE_SPEED, SPEED_TYPE_GROUND, profile.cruise_speed_ms, -1, 0)
     for point in plan.outbound[1:]:
         b.nav(Cmd.NAV_WAYPOINT, point, cruise)
     delivery = _ACTIONS[profile.delivery_method](b, plan.outbound[-1], plan, profile)

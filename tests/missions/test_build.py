@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mission_samples import (
     AIRSPACE,
     DEPOT,
@@ -27,8 +29,8 @@ from missions.build import (
 from missions.errors import MissionBuildError
 from missions.items import Cmd, Frame, Mission, MissionItem, MissionType
 from planner.geo import geodesic_m
-from planner.model import Airspace, LatLon
-from planner.vehicle import DeliveryMethod, builtin_profile
+from planner.model import Airspace, FlightPlan, LatLon
+from planner.vehicle import DeliveryMethod, VehicleProfile, builtin_profile
 
 WP, TAKEOFF, LAND, LOITER = Cmd.NAV_WAYPOINT, Cmd.NAV_TAKEOFF, Cmd.NAV_LAND, Cmd.NAV_LOITER_TIME
 SPEED, GRIP, WINCH, DELAY = Cmd.DO_CHANGE_SPEED, Cmd.DO_GRIPPER, Cmd.DO_WINCH, Cmd.NAV_DELAY
@@ -279,3 +281,71 @@ def test_inconsistent_input_is_refused_by_field(build: Callable[[], Mission], fi
     with pytest.raises(MissionBuildError) as err:
         build()
     assert err.value.field == field
+
+
+# ---- properties over random plans and profiles -----------------------------------------------
+
+_POINT = st.builds(LatLon, st.floats(-35.40, -35.32), st.floats(149.10, 149.22))
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[FlightPlan, VehicleProfile]:
+    cruise = draw(st.floats(20.0, 120.0))
+    method = draw(st.sampled_from(list(DeliveryMethod)))
+    p = profile(
+        delivery_method=method,
+        release_alt_agl_m=draw(st.floats(2.0, cruise)),
+        dropoff_hover_s=draw(st.floats(0.0, 30.0)),
+        disarm_delay_s=draw(st.sampled_from([0.0, 5.0, 10.0, 15.0, 30.0])),
+        continue_after_land=True,
+        winch_speed_ms=draw(st.floats(0.2, 3.0)),
+    )
+    out = (DEPOT.position, *draw(st.lists(_POINT, max_size=4)), DROPOFF)
+    back = (DROPOFF, *draw(st.lists(_POINT, max_size=4)), DEPOT.position)
+    return replace(plan(cruise), outbound=out, inbound=back), p
+
+
+_RELEASE = {
+    DeliveryMethod.DESCEND_RELEASE: GRIP,
+    DeliveryMethod.WINCH: WINCH,
+    DeliveryMethod.PAYLOAD_PLACE: Cmd.NAV_PAYLOAD_PLACE,
+    DeliveryMethod.LAND: GRIP,
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(_cases())
+def test_any_plan_gives_a_flyable_mission(case: tuple[FlightPlan, VehicleProfile]) -> None:
+    fp, p = case
+    try:
+        mission = build_mission(fp, p, AIRSPACE)
+    except MissionBuildError as err:
+        # the only refusals possible here: no room on the ground before the disarm, or a
+        # release height at cruise altitude for a descending delivery
+        assert err.field in ("profile.disarm_delay_s", "profile.release_alt_agl_m")
+        return
+    items = mission.items
+    assert [i.seq for i in items] == list(range(len(items)))
+    assert (items[0].frame, items[1].command, items[-1].command) == (Frame.GLOBAL, TAKEOFF, LAND)
+    assert _at(items[-1]) == DEPOT.position
+    route = {(round(q.lat, 7), round(q.lon, 7)) for q in (*fp.outbound, *fp.inbound)}
+    assert all((i.x, i.y) in route for i in items if i.has_position)
+    assert {i.z for i in items[1:] if i.has_position} <= {
+        fp.cruise_alt_agl_m,
+        p.release_alt_agl_m,
+        0.0,
+    }
+    assert mission.delivery_seq is not None and mission.dropoff_seq is not None
+    release = items[mission.delivery_seq]
+    assert release.command == _RELEASE[p.delivery_method]
+    # ArduPilot runs a DO item when the navigation item before it completes: that one must
+    # be the drop-off itself, so the parcel leaves the drone there and nowhere else.
+    before = [i for i in items[: mission.delivery_seq + 1] if i.has_position][-1]
+    assert _at(before) == DROPOFF and before.seq == mission.dropoff_seq
+    for delay in (i for i in items if i.command == DELAY):
+        if p.disarm_delay_s > 0:
+            assert delay.param1 + GROUND_WAIT_MARGIN_S <= p.disarm_delay_s
+    needs = {r.name for r in mission.required_params}
+    assert {"FENCE_ENABLE", "FENCE_TYPE", "FENCE_ALT_MAX", "FENCE_RADIUS"} <= needs
+    assert ("MIS_OPTIONS" in needs) is (p.delivery_method is DeliveryMethod.LAND)
+    assert ("WINCH_TYPE" in needs) is (p.delivery_method is DeliveryMethod.WINCH)

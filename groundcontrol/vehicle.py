@@ -215,6 +215,12 @@ class VehicleTracker:
             "EXTENDED_SYS_STATE": _extended, "FENCE_STATUS": _fence,
         }
 
+    def reset(self) -> None:
+        """Forget everything (after a reboot the old EKF/home state is stale)."""
+        with self._lock:
+            self._state = VehicleState(sysid=self._state.sysid)
+            self._texts = StatusTextAssembler()
+
     def snapshot(self) -> VehicleState:
         with self._lock:
             return self._state

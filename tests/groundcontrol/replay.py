@@ -58,8 +58,9 @@ def load(name: str) -> list[Record]:
     with path.open() as fh:
         for line in fh:
             d = json.loads(line)
+            fields = d.get("fields", {"text": d.get("text", "")})  # notes carry only text
             out.append(Record(d["t"], d["wall"], d["dir"], d["type"], d.get("sysid", 0),
-                              d.get("compid", 0), d.get("fields", {})))
+                              d.get("compid", 0), fields))
     return out
 
 

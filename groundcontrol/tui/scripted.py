@@ -214,6 +214,7 @@ class ScriptedBackend:
                 return ActionResult.refused(f"order {order_id} is already {order.status.value}")
             if order.vehicle is not None:
                 self._vehicles[order.vehicle].stand_down()
+                self._push_vehicle(self._vehicles[order.vehicle])
             self._set_order(
                 order,
                 status=OrderStatus.CANCELLED,
@@ -243,7 +244,7 @@ class ScriptedBackend:
             if name in ("rtl", "land", "abort") and sim.order_id is not None:
                 self._fail_order(sim.order_id, f"{name} before delivery")
             self._event(vehicle, Severity.NOTICE, f"{name.upper()} accepted (mode {sim.mode})")
-            sim.dirty = True
+            self._push_vehicle(sim)
             return ActionResult.accepted(f"{name} {vehicle}: mode {sim.mode}")
 
     def _new_order(self, depot_id: str, dest: LatLon, payload_kg: float) -> OrderView:
@@ -335,6 +336,7 @@ class ScriptedBackend:
             order = self._plan(order)
         assert order.plan is not None
         fly_plan(sim, order.id, order.plan, order.payload_kg)
+        self._push_vehicle(sim)
         self._set_order(order, status=OrderStatus.ASSIGNED, vehicle=sim.name)
         self._event(
             "dispatch", Severity.INFO, f"{order.id} → {sim.name} (battery {sim.battery_pct:.0f}%)"
@@ -369,6 +371,10 @@ class ScriptedBackend:
                     )
                 )
         return replace(self.scenario.map, routes=tuple(routes))
+
+    def _push_vehicle(self, sim: SimVehicle) -> None:
+        if self._sink is not None:
+            self._sink.put_vehicle(sim.view(self._clock.now_s))
 
     def _event(self, source: str, severity: Severity, text: str) -> None:
         if self._sink is not None:
@@ -417,8 +423,7 @@ class ScriptedBackend:
             return
         now = self._clock.now_s
         for sim in self._vehicles.values():
-            if sim.changed(now):
-                self._sink.put_vehicle(sim.view(now))
+            self._sink.put_vehicle(sim.view(now))
         second = int(now)
         if second != self._clock.last_pushed_second:
             self._clock.last_pushed_second = second

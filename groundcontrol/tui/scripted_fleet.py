@@ -165,7 +165,6 @@ class SimVehicle:
     payload_kg: float = 0.0
     mission_count: int | None = None
     link_lost_until_s: float = -math.inf
-    dirty: bool = True
     released: bool = field(default=False)
 
     @property
@@ -192,9 +191,6 @@ class SimVehicle:
             mission_count=self.mission_count,
             fault="no messages heard" if lost else "",
         )
-
-    def changed(self, now_s: float) -> bool:
-        return True
 
     def _remaining_m(self, upto: int) -> float:
         if self.leg > upto:

@@ -169,7 +169,7 @@ class FleetMap(Widget):
             if v.position is None:
                 continue
             col, row = proj.to_cell(v.position)
-            if v.state in _PARKED and (col, row) in depot_cells and v.name != self.selected:
+            if v.state in _PARKED and (col, row) in depot_cells:
                 continue  # counted in the depot's label
             style = _STATE_STYLES.get(v.state, Style())
             if v.name == self.selected:

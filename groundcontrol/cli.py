@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: tuple[str, ...] = (
     "groundcontrol.cmd_plan",
     "groundcontrol.cmd_order",
+    "groundcontrol.cmd_fly",
 )
 
 

@@ -16,6 +16,7 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS: tuple[str, ...] = (
     "groundcontrol.cmd_plan",
+    "groundcontrol.cmd_demo",
     "groundcontrol.cmd_order",
     "groundcontrol.cmd_fly",
 )

@@ -259,21 +259,31 @@ class Commander:
         raise ParameterTimeout(name, cfg.param_timeout_s * cfg.param_retries, self.channel.sysid)
 
     # -- telemetry rates -------------------------------------------------------------------
-    def request_streams(self, rate_hz: int = 4,
-                        intervals_s: dict[int, float] | None = None) -> list[int]:
+    def request_streams(self, rate_hz: int = 4, attempts: int = 2) -> int:
         """REQUEST_DATA_STREAM(ALL) plus SET_MESSAGE_INTERVAL for the messages we rely on.
 
-        Needed again after every reboot. Returns the message ids whose interval was refused.
+        Needed again after every reboot. The intervals go out together and their ACKs are
+        counted in one window (an ACK does not say which message it is for); the batch is
+        resent once when ACKs are missing. Returns how many were not ACCEPTED (0 = all set).
         """
-        send_stream_request(self.channel, rate_hz)
-        refused = []
-        for msg_id, interval_s in (intervals_s or STREAM_INTERVALS_S).items():
-            try:
-                self.command_long(mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, msg_id,
-                                  interval_s * 1e6)
-            except (CommandFailed, CommandTimeout) as exc:
-                log.info("vehicle %d: interval for %d: %s", self.channel.sysid, msg_id, exc)
-                refused.append(msg_id)
+        wanted = len(STREAM_INTERVALS_S)
+        refused = wanted
+        for _ in range(attempts):
+            with self.channel.inbox(["COMMAND_ACK"],
+                                    lambda m: m.command == mavlink.MAV_CMD_SET_MESSAGE_INTERVAL) as box:
+                send_stream_request(self.channel, rate_hz)
+                accepted = answered = 0
+                deadline = time.monotonic() + self.config.ack_timeout_s
+                while answered < wanted and (remaining := deadline - time.monotonic()) > 0:
+                    ack = box.get(remaining)
+                    if ack is not None:
+                        answered += 1
+                        accepted += ack.result == _ACCEPTED
+            refused = wanted - accepted
+            if answered >= wanted:
+                break
+        if refused:
+            log.info("vehicle %d: %d message intervals not accepted", self.channel.sysid, refused)
         return refused
 
 

@@ -269,8 +269,8 @@ class Commander:
         wanted = len(STREAM_INTERVALS_S)
         refused = wanted
         for _ in range(attempts):
-            with self.channel.inbox(["COMMAND_ACK"],
-                                    lambda m: m.command == mavlink.MAV_CMD_SET_MESSAGE_INTERVAL) as box:
+            is_interval_ack = lambda m: m.command == mavlink.MAV_CMD_SET_MESSAGE_INTERVAL  # noqa: E731
+            with self.channel.inbox(["COMMAND_ACK"], is_interval_ack) as box:
                 send_stream_request(self.channel, rate_hz)
                 accepted = answered = 0
                 deadline = time.monotonic() + self.config.ack_timeout_s

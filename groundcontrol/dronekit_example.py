@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _wait(lambda: vehicle.home_location is not None or _fetch_home(vehicle), 60,
                   "home position")
             home = vehicle.home_location
+            if home is None or home.lat is None or home.lon is None or home.alt is None:
+                raise TimeoutError("the vehicle reported no home position")
             mission = demo_mission(home.lat, home.lon, home.alt)
         fly(vehicle, mission, args.speedup)
     except TimeoutError as exc:

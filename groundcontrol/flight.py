@@ -134,9 +134,9 @@ class FlightOutcome:
 class FlightConfig:
     speedup: float = 1.0
     """Vehicle seconds per wall second (simulator speedup); vehicle-time limits are divided."""
-    preflight: PreflightConfig = PreflightConfig()
-    transfer: TransferConfig = TransferConfig()
-    commands: CommandConfig = CommandConfig()
+    preflight: PreflightConfig = field(default_factory=PreflightConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+    commands: CommandConfig = field(default_factory=CommandConfig)
     arm_attempts: int = 10
     arm_retry_s: float = 3.0
     """Vehicle seconds between ARM attempts while pre-arm checks settle."""
@@ -485,6 +485,6 @@ class Flight:
                     self._set_state(FlightState.PAUSED)
                 except GroundControlError as exc:
                     self._emit("problem", f"pause failed: {exc}")
-            elif request == "resume" and self._pause_how is not None:
-                if self._safe(lambda: self.commander.resume(self._pause_how or "pause")):
-                    self._pause_how = None
+            elif request == "resume" and self._pause_how is not None and self._safe(
+                    lambda: self.commander.resume(self._pause_how or "pause")):
+                self._pause_how = None

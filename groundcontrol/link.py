@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 os.environ.setdefault("MAVLINK20", "1")  # fence/rally transfers need MAVLink 2 extensions
 
-from pymavlink import mavutil  # noqa: E402
-from pymavlink.dialects.v20 import ardupilotmega as mavlink  # noqa: E402
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.errors import LinkError, ResponseTimeout  # noqa: E402
-from groundcontrol.messages import (  # noqa: E402
+from groundcontrol.errors import LinkError, ResponseTimeout
+from groundcontrol.messages import (
     Inbox,
     MavMessage,
     MessageCallback,
@@ -250,6 +250,13 @@ class Link:
         """Call ``callback()`` (on the link thread) after each successful reconnection."""
         with self._lock:
             self._reconnect_listeners.append(callback)
+
+    def drop_connection(self) -> None:
+        """Close the current connection as a radio dropout would; the thread reconnects."""
+        with self._send_lock:
+            if self._conn is not None:
+                self._close_conn(self._conn)
+                self._conn = None
 
     def stats(self) -> LinkStats:
         return LinkStats(

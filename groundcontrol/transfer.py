@@ -109,9 +109,10 @@ def _texts(box: Inbox, wait_s: float) -> list[str]:
 def _check_sequence(items: Sequence[MissionItem], mission_type: int) -> None:
     for i, item in enumerate(items):
         if item.seq != i:
-            raise ValueError(f"items[{i}].seq: is {item.seq}, must be {i} (items are uploaded in order)")
+            raise ValueError(f"items[{i}].seq: is {item.seq}, must be {i} (uploaded in order)")
         if int(item.mission_type) != mission_type:
-            raise ValueError(f"items[{i}].mission_type: is {int(item.mission_type)}, not {mission_type}")
+            raise ValueError(
+                f"items[{i}].mission_type: is {int(item.mission_type)}, not {mission_type}")
 
 
 class _Upload:

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import replay  # noqa: E402
+import replay
 
 needs_reference = pytest.mark.skipif(
     not replay.REFERENCE_DIR.is_dir(),
@@ -42,6 +42,7 @@ def _sitl_binary() -> str | None:
 
 
 SIM_SPEEDUP = 50.0
+SITL_SPEEDUP = 10.0
 
 
 @pytest.fixture(params=[pytest.param("builtin", marks=pytest.mark.sim),
@@ -54,7 +55,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def vehicle_endpoints(backend: str) -> Iterator[Callable[..., tuple[list[str], float]]]:
+def vehicle_endpoints(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., tuple[list[str], float]]]:
     """``vehicle_endpoints(count, homes=None) -> (urls, speedup)`` for the chosen backend."""
     stack: list[object] = []
 
@@ -71,13 +74,17 @@ def vehicle_endpoints(backend: str) -> Iterator[Callable[..., tuple[list[str], f
             stack.append(fleet)
             return list(fleet.endpoints), SIM_SPEEDUP
         ardupilot = pytest.importorskip("sitl.ardupilot")
-        launcher = getattr(ardupilot, "launch_fleet", None)
-        if launcher is None:
-            pytest.skip("sitl.ardupilot has no launch_fleet(homes, speedup) yet")
-        fleet = launcher(homes=homes, speedup=10.0)
-        fleet.__enter__()
-        stack.append(fleet)
-        return list(fleet.endpoints), 10.0
+        try:
+            ardupilot.find_arducopter()
+            defaults = ardupilot.find_defaults()
+        except ardupilot.SitlNotFound as exc:
+            pytest.skip(f"ArduPilot SITL not usable: {exc}")
+        sitl = ardupilot.ArduPilotSitl(
+            homes=[ardupilot.Home(*h) for h in homes], log_dir=tmp_path_factory.mktemp("sitl"),
+            defaults=defaults, speedup=SITL_SPEEDUP)
+        sitl.__enter__()
+        stack.append(sitl)
+        return list(sitl.endpoints), SITL_SPEEDUP
 
     yield start
     for item in reversed(stack):

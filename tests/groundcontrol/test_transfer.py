@@ -138,7 +138,6 @@ def test_out_of_order_item_invalid_sequence_is_not_final(fake):
 
     class SwapOnce(replay.MemoryChannel):
         swapped = False
-        items: list[MissionItem] = []
 
         def send(self, msg):
             if msg.get_type() == "MISSION_ITEM_INT" and msg.seq == 3 and not self.swapped:

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cmd_demo",
     "groundcontrol.cmd_order",
     "groundcontrol.cmd_fly",
+    "groundcontrol.cmd_sitl",
 )
 
 

@@ -6,7 +6,14 @@ a distinct ``--sysid``, ``--home`` at its depot, ``--speedup`` and ``--defaults`
 ``<log_dir>/arducopter-<i>.log``, kept after the instances stop.
 
 Readiness ("ready to arm": the EKF uses GPS) needs a MAVLink client, which lives in
-``groundcontrol``; the launcher takes it as a callable so this module stays a process manager.
+``groundcontrol``; the launcher takes it as a callable so this module stays a process manager
+(``sitl.ready.ekf_ready_check`` is the real one; ``launch_fleet`` wires it in).
+
+Defaults: ArduCopter SITL only arms with the autotest ``copter.parm`` (frame class, calibrated
+INS, RC ranges). ``sitl_defaults`` finds it (``--defaults``, ``$ARDUPILOT_DEFAULTS``, or
+``Tools/autotest/default_params/copter.parm`` of the ArduPilot tree the binary was built in) and
+appends ``params_ardupilot/delivery-overlay.parm``: parameters that ArduCopter only acts on after
+a reboot (GRIP_ENABLE) must be in the defaults to work from the first boot.
 """
 
 from __future__ import annotations
@@ -16,22 +23,33 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "DELIVERY_OVERLAY",
     "ArduPilotSitl",
     "Home",
     "SitlError",
     "SitlNotFound",
+    "autotest_copter_parm",
     "find_arducopter",
     "find_defaults",
+    "free_instance",
+    "launch_fleet",
+    "sitl_defaults",
     "sitl_port",
 ]
 
 BASE_PORT = 5760
+INSTANCE_PORTS = (0, 2, 3)
+"""Offsets from ``sitl_port(i)`` of the TCP ports an instance listens on (SERIAL0..2)."""
+RC_IN_BASE_PORT = 5501
+"""SITL also binds UDP ``5501 + 10*i`` for RC input."""
+DELIVERY_OVERLAY = Path(__file__).resolve().parent / "params_ardupilot" / "delivery-overlay.parm"
 
 ReadyCheck = Callable[[str, float], None]
 """``ready(endpoint, timeout_s)`` returns when the vehicle there is ready to arm, else raises."""
@@ -126,6 +144,51 @@ def find_defaults(explicit: str | None = None) -> list[Path]:
     return files
 
 
+def autotest_copter_parm(binary: Path) -> Path | None:
+    """``copter.parm`` of the ArduPilot tree ``binary`` was built in (``build/sitl/bin/``)."""
+    for parent in binary.resolve().parents:
+        candidate = parent / "Tools" / "autotest" / "default_params" / "copter.parm"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sitl_defaults(binary: Path, explicit: str | None = None, overlay: bool = True) -> list[Path]:
+    """The ``--defaults`` files for a delivery SITL: base defaults plus the delivery overlay.
+
+    The base is ``explicit``, else ``$ARDUPILOT_DEFAULTS``, else the autotest ``copter.parm``
+    next to ``binary``.
+
+    Raises:
+        SitlNotFound: no base defaults anywhere (SITL would boot but never arm).
+    """
+    base = find_defaults(explicit) or [p for p in [autotest_copter_parm(binary)] if p]
+    if not base:
+        raise SitlNotFound(
+            "ArduPilot SITL defaults not found: pass --defaults or set ARDUPILOT_DEFAULTS to "
+            "ardupilot/Tools/autotest/default_params/copter.parm (not found above "
+            f"{binary})")
+    return [*base, DELIVERY_OVERLAY] if overlay else base
+
+
+def free_instance(count: int, start: int = 0, limit: int = 500) -> int:
+    """The first ``-I`` index from ``start`` where ``count`` instances find their ports free.
+
+    Raises:
+        SitlError: no such block below ``start + limit``.
+    """
+    for first in range(start, start + limit):
+        indices = range(first, first + count)
+        ports = [sitl_port(i) + off for i in indices for off in INSTANCE_PORTS]
+        if ports[-1] > 65535:
+            break
+        if not any(_port_open(p) for p in ports) and all(
+                _udp_free(RC_IN_BASE_PORT + 10 * i) for i in indices):
+            return first
+    raise SitlError(f"no {count} consecutive free SITL instances between -I {start} and "
+                    f"-I {start + limit}")
+
+
 @dataclass
 class _Instance:
     index: int
@@ -161,10 +224,19 @@ class ArduPilotSitl:
     model: str = "quad"
     wipe: bool = True
     extra_args: Sequence[str] = ()
+    ready: ReadyCheck | None = None
+    """When set, ``__enter__`` also waits until every instance passes it."""
+    ready_timeout_s: float = 180.0
     _instances: list[_Instance] = field(default_factory=list, init=False)
 
     def __enter__(self) -> ArduPilotSitl:
         self.start()
+        if self.ready is not None:
+            try:
+                self.wait_ready(self.ready, self.ready_timeout_s)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -177,6 +249,14 @@ class ArduPilotSitl:
     @property
     def log_paths(self) -> list[Path]:
         return [inst.log_path for inst in self._instances]
+
+    @property
+    def sysids(self) -> list[int]:
+        return [inst.sysid for inst in self._instances]
+
+    @property
+    def pids(self) -> list[int]:
+        return [inst.process.pid for inst in self._instances]
 
     def command(self, index: int, sysid: int, home: Home) -> list[str]:
         """The exact command line for one instance (public so tests and users can see it)."""
@@ -261,11 +341,56 @@ class ArduPilotSitl:
         self._instances.clear()
 
 
+def launch_fleet(
+    homes: Sequence[Home | Sequence[float]],
+    speedup: float = 10.0,
+    *,
+    log_dir: Path | None = None,
+    binary: str | os.PathLike[str] | None = None,
+    defaults: str | None = None,
+    overlay: bool = True,
+    ready_timeout_s: float | None = None,
+    first_instance: int | None = None,
+) -> ArduPilotSitl:
+    """An ``ArduPilotSitl`` for delivery flights, not yet started: use it with ``with``.
+
+    Entering it starts one instance per home on free ports and waits until each is ready to
+    arm (``sitl.ready``). Logs go to ``log_dir`` (a new temporary folder by default) and stay.
+    ``first_instance`` is the first ``-I``; by default the first block of free ports from 0.
+
+    Raises:
+        SitlNotFound: no ``arducopter`` or no base defaults (see ``sitl_defaults``).
+    """
+    from sitl.ready import ekf_ready_check  # groundcontrol is only needed once we launch
+
+    path = find_arducopter(binary)
+    parsed = [h if isinstance(h, Home) else Home(*[float(x) for x in h]) for h in homes]
+    if log_dir is None:
+        log_dir = Path(tempfile.mkdtemp(prefix="arducopter-"))
+    # ~45 s of simulated boot to "EKF using GPS", plus process start-up in wall time.
+    timeout = ready_timeout_s if ready_timeout_s is not None else 30.0 + 120.0 / speedup
+    return ArduPilotSitl(
+        homes=parsed, log_dir=log_dir, binary=path,
+        defaults=sitl_defaults(path, defaults, overlay), speedup=speedup,
+        first_instance=free_instance(len(parsed)) if first_instance is None else first_instance,
+        ready=ekf_ready_check(speedup),
+        ready_timeout_s=timeout)
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     try:
         os.killpg(process.pid, sig)
     except ProcessLookupError:  # already gone
         return
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _port_open(port: int) -> bool:

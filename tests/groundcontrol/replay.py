@@ -64,15 +64,21 @@ def load(name: str) -> list[Record]:
     return out
 
 
+def _number(value: Any) -> Any:
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value.replace("Infinity", "inf"))
+    return value
+
+
 def build_message(mtype: str, fields: dict[str, Any]) -> MavMessage:
     """A pymavlink message of type ``mtype`` from recorded ``fields`` (missing -> zero)."""
     cls = getattr(mavlink, f"MAVLink_{mtype.lower()}_message")
     lengths = dict(zip(cls.ordered_fieldnames, cls.array_lengths, strict=True))
     args = []
     for name, ftype in zip(cls.fieldnames, cls.fieldtypes, strict=True):
-        value = fields.get(name)
-        if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-            value = float(value.replace("Infinity", "inf"))
+        value = _number(fields.get(name))
+        if isinstance(value, list):
+            value = [_number(v) for v in value]
         if ftype == "char":
             value = (value or "").encode() if not isinstance(value, bytes) else value
         elif value is None:
@@ -626,3 +632,64 @@ __all__ = [
     "HOME", "FakeServer", "FakeVehicle", "LossyChannel", "MemoryChannel", "Record",
     "build_message", "encode", "load", "play", "recorded_answers", "recorded_params",
 ]
+
+
+class FlightReplayFake(FakeVehicle):
+    """A fake that *flies* by replaying a recorded flight once it gets MAV_CMD_MISSION_START.
+
+    Before the start it repeats the vehicle's last recorded telemetry (ready to arm, home set,
+    on the ground); GUIDED and ARM are answered as recorded; after MISSION_START every recorded
+    vehicle message up to ``until_note`` is sent in the recorded order and timing (scaled by
+    ``time_scale``), so a ground station follows the real ArduCopter flight.
+    """
+
+    _STATE_TYPES = ("SYS_STATUS", "EKF_STATUS_REPORT", "HOME_POSITION", "GPS_RAW_INT",
+                    "EXTENDED_SYS_STATE", "GLOBAL_POSITION_INT", "BATTERY_STATUS", "VFR_HUD",
+                    "MISSION_CURRENT")
+
+    def __init__(self, name: str, until_note: str, *, time_scale: float = 50.0,
+                 sysid: int = 1) -> None:
+        records = load(name)
+        start = next(r for r in records if r.dir == "gcs>veh" and r.type == "COMMAND_LONG"
+                     and r.fields["command"] == mavlink.MAV_CMD_MISSION_START)
+        end = next(r.t for r in records if r.dir == "note" and until_note in r.fields["text"])
+        before = [r for r in records if r.t < start.t and r.dir == "veh>gcs"]
+        super().__init__(sysid, answers=recorded_answers([r for r in records if r.t < start.t]),
+                         params=recorded_params(records), time_scale=time_scale)
+        self.state_msgs = {r.type: r for r in before if r.type in self._STATE_TYPES}
+        self.script = [r for r in records if start.t < r.t < end and r.dir == "veh>gcs"
+                       and r.type != "BAD_DATA"]
+        self.start_t = start.t
+        self._play_from: float | None = None
+        self._next = 0
+        self._last_state_s = -1.0
+
+    def tick(self) -> None:
+        with self.lock:
+            if self._play_from is None:
+                if self.now() - self._last_state_s >= 1.0:
+                    self._last_state_s = self.now()
+                    for r in self.state_msgs.values():
+                        self.emit(build_message(r.type, r.fields))
+                super().tick()
+                return
+            t_rec = self.start_t + (self.now() - self._play_from)
+            while self._next < len(self.script) and self.script[self._next].t <= t_rec:
+                r = self.script[self._next]
+                self._next += 1
+                if r.type == "HEARTBEAT":
+                    self.custom_mode = r.fields["custom_mode"]
+                    self.armed = bool(r.fields["base_mode"] & mavlink.MAV_MODE_FLAG_SAFETY_ARMED)
+                self.emit(build_message(r.type, r.fields))
+            if self._next >= len(self.script):
+                super().tick()  # keep the link alive with heartbeats after the recording
+
+    def _on_command_long(self, msg: MavMessage) -> None:
+        if msg.command != mavlink.MAV_CMD_MISSION_START:
+            super()._on_command_long(msg)
+            return
+        self.emit(mavlink.MAVLink_command_ack_message(msg.command, 0, 0, 0, 255, 190))
+        self._play_from = self.now()
+
+
+__all__ += ["FlightReplayFake"]

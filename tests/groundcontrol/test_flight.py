@@ -107,3 +107,107 @@ def test_texts_from_before_the_flight_do_not_count():
 
 if not replay.REFERENCE_DIR.is_dir():  # pragma: no cover
     pytest.skip("reference recordings missing", allow_module_level=True)
+
+
+def _flight_mission(name: str) -> Mission:
+    from missions.items import ParamRequirement
+
+    m = _recorded_mission(replay.load(name))
+    needs = (ParamRequirement("MIS_OPTIONS", 4, "bits", "continue after the drop-off land"),
+             ParamRequirement("GRIP_ENABLE", 1, "eq", "gripper release"))
+    return Mission(m.name, m.items, required_params=needs, delivery_seq=6, dropoff_seq=5)
+
+
+def _fast_config():
+    from groundcontrol.flight import FlightConfig
+    from groundcontrol.preflight import PreflightConfig
+
+    return FlightConfig(speedup=50.0, preflight=PreflightConfig(ready_timeout_s=100.0))
+
+
+@needs_reference
+def test_flight_run_follows_the_recorded_delivery_to_completion():
+    from groundcontrol.flight import Flight
+
+    fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
+    channel = replay.MemoryChannel(fake)
+    events = []
+    try:
+        outcome = Flight(channel, _flight_mission("delivery_flight_continue"),
+                         config=_fast_config(), observer=events.append).run()
+    finally:
+        channel.close()
+    assert outcome.success, outcome
+    kinds = [e.kind for e in events]
+    assert "delivered" in kinds and kinds[-1] == "outcome"
+    sent = [m.get_type() for m in fake.received]
+    assert sent.index("MISSION_COUNT") < sent.index("COMMAND_LONG", sent.index("MISSION_COUNT"))
+    starts = [m for m in fake.received if m.get_type() == "COMMAND_LONG" and m.command == 300]
+    assert len(starts) == 1
+
+
+@needs_reference
+def test_flight_run_reports_the_reset_of_a_mis_options_0_vehicle():
+    from groundcontrol.flight import Flight
+
+    fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
+    channel = replay.MemoryChannel(fake)
+    mission = _flight_mission("delivery_flight")
+    mission = Mission(mission.name, mission.items, delivery_seq=6, dropoff_seq=5)  # no MIS check
+    try:
+        outcome = Flight(channel, mission, config=_fast_config()).run()
+    finally:
+        channel.close()
+    assert outcome.reason is FlightReason.MISSION_RESET and not outcome.success
+
+
+@needs_reference
+def test_preflight_refuses_a_vehicle_without_continue_after_land():
+    from groundcontrol.flight import Flight
+
+    fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
+    channel = replay.MemoryChannel(fake)
+    try:
+        outcome = Flight(channel, _flight_mission("delivery_flight"), config=_fast_config()).run()
+    finally:
+        channel.close()
+    assert outcome.reason is FlightReason.PREFLIGHT_FAILED
+    assert "MIS_OPTIONS" in outcome.detail and not fake.armed
+    assert not any(m.get_type() == "MISSION_COUNT" for m in fake.received)
+
+
+@needs_reference
+@pytest.mark.parametrize(("recording", "note", "status"), [
+    ("delivery_flight_continue", "Part 2", 0),
+    ("delivery_flight", "GCS resumes it", 1),
+])
+def test_fly_command_exit_status(tmp_path, capsys, recording, note, status):
+    from groundcontrol.cli import main
+    from groundcontrol.tlog import read_tlog
+    from missions.qgc_plan import write_plan
+
+    mission = _flight_mission("delivery_flight_continue")
+    if status:  # the MIS_OPTIONS=0 vehicle: do not check the parameter, see the reset happen
+        mission = Mission(mission.name, mission.items, delivery_seq=6, dropoff_seq=5)
+    plan = tmp_path / "m.plan"
+    write_plan(plan, mission)
+    server = replay.FakeServer([replay.FlightReplayFake(recording, note, time_scale=50.0)])
+    try:
+        code = main(["fly", "--connect", server.url, str(plan), "--speedup", "50",
+                     "--tlog", str(tmp_path / "f.tlog"), "--timeout", "60"])
+    finally:
+        server.close()
+    out, err = capsys.readouterr()
+    assert code == status, (out, err)
+    if status == 0:
+        assert "delivered, landed and disarmed" in out and "delivering" in out
+    else:
+        assert "vehicle disarmed mid-mission and reset the mission" in err
+    assert len(read_tlog(tmp_path / "f.tlog")) > 50
+
+
+def test_fly_command_rejects_a_missing_file(tmp_path, capsys):
+    from groundcontrol.cli import main
+
+    assert main(["fly", str(tmp_path / "nope.plan")]) == 2
+    assert "no such file" in capsys.readouterr().err

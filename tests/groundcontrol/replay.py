@@ -115,9 +115,9 @@ def recorded_answers(records: Iterable[Record]) -> dict[int, list[RecordedAnswer
             pending[r.fields["command"]] -= 1
             current = RecordedAnswer(r.fields["result"])
             answers.setdefault(r.fields["command"], []).append(current)
-        elif r.dir == "veh>gcs" and r.type == "STATUSTEXT" and current is not None:
-            if r.fields["severity"] <= mavlink.MAV_SEVERITY_CRITICAL or current.texts:
-                current.texts.append((r.fields["severity"], r.fields["text"]))
+        elif (r.dir == "veh>gcs" and r.type == "STATUSTEXT" and current is not None
+              and (r.fields["severity"] <= mavlink.MAV_SEVERITY_CRITICAL or current.texts)):
+            current.texts.append((r.fields["severity"], r.fields["text"]))
     return answers
 
 
@@ -494,7 +494,7 @@ class LossyChannel:
             out = [msg, msg] if r < self.drop + self.duplicate else [msg]
             if held is None and self.rng.random() < self.reorder:
                 return out[1:], msg  # hold it back until the next one passes
-            return (out + [held]) if held is not None else out, None
+            return ([*out, held] if held is not None else out), None
 
     def send(self, msg: MavMessage) -> None:
         out, self._held_out = self._mangle(msg, self._held_out)

@@ -67,7 +67,7 @@ def test_continue_after_land_flight_is_a_delivery():
 
 @needs_reference
 def test_land_without_continue_is_reported_as_a_mission_reset():
-    progress, phases, outcome = _fly_recording("delivery_flight", "GCS resumes it")
+    _, _, outcome = _fly_recording("delivery_flight", "GCS resumes it")
     assert outcome is not None and outcome.reason is FlightReason.MISSION_RESET
     assert not outcome.delivered and outcome.landed and outcome.disarmed
     assert outcome.reached_seq == 5 and "MIS_OPTIONS" in outcome.detail

@@ -209,7 +209,7 @@ def test_fence_breach_triggers_rtl_and_is_reported(fleet):
 
 
 def test_link_drop_reconnects_and_the_flight_goes_on(fleet):
-    manager, (channel,), speedup = fleet(1)
+    _, (channel,), speedup = fleet(1)
     run = Run(Flight(channel, short_delivery(HOME, north_m=300), config=config(speedup)))
     run.wait_state(S.EN_ROUTE)
     channel.link.drop_connection()

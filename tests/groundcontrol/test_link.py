@@ -102,9 +102,9 @@ def test_link_manager_holds_many_links():
 
 
 def test_wait_vehicle_times_out_with_named_error(server):
-    with Link(server.url, heartbeat_period_s=0.2) as link:
-        with pytest.raises(ResponseTimeout, match="vehicle 9"):
-            link.wait_vehicle(9, timeout_s=0.5)
+    with Link(server.url, heartbeat_period_s=0.2) as link, pytest.raises(
+            ResponseTimeout, match="vehicle 9"):
+        link.wait_vehicle(9, timeout_s=0.5)
 
 
 def test_unreachable_endpoint_is_a_link_error():

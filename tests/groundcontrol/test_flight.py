@@ -211,3 +211,32 @@ def test_fly_command_rejects_a_missing_file(tmp_path, capsys):
 
     assert main(["fly", str(tmp_path / "nope.plan")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@needs_reference
+def test_abort_before_takeoff_sends_nothing_more():
+    from groundcontrol.flight import Flight, FlightState
+
+    fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
+    channel = replay.MemoryChannel(fake)
+    try:
+        flight = Flight(channel, _flight_mission("delivery_flight_continue"),
+                        config=_fast_config())
+        flight.abort()
+        outcome = flight.run()
+    finally:
+        channel.close()
+    assert outcome.reason is FlightReason.ABORTED and outcome.state is FlightState.ABORTED
+    assert flight.state is FlightState.ABORTED
+    assert not any(m.get_type() == "MISSION_COUNT" for m in fake.received) and not fake.armed
+
+
+def test_waypoints_file_delivery_is_derived():
+    from groundcontrol.cmd_fly import mission_from_items
+    from missions.items import MissionItem
+
+    items = (MissionItem(0, 16, 0), MissionItem(1, 22), MissionItem(2, 16, x=1, y=1),
+             MissionItem(3, 178, 2), MissionItem(4, 211, 2, 1, 0), MissionItem(5, 21))
+    m = mission_from_items("w", items)
+    assert (m.delivery_seq, m.dropoff_seq) == (4, 2)
+    assert mission_from_items("w", items[:3]).delivery_seq is None

@@ -9,6 +9,7 @@ a slow vehicle ever blocks the event loop.
 from __future__ import annotations
 
 import time
+from collections import deque
 from pathlib import Path
 
 from textual import work
@@ -55,6 +56,8 @@ class ConsoleApp(App[None]):
         self.orders: dict[str, OrderView] = {}
         self.map_view = MapView()
         self.flushes = 0
+        self.flush_times_s: deque[float] = deque(maxlen=200)
+        """How long the last redraws took on the event loop (widgets updated, not painted)."""
         self.actions_done: list[ActionFinished] = []
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
@@ -98,6 +101,7 @@ class ConsoleApp(App[None]):
         if batch.empty:
             return
         self.flushes += 1
+        started = time.perf_counter()
         self.vehicles.update((v.name, v) for v in batch.vehicles)
         self.orders.update((o.id, o) for o in batch.orders)
         if batch.map is not None:
@@ -111,6 +115,7 @@ class ConsoleApp(App[None]):
             update = getattr(screen, "update_views", None)
             if update is not None:
                 update(self.vehicles, self.orders)
+        self.flush_times_s.append(time.perf_counter() - started)
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -9,11 +9,17 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from groundcontrol.tui.actions import ACTIONS, Target
+from groundcontrol.tui.model import VehicleState
 
 if TYPE_CHECKING:
     from groundcontrol.tui.app import ConsoleApp
 
 __all__ = ["ConsoleCommands"]
+
+_DETAILS = "Details of the selected row"
+_ZOOM = "Zoom the focused panel"
+_EXTRA_TITLES = (_DETAILS, _ZOOM)
+_GROUNDED = (VehicleState.IDLE, VehicleState.CHARGING, VehicleState.LANDED)
 
 
 class ConsoleCommands(Provider):
@@ -31,9 +37,16 @@ class ConsoleCommands(Provider):
                     partial(app.act_on_selection, spec.name),
                     spec.help,
                 )
+        main = app.main
+        yield _DETAILS, main.action_details, "Plan and mission of the order, or live vehicle state"
+        yield _ZOOM, main.action_zoom, "Maximise the focused panel (again to restore)"
         for spec in ACTIONS:
             if spec.target is Target.VEHICLE:
-                for name in app.vehicles:
+                # Named entries only for vehicles the action can apply to; the selection entry
+                # above still reaches any vehicle (and the backend says why when it cannot).
+                for name, vehicle in app.vehicles.items():
+                    if vehicle.state in _GROUNDED:
+                        continue
                     command = partial(app.request_action, spec.name, name)
                     yield f"{spec.title} {name}", command, spec.help
             elif spec.target is Target.ORDER:
@@ -47,7 +60,7 @@ class ConsoleCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, command, help_text in self._commands():
-            if "(selected" in text or text == "Add an order":
+            if "(selected" in text or text in _EXTRA_TITLES or text == "Add an order":
                 yield DiscoveryHit(text, command, help=help_text)
 
     async def search(self, query: str) -> Hits:

@@ -419,14 +419,13 @@ class ScriptedBackend:
                     self._launch(order, sim)
 
     def _push_all(self) -> None:
-        if self._sink is None:
-            return
         now = self._clock.now_s
-        for sim in self._vehicles.values():
-            self._sink.put_vehicle(sim.view(now))
         second = int(now)
         if second != self._clock.last_pushed_second:
             self._clock.last_pushed_second = second
-            for o in self._orders.values():
+            for o in list(self._orders.values()):
                 if not o.status.is_final and o.promised_s is not None:
                     self._set_order(o, time_left_s=o.promised_s - now)
+        if self._sink is not None:
+            for sim in self._vehicles.values():
+                self._sink.put_vehicle(sim.view(now))

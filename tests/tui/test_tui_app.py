@@ -19,6 +19,7 @@ from tui_fixtures import (  # noqa: F401  (fixtures are found by name)
 
 from groundcontrol.tui.app import ConsoleApp
 from groundcontrol.tui.model import OrderStatus, VehicleState
+from groundcontrol.tui.palette import ConsoleCommands
 from groundcontrol.tui.screens.confirm import ConfirmScreen
 from groundcontrol.tui.screens.detail import OrderDetailScreen, VehicleDetailScreen
 from groundcontrol.tui.screens.order_form import OrderFormScreen
@@ -294,6 +295,13 @@ async def test_command_palette_runs_actions_on_named_targets(
         await pilot.press("enter")
         await settle(pilot, app)
         assert _calls(backend, "plan") == [("O5",)]
+        backend.launch("O5", "S2")
+        backend.advance(30)
+        await settle(pilot, app)
+        texts = [text for text, _, _ in ConsoleCommands(app.screen)._commands()]
+        assert "Abort flight S2" in texts and "Pause vehicle S2" in texts
+        assert "Abort flight S3" not in texts, "no named entries for vehicles on the ground"
+        assert "Cancel order O2" in texts and "Cancel order O4" not in texts, "O4 is final"
         await pilot.press("ctrl+p")
         await pilot.press(*"Abort flight S2")
         await pilot.pause(0.5)

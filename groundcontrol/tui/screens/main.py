@@ -64,6 +64,8 @@ class MainScreen(Screen[None]):
         ):
             self.query_one(panel).border_title = title
         self.query_one("#map-panel").border_subtitle = MAP_LEGEND
+        for panel in ("#fleet-panel", "#orders-panel"):
+            self.query_one(panel).border_subtitle = "⏎ details · z zoom · ←→ columns"
         self.fleet.focus()
         self._show_selection()
 

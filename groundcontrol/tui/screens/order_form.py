@@ -123,8 +123,8 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
                 yield Static("", id=f"e-{name}", classes="form-error")
             yield Static("", id="form-status")
             with Horizontal(id="form-buttons"):
-                yield Button("Add order", variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button("Add order (^s)", variant="primary", id="submit", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#f-lat" if self._default_depot else "#f-depot", Input).focus()
@@ -156,7 +156,9 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
         order, errors = validate_order_form(depot, lat, lon, payload, self.depots)
         self.errors = errors
         for name in FIELDS:
-            self.query_one(f"#e-{name}", Static).update(errors.get(name, ""))
+            error = self.query_one(f"#e-{name}", Static)
+            error.update(errors.get(name, ""))
+            error.display = name in errors
         if order is None:
             self._set_status("")
             return
@@ -184,3 +186,4 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
         status = self.query_one("#form-status", Static)
         status.set_class(refused, "refused")
         status.update(text)
+        status.display = bool(text)

@@ -28,31 +28,39 @@ def _grid() -> Table:
     return grid
 
 
+def _left(text: Text) -> Text:
+    text.justify = "left"
+    return text
+
+
 def order_summary(o: OrderView) -> Table:
-    """Key facts of an order and its plan as a two-column grid."""
-    grid = _grid()
-    grid.add_row("Order", Text(o.id))
-    grid.add_row("Status", Text(o.status.value, style=ORDER_STYLES.get(o.status, "")))
-    if o.reason:
-        grid.add_row("Reason", Text(o.reason, style="red"))
-    grid.add_row("Depot", o.depot_id)
-    grid.add_row("Destination", f"{o.destination.lat:.6f}, {o.destination.lon:.6f}")
-    grid.add_row("Payload", f"{o.payload_kg:.2f} kg")
-    grid.add_row("Promised", f"{clock(o.promised_s)}  (left {duration(o.time_left_s)})")
-    grid.add_row("Vehicle", o.vehicle or "-")
+    """Key facts of an order (left) and of its plan (right)."""
+    facts = _grid()
+    facts.add_row("Order", Text(o.id))
+    facts.add_row("Status", Text(o.status.value, style=ORDER_STYLES.get(o.status, "")))
+    facts.add_row("Depot", o.depot_id)
+    facts.add_row("Destination", f"{o.destination.lat:.6f}, {o.destination.lon:.6f}")
+    facts.add_row("Payload", f"{o.payload_kg:.2f} kg")
+    facts.add_row("Promised", f"{clock(o.promised_s)}  (left {duration(o.time_left_s)})")
+    facts.add_row("Vehicle", o.vehicle or "-")
+    plan = _grid()
     p = o.plan
     if p is None:
-        grid.add_row("Plan", Text("not planned", style="grey50"))
-        return grid
-    grid.add_row("Distance", f"{p.distance_m / 1000:.2f} km")
-    grid.add_row("Energy", f"{p.energy_wh:.1f} Wh")
-    reserve_style = "red" if p.reserve_left_wh < 0 else ""
-    grid.add_row("Reserve left", Text(f"{p.reserve_left_wh:.1f} Wh", style=reserve_style))
-    grid.add_row("Flight time", duration(p.flight_time_s))
-    grid.add_row("Cruise alt", f"{p.cruise_alt_m:.0f} m")
-    if p.vehicle_profile:
-        grid.add_row("Profile", p.vehicle_profile)
-    return grid
+        plan.add_row("Plan", Text("not planned", style="grey50"))
+    else:
+        plan.add_row("Distance", f"{p.distance_m / 1000:.2f} km")
+        plan.add_row("Energy", f"{p.energy_wh:.1f} Wh")
+        reserve_style = "red" if p.reserve_left_wh < 0 else ""
+        plan.add_row("Reserve left", Text(f"{p.reserve_left_wh:.1f} Wh", style=reserve_style))
+        plan.add_row("Flight time", duration(p.flight_time_s))
+        plan.add_row("Cruise alt", f"{p.cruise_alt_m:.0f} m")
+        if p.vehicle_profile:
+            plan.add_row("Profile", p.vehicle_profile)
+    both = Table.grid(padding=(0, 4))
+    both.add_row(facts, plan)
+    if o.reason:
+        both.add_row(Text(f"Reason: {o.reason}", style="red"), "")
+    return both
 
 
 def vehicle_summary(v: VehicleView) -> Table:
@@ -62,7 +70,7 @@ def vehicle_summary(v: VehicleView) -> Table:
     if v.fault:
         grid.add_row("Fault", Text(v.fault, style="bold red"))
     grid.add_row("Mode", f"{v.mode or '-'}  {'ARMED' if v.armed else 'disarmed'}")
-    grid.add_row("Battery", battery_cell(v.battery_pct))
+    grid.add_row("Battery", _left(battery_cell(v.battery_pct)))
     alt = "--" if v.alt_m is None else f"{v.alt_m:.1f} m"
     gs = "--" if v.ground_speed_ms is None else f"{v.ground_speed_ms:.1f} m/s"
     hdg = "--" if v.heading_deg is None else f"{v.heading_deg:03.0f}°"
@@ -71,7 +79,7 @@ def vehicle_summary(v: VehicleView) -> Table:
     grid.add_row("Position", pos)
     grid.add_row("Order", v.order_id or "-")
     grid.add_row("ETA", duration(v.eta_s))
-    grid.add_row("Link age", link_cell(v))
+    grid.add_row("Link age", _left(link_cell(v)))
     return grid
 
 

@@ -169,8 +169,10 @@ class FleetMap(Widget):
             if v.position is None:
                 continue
             col, row = proj.to_cell(v.position)
-            if v.state in _PARKED and (col, row) in depot_cells:
-                continue  # counted in the depot's label
+            if (col, row) in depot_cells:
+                if v.state in _PARKED:
+                    continue  # counted in the depot's label
+                col -= 1  # beside the depot, which stays visible
             style = _STATE_STYLES.get(v.state, Style())
             if v.name == self.selected:
                 style = style + _SELECTED

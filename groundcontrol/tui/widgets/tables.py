@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 __all__ = ["ViewTable"]
 
@@ -53,7 +53,10 @@ class ViewTable(DataTable[Text], Generic[V]):
                     self._column_defs, cells, old, strict=True
                 ):
                     if new_cell.plain != old_cell.plain or new_cell.style != old_cell.style:
-                        self.update_cell(key, column_key, new_cell, update_width=True)
+                        # Growing a column re-lays out the screen: only when the text needs it.
+                        column = self.columns[ColumnKey(column_key)]
+                        grow = new_cell.cell_len > column.content_width
+                        self.update_cell(key, column_key, new_cell, update_width=grow)
                         self.cell_updates += 1
             self._shown[key] = cells
 

@@ -137,7 +137,7 @@ class FlightConfig:
     preflight: PreflightConfig = field(default_factory=PreflightConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     commands: CommandConfig = field(default_factory=CommandConfig)
-    arm_attempts: int = 10
+    arm_attempts: int = 15
     arm_retry_s: float = 3.0
     """Vehicle seconds between ARM attempts while pre-arm checks settle."""
     mission_timeout_s: float = 3600.0

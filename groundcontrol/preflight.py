@@ -81,13 +81,26 @@ def check_link(state: VehicleState, max_age_s: float) -> CheckResult:
 
 
 def wait_ready(tracker: VehicleTracker, timeout_wall_s: float,
-               stop: Callable[[], bool] = lambda: False) -> CheckResult:
-    """Wait until the EKF has a GPS position, home is set and the pre-arm bit is healthy."""
+               stop: Callable[[], bool] = lambda: False, prearm_grace_s: float = 2.0
+               ) -> CheckResult:
+    """Wait until the EKF has a GPS position, home is set and the pre-arm bit is healthy.
+
+    The pre-arm bit gets ``prearm_grace_s`` (wall) once the EKF is ready; if it still fails the
+    check passes anyway and arming (with retries) reports the vehicle's own reasons.
+    """
     deadline = time.monotonic() + timeout_wall_s
+    ekf_ok_since: float | None = None
     while True:
         s = tracker.snapshot()
-        if s.ready_to_arm and s.has_home:
-            return CheckResult("ready to arm", True, f"EKF flags {s.ekf_flags:#x}")
+        if s.ekf_ready and s.has_home:
+            ekf_ok_since = ekf_ok_since or time.monotonic()
+            if s.prearm_ok is not False:
+                return CheckResult("ready to arm", True, f"EKF flags {s.ekf_flags:#x}")
+            if time.monotonic() - ekf_ok_since > prearm_grace_s:
+                return CheckResult("ready to arm", True,
+                                   f"EKF flags {s.ekf_flags:#x}; pre-arm bit still failing")
+        else:
+            ekf_ok_since = None
         if time.monotonic() >= deadline or stop():
             flags = f"{s.ekf_flags:#x}" if s.ekf_flags is not None else "none"
             return CheckResult(
@@ -160,8 +173,18 @@ def reboot_and_wait(commander: Commander, tracker: VehicleTracker, config: Prefl
     Raises:
         GroundControlError: the vehicle did not come back within ``reboot_timeout_s``.
     """
+    link = getattr(commander.channel, "link", None)
+    reconnects = link.stats().reconnects if link is not None else 0
     commander.reboot()
-    time.sleep(max(0.3, 3.0 / config.speedup))  # SITL goes quiet ~5 s (sim) after the ACK
+    # Wait for a sign of the reboot (SITL drops TCP ~5 s sim after the ACK, a radio link goes
+    # quiet, the vehicle reports BOOT) so no pre-reboot EKF/home report survives the reset.
+    deadline = time.monotonic() + max(2.0, 10.0 / config.speedup)
+    while time.monotonic() < deadline:
+        s = tracker.snapshot()
+        if (link is not None and link.stats().reconnects > reconnects) \
+                or s.system_status == mavlink.MAV_STATE_BOOT or (s.link_age_s() or 0) > 1.0:
+            break
+        time.sleep(0.02)
     tracker.reset()
     deadline = time.monotonic() + config.reboot_timeout_s
     while tracker.snapshot().heartbeats == 0:
@@ -198,7 +221,8 @@ def run_preflight(
         reboot_and_wait(commander, tracker, config)
         param_results, _ = check_params(commander, needs, False)
     results += param_results
-    results.append(wait_ready(tracker, config.ready_timeout_s / config.speedup, stop))
+    results.append(wait_ready(tracker, config.ready_timeout_s / config.speedup, stop,
+                              max(1.0, 10.0 / config.speedup)))
     state = tracker.snapshot()
     results.append(check_battery(state, config.min_battery_pct))
     results.append(check_home(state, mission, config.home_tolerance_m))

@@ -72,6 +72,10 @@ def fleet_of(scenario: Scenario) -> tuple[FleetDrone, ...]:
     return tuple(FleetDrone(d.id, scenario.profile_for(d), d.depot_id) for d in scenario.fleet)
 
 
+_End = tuple[dict[str, DroneState], dict[str, DepotResources]]
+"""A depot's drones and resources after every tentative sortie: where a new order goes."""
+
+
 @dataclass(slots=True)
 class _Schedule:
     """A tentative schedule: sorties by order id, and the orders that have no drone."""
@@ -123,6 +127,7 @@ class Dispatcher:
         self._sequence: list[str] = []
         self._tentative = _Schedule({}, [])
         self._committed: dict[str, Sortie] = {}
+        self._ends: dict[str, _End] = {}
         self._closed: set[str] = set()
         """Ids of orders rejected or cancelled before they flew (never reused)."""
         self.history: list[Sortie] = []
@@ -167,20 +172,22 @@ class Dispatcher:
         if isinstance(event, OrderPlaced):
             return self._on_order(event.order, now_s)
         if isinstance(event, OrderCancelled):
-            reason = self._on_cancel(event.order_id, decisions)
+            reason, depots = self._on_cancel(event.order_id, decisions)
         elif isinstance(event, DroneLanded):
-            reason = self._on_landed(event, now_s)
+            reason, depots = self._on_landed(event, now_s)
         elif isinstance(event, DroneFault):
-            reason = self._on_fault(event, now_s, decisions)
+            reason, depots = self._on_fault(event, now_s, decisions)
         elif isinstance(event, DroneRecovered):
-            reason = self._on_recovered(event, now_s)
+            reason, depots = self._on_recovered(event, now_s)
         elif isinstance(event, LinkLost | LinkRestored):
-            reason = self._on_link(event, now_s)
+            reason, depots = self._on_link(event, now_s)
         elif isinstance(event, Tick):
-            reason = "time"
+            return []  # fixing sorties that have begun moves none of the others
         else:
             raise InvalidInput("event", f"unknown event {event!r}")
-        return decisions + self._replan(now_s, reason)
+        if not depots:
+            return decisions
+        return decisions + self._replan(now_s, reason, depots)
 
     # ----------------------------------------------------------------------- event kinds
 
@@ -195,36 +202,68 @@ class Dispatcher:
         self._orders[order.id] = order
         due = due_of(order, self.promise_s)
         for sequence in self._placements(order):
-            trial = self._build(sequence, now_s)
+            trial, end = self._trial(sequence, order, now_s)
             sortie = trial.sorties.get(order.id)
             if sortie is not None and sortie.dropoff_s <= due and not self._breaks(trial):
                 self._sequence = sequence
+                self._ends[order.depot_id] = end
                 return self._adopt(trial, f"order {order.id} placed")
         del self._orders[order.id]
         self._fleet.forget(order.id)
         self._closed.add(order.id)
         return [Reject(order.id, (self._deadline_reason(order, trial, due),))]
 
-    def _on_cancel(self, order_id: str, out: list[Decision]) -> str:
+    def _trial(self, sequence: list[str], order: Order, now_s: float) -> tuple[_Schedule, _End]:
+        """The schedule with ``order`` placed as in ``sequence``.
+
+        When it comes after every order of its depot, the others keep their sorties and the
+        new one is fitted onto the end state of the current plan: one look at each drone
+        instead of a rebuild (the rebuild would give the same plan, as it is greedy in order).
+        """
+        depot = order.depot_id
+        later = sequence[sequence.index(order.id) + 1:]
+        if depot in self._ends and all(self._orders[o].depot_id != depot for o in later):
+            drones, resources = self._ends[depot]
+            drones, resources = dict(drones), {depot: resources[depot].copy()}
+            sortie = best_sortie(self._fleet, order, drones, resources, now_s)
+            sorties = dict(self._tentative.sorties)
+            waiting = list(self._tentative.waiting)
+            if sortie is None:
+                waiting.append(order.id)
+            else:
+                self._fleet.apply(sortie, drones, resources)
+                sorties[order.id] = sortie
+            return _Schedule(sorties, waiting), (drones, resources)
+        return self._rebuild(sequence, now_s, depot)
+
+    def _on_cancel(self, order_id: str, out: list[Decision]) -> tuple[str, set[str]]:
         if order_id in self._orders:
+            depot = self._orders[order_id].depot_id
             self._closed.add(order_id)
             del self._orders[order_id]
             self._sequence.remove(order_id)
+            if order_id in self._tentative.waiting:
+                self._tentative.waiting.remove(order_id)
             self._fleet.forget(order_id)
             out.append(CancelAnswer(order_id, True))
-        elif order_id in self._closed:
+            return f"order {order_id} cancelled", {depot}
+        if order_id in self._closed:
             out.append(CancelAnswer(order_id, True, "already closed"))
         elif any(s.order_id == order_id for s in self.history):
             # a fixed sortie is not recalled: the parcel is already on its way
             out.append(CancelAnswer(order_id, False, "the sortie has begun"))
         else:
             raise InvalidInput("order_id", f"unknown order {order_id!r}")
-        return f"order {order_id} cancelled"
+        return "", set()
 
-    def _on_landed(self, event: DroneLanded, now_s: float) -> str:
+    def _on_landed(self, event: DroneLanded, now_s: float) -> tuple[str, set[str]]:
         drone = self._known(event.drone_id)
         mine = sorted((s for s in self._committed.values() if s.drone_id == drone.spec.id),
                       key=_start_key)
+        capacity = drone.spec.profile.battery_wh
+        if (not mine and drone.free_at_s == now_s
+                and abs(drone.battery.energy_wh - min(capacity, event.battery_wh)) < 1e-9):
+            return "", set()  # landed just as planned: the plan stands
         flown = next((s for s in mine if s.launch_s <= now_s), None)
         battery_id = drone.battery.id
         if flown is not None:
@@ -238,12 +277,12 @@ class Dispatcher:
             if sortie is not flown:
                 del self._committed[sortie.order_id]
                 self._requeue(sortie.order_id)
-        capacity = drone.spec.profile.battery_wh
         battery = Battery(battery_id, capacity, min(capacity, event.battery_wh), now_s)
         self._drones[drone.spec.id] = replace(drone, battery=battery, free_at_s=now_s)
-        return f"drone {drone.spec.id} landed"
+        return f"drone {drone.spec.id} landed", {drone.spec.depot_id}
 
-    def _on_fault(self, event: DroneFault, now_s: float, out: list[Decision]) -> str:
+    def _on_fault(self, event: DroneFault, now_s: float, out: list[Decision]
+                  ) -> tuple[str, set[str]]:
         drone = self._known(event.drone_id)
         for sortie in sorted(self._committed.values(), key=_start_key):
             if sortie.drone_id != drone.spec.id:
@@ -255,25 +294,26 @@ class Dispatcher:
             else:
                 self._requeue(sortie.order_id)
         self._drones[drone.spec.id] = replace(drone, status=DroneStatus.FAULT)
-        return f"drone {drone.spec.id} fault"
+        return f"drone {drone.spec.id} fault", {drone.spec.depot_id}
 
-    def _on_recovered(self, event: DroneRecovered, now_s: float) -> str:
+    def _on_recovered(self, event: DroneRecovered, now_s: float) -> tuple[str, set[str]]:
         drone = self._known(event.drone_id)
         if drone.status is not DroneStatus.FAULT:
-            return f"drone {drone.spec.id} was not faulted"  # its own schedule still stands
+            return "", set()  # not faulted: its own schedule still stands
         capacity = drone.spec.profile.battery_wh
         battery = Battery(drone.battery.id, capacity, min(capacity, event.battery_wh), now_s)
         self._drones[drone.spec.id] = replace(
             drone, status=DroneStatus.AVAILABLE, battery=battery, free_at_s=now_s
         )
-        return f"drone {drone.spec.id} recovered"
+        return f"drone {drone.spec.id} recovered", {drone.spec.depot_id}
 
-    def _on_link(self, event: LinkLost | LinkRestored, now_s: float) -> str:
+    def _on_link(self, event: LinkLost | LinkRestored, now_s: float) -> tuple[str, set[str]]:
         drone = self._known(event.drone_id)
         if isinstance(event, LinkRestored):
-            if drone.status is DroneStatus.LINK_LOST:
-                self._drones[drone.spec.id] = replace(drone, status=DroneStatus.AVAILABLE)
-            return f"drone {drone.spec.id} link restored"
+            if drone.status is not DroneStatus.LINK_LOST:
+                return "", set()
+            self._drones[drone.spec.id] = replace(drone, status=DroneStatus.AVAILABLE)
+            return f"drone {drone.spec.id} link restored", {drone.spec.depot_id}
         for sortie in list(self._committed.values()):
             # a drone without a link cannot be told to launch; one in the air flies on
             if sortie.drone_id == drone.spec.id and sortie.launch_s > now_s:
@@ -281,7 +321,7 @@ class Dispatcher:
                 self._requeue(sortie.order_id)
         if drone.status is DroneStatus.AVAILABLE:
             self._drones[drone.spec.id] = replace(drone, status=DroneStatus.LINK_LOST)
-        return f"drone {drone.spec.id} link lost"
+        return f"drone {drone.spec.id} link lost", {drone.spec.depot_id}
 
     # --------------------------------------------------------------------------- helpers
 
@@ -357,22 +397,36 @@ class Dispatcher:
         for depot in self._depots.values():
             depot.prune(now_s)
 
-    def _build(self, sequence: Sequence[str], now_s: float) -> _Schedule:
-        drones = dict(self._drones)
-        depots = {k: v.copy() for k, v in self._depots.items()}
-        schedule = _Schedule({}, [])
+    def _rebuild(self, sequence: Sequence[str], now_s: float, depot: str
+                 ) -> tuple[_Schedule, _End]:
+        """The schedule with one depot's orders planned afresh from what is fixed.
+
+        Depots share nothing (an order flies from its own depot), so the other depots'
+        sorties are kept as they are.
+        """
+        drones = {k: v for k, v in self._drones.items() if v.spec.depot_id == depot}
+        resources = {depot: self._depots[depot].copy()}
+        sorties = {k: v for k, v in self._tentative.sorties.items() if v.depot_id != depot}
+        waiting = [o for o in self._tentative.waiting
+                   if o in self._orders and self._orders[o].depot_id != depot]
         for order_id in sequence:
             order = self._orders[order_id]
-            sortie = best_sortie(self._fleet, order, drones, depots, now_s)
-            if sortie is None:
-                schedule.waiting.append(order_id)
+            if order.depot_id != depot:
                 continue
-            self._fleet.apply(sortie, drones, depots)
-            schedule.sorties[order_id] = sortie
-        return schedule
+            sortie = best_sortie(self._fleet, order, drones, resources, now_s)
+            if sortie is None:
+                waiting.append(order_id)
+                continue
+            self._fleet.apply(sortie, drones, resources)
+            sorties[order_id] = sortie
+        return _Schedule(sorties, waiting), (drones, resources)
 
-    def _replan(self, now_s: float, reason: str) -> list[Decision]:
-        return self._adopt(self._build(self._sequence, now_s), reason)
+    def _replan(self, now_s: float, reason: str, depots: set[str]) -> list[Decision]:
+        decisions: list[Decision] = []
+        for depot in sorted(depots):
+            schedule, self._ends[depot] = self._rebuild(self._sequence, now_s, depot)
+            decisions += self._adopt(schedule, reason)
+        return decisions
 
     def _adopt(self, new: _Schedule, reason: str) -> list[Decision]:
         """Make ``new`` the tentative schedule; the decisions are the difference."""

@@ -102,6 +102,10 @@ def check(disp: Dispatcher) -> None:
         assert s.launch_wh <= profile.battery_wh + 1e-6
     for drone, intervals in by_drone.items():
         _no_overlap(intervals, f"drone {drone}")
+    # new orders are fitted onto the plan's end state; a full rebuild must agree with that
+    for depot in ("A", "B"):
+        rebuilt, _ = disp._rebuild(disp._sequence, disp.now_s, depot)
+        assert rebuilt.sorties == disp._tentative.sorties, f"depot {depot} drifted"
     for pad, intervals in by_pad.items():
         _no_overlap(intervals, f"pad {pad}")
 

@@ -1,0 +1,336 @@
+"""Dispatch benchmark: a seeded day of orders over Canberra, online dispatcher vs offline VRP.
+
+A day: 20 drones at 2 depots (Canberra's Mitchell and Hume hubs, its real airspace), 1,000
+orders from 07:00 to 22:00 following a daily curve (a morning trickle, a lunch peak, a larger
+dinner peak), drop-offs spread over the city, parcels mostly light with a few too heavy.
+
+Online: ``planner.dispatch.Dispatcher`` in simulated time; flights take the plan's flight
+time, drones report landing when the plan says, and every order gets its answer when it
+arrives. Offline: OR-Tools routing with every order known in advance, one order per
+sortie, sorties chained per drone (a VRP with time windows: a sortie may launch once the
+order exists and must drop off by its due time; an order left out counts as missed). The
+offline model is a relaxation: a fresh battery for every sortie after the parcel-loading
+time, no pad limits, so it bounds what any online policy could reach.
+
+Run: ``python -m bench dispatch`` (or ``python bench/bench_dispatch.py --help``). Prints
+figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import math
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from planner.dispatch import Dispatcher, planner_plan_fn
+from planner.dispatch_model import (
+    Assign,
+    DepotModel,
+    DroneLanded,
+    Event,
+    FleetDrone,
+    OrderPlaced,
+    Reject,
+    Sortie,
+    Tick,
+)
+from planner.dispatch_options import dropoff_offset_s
+from planner.load import load_scenario
+from planner.model import LatLon, Order, PlanResult
+from planner.plan import Planner
+from planner.scenario import Scenario
+from planner.vehicle import VehicleProfile
+
+__all__ = ["DayResult", "main", "make_day", "run_offline", "run_online"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPOTS = ("mitchell", "hume")
+DAY_START_S = 7 * 3600.0
+DAY_END_S = 22 * 3600.0
+SPAN_S = DAY_END_S + 3600.0 - DAY_START_S
+"""The working day for utilisation: first order to an hour after the last."""
+CURVE = ((0.25, None, None), (0.33, 12.75 * 3600, 50 * 60), (0.42, 18.75 * 3600, 65 * 60))
+"""Mixture of the arrival-time density: (weight, peak, spread): uniform, lunch, dinner."""
+GROUND = {
+    "online": DepotModel("-", pads=10, spare_batteries=20, swap_time_s=120.0,
+                         load_time_s=60.0, charge_rate_w=1000.0),
+    "online-tight": DepotModel("-", pads=4, spare_batteries=8, swap_time_s=120.0,
+                               load_time_s=60.0, charge_rate_w=400.0),
+}
+"""Ground resources per depot: a hub with a charging pad per drone and a rack of fast-charged
+spares, and a tight one (fewer pads, spares and slower chargers) to show how the ground
+bounds the day. The offline baseline ignores batteries and pads altogether."""
+
+
+@dataclass
+class DayResult:
+    """What one way of dispatching made of the day."""
+
+    name: str
+    orders: int
+    delivered: dict[str, float] = field(default_factory=dict)
+    """Order id -> delivery time (drop-off minus order time), seconds."""
+    on_time: int = 0
+    flight_s: float = 0.0
+    rejected: Counter[str] = field(default_factory=Counter)
+    decide_ms: list[float] = field(default_factory=list)
+    all_events_ms: list[float] = field(default_factory=list)
+    solve_s: float = 0.0
+
+
+# ---------------------------------------------------------------------------------- the day
+
+
+def make_day(scenario: Scenario, n_orders: int, seed: int) -> list[Order]:
+    """Orders inside the operating area by the daily curve, each from its nearer depot."""
+    from shapely.geometry import Point, Polygon
+
+    rng = random.Random(seed)
+    depots = [d for d in scenario.depots if d.id in DEPOTS]
+    ring = scenario.airspace.operating_area or (
+        LatLon(-35.5, 149.0), LatLon(-35.5, 149.27), LatLon(-35.15, 149.27), LatLon(-35.15, 149.0))
+    area = Polygon([(p.lon, p.lat) for p in ring])
+    west, south, east, north = area.bounds
+    orders = []
+    while len(orders) < n_orders:
+        lat, lon = rng.uniform(south, north), rng.uniform(west, east)
+        if not area.contains(Point(lon, lat)):
+            continue  # people order from inside the service area; zones still get some
+        point = LatLon(lat, lon)
+        created = _arrival_s(rng)
+        depot = min(depots, key=lambda d: _km(d.position, point))
+        payload = round(min(4.0, max(0.1, rng.lognormvariate(math.log(0.9), 0.6))), 2)
+        orders.append(Order(f"D{len(orders):04d}", depot.id, point, payload, round(created, 1)))
+    orders.sort(key=lambda o: (o.created_s, o.id))
+    return orders
+
+
+def _arrival_s(rng: random.Random) -> float:
+    pick = rng.random()
+    for weight, peak, spread in CURVE:
+        if pick < weight:
+            if peak is None or spread is None:
+                return rng.uniform(DAY_START_S, DAY_END_S)
+            return min(DAY_END_S, max(DAY_START_S, rng.gauss(peak, spread)))
+        pick -= weight
+    return rng.uniform(DAY_START_S, DAY_END_S)
+
+
+def _km(a: LatLon, b: LatLon) -> float:
+    dy = (a.lat - b.lat) * 111.32
+    dx = (a.lon - b.lon) * 111.32 * math.cos(math.radians(a.lat))
+    return math.hypot(dx, dy)
+
+
+def make_fleet(profile: VehicleProfile, per_depot: int) -> list[FleetDrone]:
+    return [FleetDrone(f"{d[:3]}-{i + 1:02d}", profile, d) for d in DEPOTS
+            for i in range(per_depot)]
+
+
+# ------------------------------------------------------------------------------- online
+
+
+def run_online(orders: Sequence[Order], disp: Dispatcher, name: str = "online") -> DayResult:
+    """Simulate the day event by event; flights last exactly their planned time."""
+    result = DayResult(name, len(orders))
+    queue: list[tuple[float, int, int, Event]] = []
+    seq = 0
+    for o in orders:
+        queue.append((o.created_s, 1, seq, OrderPlaced(o)))
+        seq += 1
+    heapq.heapify(queue)
+    fixed: set[str] = set()
+    ticks: set[float] = set()
+    sorties: list[Sortie] = []
+    while queue:
+        now, _, _, event = heapq.heappop(queue)
+        started = time.perf_counter()
+        decisions = disp.handle(event, now)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        result.all_events_ms.append(elapsed_ms)
+        if isinstance(event, OrderPlaced):
+            result.decide_ms.append(elapsed_ms)
+        for d in decisions:
+            if isinstance(d, Reject):
+                result.rejected[d.reasons[0].rule.value] += 1
+            elif isinstance(d, Assign) and d.sortie.launch_s not in ticks:
+                ticks.add(d.sortie.launch_s)
+                heapq.heappush(queue, (d.sortie.launch_s, 2, seq := seq + 1, Tick()))
+        for s in disp.in_flight():
+            if s.order_id not in fixed:
+                fixed.add(s.order_id)
+                sorties.append(s)
+                landed = DroneLanded(s.drone_id, s.landing_wh)
+                heapq.heappush(queue, (s.land_s, 0, seq := seq + 1, landed))
+    due = {o.id: o.created_s + disp.promise_s for o in orders}
+    created = {o.id: o.created_s for o in orders}
+    for s in sorties:
+        result.delivered[s.order_id] = s.dropoff_s - created[s.order_id]
+        result.on_time += s.dropoff_s <= due[s.order_id] + 1e-6
+        result.flight_s += s.land_s - s.launch_s
+    return result
+
+
+# ------------------------------------------------------------------------------ offline
+
+
+def run_offline(orders: Sequence[Order], plans: dict[str, PlanResult], drones_per_depot: int,
+                promise_s: float, turnaround_s: float, limit_s: float) -> DayResult:
+    """Every order known in advance: one VRP with time windows per depot (OR-Tools)."""
+    result = DayResult("offline", len(orders))
+    for depot in DEPOTS:
+        mine = [o for o in orders if o.depot_id == depot and plans[o.id].feasible]
+        started = time.perf_counter()
+        chosen = _solve_depot(mine, plans, drones_per_depot, promise_s, turnaround_s,
+                              limit_s / len(DEPOTS))
+        result.solve_s += time.perf_counter() - started
+        for order, launch_s in chosen:
+            plan = plans[order.id].plan
+            assert plan is not None
+            result.delivered[order.id] = launch_s + dropoff_offset_s(plan) - order.created_s
+            result.on_time += 1
+            result.flight_s += plan.flight_time_s
+    for o in orders:
+        if not plans[o.id].feasible:
+            result.rejected[plans[o.id].reasons[0].rule.value] += 1
+    result.rejected["deadline"] = sum(p.feasible for p in plans.values()) - len(result.delivered)
+    return result
+
+
+def _solve_depot(orders: list[Order], plans: dict[str, PlanResult], vehicles: int,
+                 promise_s: float, turnaround_s: float, limit_s: float
+                 ) -> list[tuple[Order, float]]:
+    """Nodes are sorties (0 is the start); a visit's time is the launch time."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    busy = [0] + [round(plans[o.id].plan.flight_time_s + turnaround_s) for o in orders]  # type: ignore[union-attr]
+    manager = pywrapcp.RoutingIndexManager(len(orders) + 1, vehicles, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    transit = routing.RegisterTransitCallback(
+        lambda i, _j: busy[manager.IndexToNode(i)])
+    routing.SetArcCostEvaluatorOfAllVehicles(transit)
+    horizon = int(DAY_END_S + 4 * 3600)
+    routing.AddDimension(transit, horizon, horizon, False, "time")
+    dim = routing.GetDimensionOrDie("time")
+    for node, order in enumerate(orders, start=1):
+        plan = plans[order.id].plan
+        assert plan is not None
+        latest = order.created_s + promise_s - dropoff_offset_s(plan)
+        index = manager.NodeToIndex(node)
+        dim.CumulVar(index).SetRange(math.ceil(order.created_s), max(
+            math.ceil(order.created_s), math.floor(latest)))
+        routing.AddDisjunction([index], 1_000_000)
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    strategies = routing_enums_pb2.FirstSolutionStrategy
+    params.first_solution_strategy = strategies.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    params.time_limit.FromMilliseconds(int(limit_s * 1000))
+    solution = routing.SolveWithParameters(params)
+    if solution is None:
+        return []
+    chosen = []
+    for v in range(vehicles):
+        index = routing.Start(v)
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            if node:
+                chosen.append((orders[node - 1], float(solution.Min(dim.CumulVar(index)))))
+            index = solution.Value(routing.NextVar(index))
+    return chosen
+
+
+# -------------------------------------------------------------------------------- report
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def report(results: Sequence[DayResult], feasible: int, drones: int) -> None:
+    rows = [
+        ("orders", lambda r: f"{r.orders}"),
+        ("planner-feasible orders", lambda r: f"{feasible}"),
+        ("delivered", lambda r: f"{len(r.delivered)}"),
+        ("on-time rate (all orders)", lambda r: f"{100.0 * r.on_time / r.orders:.1f} %"),
+        ("on-time rate (feasible orders)",
+         lambda r: f"{100.0 * r.on_time / max(1, feasible):.1f} %"),
+        ("mean delivery time", lambda r: f"{statistics.fmean(r.delivered.values()) / 60:.1f} min"
+         if r.delivered else "-"),
+        ("p95 delivery time", lambda r: f"{_pct(list(r.delivered.values()), 0.95) / 60:.1f} min"),
+        ("deliveries per drone per day", lambda r: f"{len(r.delivered) / drones:.1f}"),
+        ("drone utilisation (airborne, 16 h)",
+         lambda r: f"{100 * r.flight_s / (drones * SPAN_S):.1f} %"),
+        ("decision time mean (per order)", lambda r: f"{statistics.fmean(r.decide_ms):.2f} ms"
+         if r.decide_ms else "-"),
+        ("decision time p95 (per order)", lambda r: f"{_pct(r.decide_ms, 0.95):.2f} ms"
+         if r.decide_ms else "-"),
+        ("decision time max (per order)", lambda r: f"{max(r.decide_ms):.2f} ms"
+         if r.decide_ms else "-"),
+        ("any event p95 (landings, ticks)", lambda r: f"{_pct(r.all_events_ms, 0.95):.2f} ms"
+         if r.all_events_ms else "-"),
+        ("solve time", lambda r: f"{r.solve_s:.1f} s" if r.solve_s else "-"),
+    ]
+    print(f"{'':34}" + "".join(f"{r.name:>16}" for r in results))
+    for label, cell in rows:
+        print(f"{label:34}" + "".join(f"{cell(r):>16}" for r in results))
+    reasons = sorted(set().union(*(r.rejected for r in results)))
+    print("not delivered, by first reason (offline: deadline = left out of the routes):")
+    for reason in reasons:
+        print(f"  {reason:32}" + "".join(f"{r.rejected.get(reason, 0):>16}" for r in results))
+    offline = next((r for r in results if r.name == "offline"), None)
+    for r in results:
+        if offline is not None and r is not offline and offline.on_time:
+            print(f"{r.name} on-time / offline on-time: {100 * r.on_time / offline.on_time:.1f} %"
+                  " (target >= 90 %)")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench dispatch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--drones-per-depot", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="offline solver, s")
+    parser.add_argument("--no-offline", action="store_true")
+    args = parser.parse_args(argv)
+
+    scenario = load_scenario(ROOT / "missions" / "scenarios" / "canberra")
+    profile = scenario.profiles["delivery-quad"]
+    planner = Planner(scenario.airspace, scenario.depots)
+    orders = make_day(scenario, args.orders, args.seed)
+    drones = make_fleet(profile, args.drones_per_depot)
+    print(f"day: {len(orders)} orders {DAY_START_S / 3600:.0f}:00-{DAY_END_S / 3600:.0f}:00, "
+          f"{len(drones)} x {profile.name} at {', '.join(DEPOTS)}; promise "
+          f"{scenario.promise_s / 60:.0f} min; seed {args.seed}")
+    results = []
+    for name, model in GROUND.items():
+        print(f"{name}: pads {model.pads}, spares {model.spare_batteries}, swap "
+              f"{model.swap_time_s:g} s, load {model.load_time_s:g} s, charger "
+              f"{model.charge_rate_w:g} W per depot")
+        models = [replace(model, depot_id=d) for d in DEPOTS]
+        disp = Dispatcher(drones, models, planner_plan_fn(planner),
+                          promise_s=scenario.promise_s, seed=args.seed, start_s=DAY_START_S)
+        started = time.perf_counter()
+        results.append(run_online(orders, disp, name))
+        print(f"  simulated the day in {time.perf_counter() - started:.1f} s wall")
+    plans = {o.id: planner.plan(o, profile) for o in orders}
+    feasible = sum(p.feasible for p in plans.values())
+    if not args.no_offline:
+        results.append(run_offline(orders, plans, args.drones_per_depot, scenario.promise_s,
+                                   GROUND["online"].load_time_s, args.time_limit))
+    report(results, feasible, len(drones))
+
+
+if __name__ == "__main__":
+    main()

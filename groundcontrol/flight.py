@@ -17,7 +17,7 @@ import logging
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -29,7 +29,6 @@ from groundcontrol.errors import (
     MissionRejected,
     MissionTransferTimeout,
     MissionVerifyFailed,
-    PreflightFailed,
 )
 from groundcontrol.messages import VehicleChannel
 from groundcontrol.preflight import PreflightConfig, run_preflight
@@ -339,20 +338,18 @@ class Flight:
     def _prepare(self) -> FlightOutcome | None:
         cfg = self.config
         try:
-            self.commander.request_streams()
             self._wait_heard()
+        except GroundControlError as exc:
+            return self._fail(FlightReason.LINK_LOST, exc)
+        try:
+            self.commander.request_streams()
             skip = frozenset({"FENCE_ENABLE"}) if self.mission.fence else frozenset()
-            pre = cfg.preflight
-            pre = PreflightConfig(cfg.speedup, pre.ready_timeout_s, pre.link_max_age_s,
-                                  pre.min_battery_pct, pre.home_tolerance_m, pre.configure,
-                                  pre.reboot_timeout_s)
+            pre = replace(cfg.preflight, speedup=cfg.speedup)
             for r in run_preflight(self.commander, self.tracker, self.mission, pre, skip,
                                    stop=lambda: self._aborted):
                 self._emit("check", f"{r.name}: {r.detail}")
-        except PreflightFailed as exc:
-            return self._fail(FlightReason.PREFLIGHT_FAILED, exc)
         except GroundControlError as exc:
-            return self._fail(FlightReason.LINK_LOST, exc)
+            return self._fail(FlightReason.PREFLIGHT_FAILED, exc)
         if self._aborted:
             return self._fail(FlightReason.ABORTED, "before upload", FlightState.ABORTED)
         self._set_state(FlightState.UPLOADING)

@@ -193,3 +193,19 @@ def test_failsafe_texts_and_critical_status():
     tracker = VehicleTracker(1)
     replay.play(replay.load("failsafe_fence"), tracker.update)
     assert tracker.snapshot().fence_breach_count >= 1
+
+
+def test_serial_link_over_a_pty():
+    import os
+
+    master, slave = os.openpty()
+    try:
+        with Link(f"serial:{os.ttyname(slave)}:57600", heartbeat_period_s=0.1) as link:
+            os.write(master, replay.encode(replay.FakeVehicle(3).heartbeat(), 3, 1))
+            assert link.wait_vehicle(3, 3).sysid == 3
+            data = os.read(master, 512)  # our GCS heartbeat went out on the serial line
+            msgs = mavlink.MAVLink(None).parse_buffer(data) or []
+            assert any(m.get_type() == "HEARTBEAT" and m.get_srcSystem() == 255 for m in msgs)
+    finally:
+        os.close(master)
+        os.close(slave)

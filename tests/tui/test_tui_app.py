@@ -52,7 +52,7 @@ async def test_panels_show_the_backend_state(make_app: MakeApp, backend: Scripte
         assert main.fleet.row_count == 6 and main.orders.row_count == 5
         assert main.fleet.row_text("N1")[:3] == ["N1", "idle", "100%"]
         o4 = main.orders.row_text("O4")
-        assert o4[1] == "infeasible" and o4[-1].startswith("payload: 4 kg > limit 2.5 kg")
+        assert o4[1] == "infeasible" and o4[5].startswith("payload: 4 kg > limit 2.5 kg")
         assert any("6 vehicles, 5 orders loaded" in line for line in main.events.lines_written)
         frame = "\n".join(main.map.frame_text())
         assert frame.count("⌂") == 2 and "NORTH·3" in frame and "SOUTH·3" in frame

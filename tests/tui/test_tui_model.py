@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -254,3 +256,14 @@ def test_shaded_polygon_covers_inside_cells_only() -> None:
         if seg.style and seg.style.bgcolor is not None
     }
     assert shaded == {(c, r) for c in range(2, 8) for r in range(1, 4)}
+
+
+def test_view_model_and_buffer_import_without_textual() -> None:
+    """A backend (fleet, dispatcher) can build views and feed the buffer without the UI."""
+    code = (
+        "import sys\n"
+        "import groundcontrol.tui.model, groundcontrol.tui.buffer, groundcontrol.tui.scripted\n"
+        "print('textual' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

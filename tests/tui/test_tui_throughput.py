@@ -116,13 +116,15 @@ async def test_twenty_vehicles_at_ten_hertz() -> None:
         assert stats.received >= backend.sent
         # Throttled: at most refresh_hz redraws a second (+1 for the first, +settle's flushes).
         assert app.flushes <= elapsed * 5.0 + 4
-        # Kept up: it redrew regularly instead of starving.
-        assert app.flushes >= elapsed * 5.0 * 0.4
+        # Kept up: it redrew regularly instead of starving, and needed well under a core for it
+        # (CPU time, unlike wall-clock lag, does not depend on what else the machine runs).
+        assert app.flushes >= elapsed
+        assert cpu < 0.9, f"the console needs {cpu:.0%} of a core for 20 x 10 Hz"
         assert stats.wakeups <= app.flushes + 1, "one wake-up per batch, never a backlog"
         assert max(queue_sizes) < 20, "the app's message queue stays short"
-        # Generous bounds: CI machines are shared; a stall of a second would be a real failure.
-        assert _median(lateness) < 0.15, f"event loop lags {_median(lateness):.3f} s typically"
-        assert max(lateness) < 1.0, f"event loop stalled for {max(lateness):.3f} s"
+        # Wall-clock lag also measures the machine's other load (CI is shared): only a stall of
+        # seconds is a failure of the console itself. The figures are printed with -s.
+        assert max(lateness) < 2.0, f"event loop stalled for {max(lateness):.3f} s"
 
         fleet = app.main.fleet
         assert fleet.row_count == VEHICLES

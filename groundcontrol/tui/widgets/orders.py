@@ -16,10 +16,10 @@ ORDER_COLUMNS = (
     ("left", "Left"),
     ("kg", "kg"),
     ("vehicle", "Vehicle"),
+    ("reason", "Reason"),
     ("promised", "Promised"),
     ("depot", "Depot"),
     ("dest", "Destination"),
-    ("reason", "Reason"),
 )
 
 
@@ -27,17 +27,17 @@ def order_cells(o: OrderView) -> tuple[Text, ...]:
     left = Text(duration(o.time_left_s), justify="right")
     if o.time_left_s is not None and not o.status.is_final:
         left.stylize("bold red" if o.time_left_s < 0 else "yellow" if o.time_left_s < 300 else "")
-    reason = o.reason if len(o.reason) <= 60 else o.reason[:59] + "…"
+    reason = o.reason if len(o.reason) <= 40 else o.reason[:39] + "…"
     return (
         Text(o.id, style="bold"),
         Text(o.status.value, style=ORDER_STYLES.get(o.status, "")),
         left,
         Text(f"{o.payload_kg:.1f}", justify="right"),
         Text(o.vehicle or "-"),
+        Text(reason, style="red" if o.reason else ""),
         Text(clock(o.promised_s)),
         Text(o.depot_id),
         Text(f"{o.destination.lat:.4f},{o.destination.lon:.4f}"),
-        Text(reason, style="red" if o.reason else ""),
     )
 
 

@@ -21,6 +21,7 @@ import bisect
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from planner.dispatch_model import (
     DEFAULT_PROMISE_S,
@@ -53,18 +54,25 @@ from planner.dispatch_resources import Battery, DepotResources
 from planner.errors import InvalidInput
 from planner.model import Infeasibility, Order, PlanResult, Rule
 from planner.scenario import Scenario
+from planner.vehicle import VehicleProfile
 
-__all__ = ["Dispatcher", "fleet_of", "planner_plan_fn"]
+__all__ = ["Dispatcher", "SupportsPlan", "fleet_of", "planner_plan_fn"]
 
 
-def planner_plan_fn(planner: object) -> PlanFn:
+class SupportsPlan(Protocol):
+    """What ``planner.plan.Planner`` offers the dispatcher."""
+
+    def plan(self, order: Order, profile: VehicleProfile, *,
+             battery_wh: float | None = None) -> PlanResult: ...
+
+
+def planner_plan_fn(planner: SupportsPlan) -> PlanFn:
     """Adapt ``planner.plan.Planner`` (``plan(order, profile, *, battery_wh=...)``) to PlanFn."""
-    plan = planner.plan  # type: ignore[attr-defined]
 
-    def fn(order: Order, profile: object, battery_wh: float | None) -> PlanResult:
-        return plan(order, profile, battery_wh=battery_wh)  # type: ignore[no-any-return]
+    def fn(order: Order, profile: VehicleProfile, battery_wh: float | None) -> PlanResult:
+        return planner.plan(order, profile, battery_wh=battery_wh)
 
-    return fn  # type: ignore[return-value]
+    return fn
 
 
 def fleet_of(scenario: Scenario) -> tuple[FleetDrone, ...]:
@@ -261,17 +269,21 @@ class Dispatcher:
         mine = sorted((s for s in self._committed.values() if s.drone_id == drone.spec.id),
                       key=_start_key)
         capacity = drone.spec.profile.battery_wh
-        if (not mine and drone.free_at_s == now_s
+        if (event.delivered and not mine and drone.free_at_s == now_s
                 and abs(drone.battery.energy_wh - min(capacity, event.battery_wh)) < 1e-9):
             return "", set()  # landed just as planned: the plan stands
-        flown = next((s for s in mine if s.launch_s <= now_s), None)
-        battery_id = drone.battery.id
+        if event.order_id is None:
+            flown = next((s for s in mine if s.launch_s <= now_s), None)
+        else:  # None when its landing time had passed already by the plan
+            flown = next((s for s in mine if s.order_id == event.order_id), None)
+        ended = event.order_id if flown is None else flown.order_id
+        record = next((s for s in self.history if s.order_id == ended), None)
+        battery_id = drone.battery.id if record is None else record.battery_id
         if flown is not None:
-            battery_id = flown.battery_id
             del self._committed[flown.order_id]
             self._ended(flown.order_id, now_s)
-            if not event.delivered:
-                self._requeue(flown.order_id)
+        if not event.delivered and ended is not None and ended in self._flown_ids():
+            self._requeue(ended)
         for sortie in mine:
             # a turnaround that began while the drone was still in the air did not happen
             if sortie is not flown:
@@ -334,6 +346,9 @@ class Dispatcher:
         """A fixed sortie ended at ``now_s`` (early landing or fault): the record says so."""
         self.history = [replace(s, land_s=min(s.land_s, now_s)) if s.order_id == order_id else s
                         for s in self.history]
+
+    def _flown_ids(self) -> set[str]:
+        return {s.order_id for s in self.history}
 
     def _requeue(self, order_id: str) -> None:
         """An accepted order comes back (its sortie did not happen): first in line."""

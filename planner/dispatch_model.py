@@ -146,6 +146,9 @@ class DroneLanded:
     battery_wh: float
     delivered: bool = True
     """False when the sortie was aborted with the parcel still on board: the order is re-queued."""
+    order_id: str | None = None
+    """The sortie that ended, when known (the flight layer knows which mission it flew);
+    without it, the drone's earliest sortie already launched."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ class Fleet:
 
     def plan(self, order: Order, profile: VehicleProfile, battery_wh: float | None) -> PlanResult:
         """The planner's answer, cached per order, profile and energy (to the centi-Wh)."""
+        if battery_wh is not None and battery_wh >= profile.battery_wh:
+            battery_wh = None  # a full battery: the planner's full-battery verdict holds
         key = (profile.name, None if battery_wh is None else round(battery_wh, 2))
         per_order = self._cache.setdefault(order.id, {})
         if key not in per_order:
@@ -194,7 +196,8 @@ def _options(fleet: Fleet, order: Order, drone: DroneState, depot: DepotResource
         pad, start = depot.earliest_pad(ready, model.load_time_s)
         out.append(_sortie(order, drone, full, start, start + model.load_time_s, pad,
                            BatteryAction.KEEP, drone.battery.id, energy))
-    spare = depot.best_spare(capacity, need, ready)
+    # with enough energy on board a swap is never sooner (it takes longer on the same pad)
+    spare = None if energy >= need else depot.best_spare(capacity, need, ready)
     if spare is not None:
         duration = max(model.swap_time_s, model.load_time_s)
         pad, start = depot.earliest_pad(spare[1], duration)

@@ -15,6 +15,7 @@ from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import (
     Assign,
     BatteryAction,
+    CancelAnswer,
     DepotModel,
     DroneFault,
     DroneLanded,
@@ -281,3 +282,55 @@ def test_with_the_real_planner_on_canberra() -> None:
         assert a.eta_dropoff_s <= a.due_s
     for r in rejected.values():
         assert r.reasons and all(str(reason) for reason in r.reasons)
+
+
+def test_cancel_is_answered_and_refused_once_the_sortie_has_begun() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1")), 0.0)
+    disp.handle(OrderPlaced(order("o2")), 0.0)
+    assert CancelAnswer("o2", True) in disp.handle(OrderCancelled("o2"), 1.0)
+    # o1's turnaround began at 0.0, so by 1.0 its parcel is being loaded
+    refused = disp.handle(OrderCancelled("o1"), 1.0)
+    assert refused == [CancelAnswer("o1", False, "the sortie has begun")]
+    assert [s.order_id for s in disp.in_flight()] == ["o1"]
+
+
+def test_promised_orders_are_kept_late_rather_than_dropped_after_a_fault() -> None:
+    disp = dispatcher(2)
+    for i in range(6):
+        disp.handle(OrderPlaced(order(f"o{i}", east_m=7000.0)), 0.0)
+    accepted = {s.order_id for s in disp.schedule()}
+    out = disp.handle(DroneFault("d0", "battery"), 10.0)
+    moved = assigns(out)
+    assert moved and any(a.late for a in moved.values())
+    assert not any(isinstance(d, Reject) for d in out)
+    lost = {d.order_id for d in out if isinstance(d, Fail)}
+    assert {s.order_id for s in disp.schedule()} | set(disp.waiting()) | lost == accepted
+
+
+def test_priority_goes_first_only_when_every_promise_still_holds() -> None:
+    disp = dispatcher(1)
+    for i in range(2):
+        disp.handle(OrderPlaced(order(f"n{i}", east_m=2000.0)), 0.0)
+    urgent = assigns(disp.handle(OrderPlaced(order("vip", east_m=2000.0, priority=5)), 1.0))
+    queue = [s.order_id for s in disp.schedule()]
+    assert queue.index("vip") < queue.index("n1")  # ahead of the waiting order ...
+    assert urgent["vip"].drone_id == "d0" and not urgent["n1"].late
+    full = dispatcher(1)
+    for i in range(4):
+        full.handle(OrderPlaced(order(f"n{i}", east_m=8000.0)), 0.0)
+    late_vip = full.handle(OrderPlaced(order("vip", east_m=8000.0, priority=5)), 1.0)
+    assert not any(isinstance(d, Assign) and d.late for d in late_vip)  # ... never by breaking
+
+
+def test_a_late_landing_moves_the_turnaround_that_was_booked_too_early() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=3000.0)), 1.0)
+    first, second = disp.schedule()
+    disp.handle(Tick(), second.turnaround_start_s + 1.0)  # o2's loading has begun, by the plan
+    late = second.turnaround_start_s + 100.0
+    out = assigns(disp.handle(DroneLanded("d0", first.landing_wh, order_id="o1"), late))
+    assert out["o2"].sortie.turnaround_start_s == pytest.approx(late)
+    assert [s.order_id for s in disp.history] == ["o1"]
+    assert disp.history[0].land_s == first.land_s  # it was not flown longer than planned

@@ -2,17 +2,27 @@
 
 Pure and deterministic: no clock (``now_s`` is an argument), no I/O, and ties broken by a
 seeded permutation, so the same events, times and seed give the same decisions. Replaying
-the event log rebuilds the state after a restart.
+the event log rebuilds the state after a restart (``groundcontrol.store.replay``).
 
-How it decides. Accepted orders wait in a sequence (priority, then earliest due first). On
-every event the unlaunched part of the schedule is rebuilt from what is already fixed:
-each order in turn goes to the drone and turnaround (keep the battery, swap in a spare, or
-charge on a pad) that drops it off earliest, using the planner's verdict for the energy
-actually in the battery. A sortie becomes fixed once its turnaround has begun. A new order
-is accepted only if it can be dropped off by its due time without making an accepted,
-on-time order late (first at its place in the sequence, then at the end); otherwise it is
-rejected at once with the reason. Infeasible orders are rejected before they reach the
-sequence, so they never hold anything up.
+How it decides. Accepted orders wait in a sequence (priority, then earliest due first). When
+an event changes what a depot has (a landing off the plan, a fault, a lost link, a cancel),
+that depot's unlaunched schedule is rebuilt from what is already fixed: each order in turn
+goes to the drone and turnaround (keep the battery, swap in a spare, or charge on a pad) that
+drops it off earliest, using the planner's verdict for the energy actually in the battery.
+A new order that comes last in its depot's sequence (the usual case) is fitted onto the end
+state of the current plan, which gives the same plan as a rebuild at a fraction of the cost.
+A new order is accepted only if it can be dropped off by its due time without making an
+accepted, on-time order late (first at its place in the sequence, then at the end);
+otherwise it is rejected at once with the reason. Infeasible orders are rejected before they
+reach the sequence, so they never hold anything up. After a disruption, accepted orders are
+still flown, late if need be (``Assign.late``), rather than dropped.
+
+Contract with the ground side. An ``Assign`` is carried out from its ``turnaround_start_s``
+unless a later Assign or an Unassign of the same order arrives first; the dispatcher treats a
+sortie as fixed once its turnaround began before the time of the event it is handling (so
+events of one instant are handled before anything starting at that instant is fixed: send
+``Tick`` at launch times to fix sorties when nothing else happens). A ``DroneLanded`` should
+name the sortie it ends.
 """
 
 from __future__ import annotations
@@ -96,7 +106,7 @@ class Dispatcher:
     """Online dispatcher. Every method is deterministic; ``handle`` is the only entry for events.
 
     Args:
-        drones: the fleet (``planner.scenario.Drone`` or anything with id, profile, depot_id).
+        drones: the fleet, profiles resolved (``fleet_of(scenario)``, or any ``DroneSpec``).
         depots: the ground resources per depot.
         plan_fn: the planner seam, see ``PlanFn`` (``planner_plan_fn(Planner(...))``).
         promise_s: drop-off promise for orders without a due time.

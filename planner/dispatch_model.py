@@ -50,7 +50,7 @@ PlanFn = Callable[[Order, VehicleProfile, "float | None"], PlanResult]
 
 
 class DroneSpec(Protocol):
-    """What the dispatcher needs of a drone (``planner.scenario.Drone`` fits)."""
+    """What the dispatcher needs of a drone (``FleetDrone``; ``dispatch.fleet_of(scenario)``)."""
 
     @property
     def id(self) -> str: ...

@@ -1,0 +1,46 @@
+"""The built-in ArduCopter-compatible simulator (MAVLink 2, ardupilotmega dialect).
+
+Behaves on the wire like ArduCopter 4.7 SITL as recorded in
+``shared/reference/ardupilot-copter`` so ground-control code flies it and real SITL unchanged.
+
+Stable in-process API (used by tests, the demo and the ground-control helper)::
+
+    from sitl.sim import SimFleet, Home
+
+    with SimFleet(homes=[(-35.363261, 149.165230, 584.0, 353.0)], speedup=50.0,
+                  params_files=["sitl/params/delivery.parm"], base_port=0) as fleet:
+        url = fleet.endpoints[0]          # "tcp:127.0.0.1:PORT" (one client at a time)
+        ...                               # connect a GCS; the vehicle boots on connect
+        fleet.wait_sim(5.0)               # block until 5 simulated seconds have passed
+        v = fleet.vehicle(0)              # SimVehicle: .mode, .armed, .latlon(), .alt_rel_m(),
+                                          #   .battery (.voltage_v, .current_a, .consumed_mah),
+                                          #   .params.get(name), .home, .missions.mission()
+        fleet.set_wind(0, 5.0, 270.0)     # fault injection: wind (speed m/s, from degrees)
+        fleet.drain_battery(0, 2000.0)    # remove charge (mAh)
+        fleet.kill_link(0)                # close the TCP client
+        fleet.blackout(0, 10.0)           # lose all traffic for 10 simulated seconds
+        fleet.sim_time_s                  # simulated seconds since start
+
+Vehicle i listens on base_port + 10*i (ArduPilot SITL's ``-I i`` layout) with MAV_SYSID i+1;
+base_port=0 picks free ports. Read vehicle state under ``fleet.lock`` (or ``fleet.call``).
+"""
+
+from __future__ import annotations
+
+from .battery import Battery, PowerModel
+from .params import ParamStore, load_parm_file
+from .server import SimFleet, SimulatorError
+from .vehicle import Home, Mode, SimVehicle, Timeline
+
+__all__ = [
+    "Battery",
+    "Home",
+    "Mode",
+    "ParamStore",
+    "PowerModel",
+    "SimFleet",
+    "SimVehicle",
+    "SimulatorError",
+    "Timeline",
+    "load_parm_file",
+]

@@ -1,0 +1,339 @@
+"""GCS messages other than the mission protocol: heartbeats, streams, parameters, commands,
+SET_MODE, MISSION_SET_CURRENT and GUIDED position targets, with ArduPilot's replies.
+
+COMMAND_ACK goes out before the STATUSTEXTs that explain a refusal (each handler returns the
+result plus an optional follow-up run after the ACK), as recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from . import failsafes, modes
+from .autopilot_mission import RunState
+from .fence import segment_enters_exclusion
+from .physics import ne_offset_m
+from .telemetry import build_message
+
+if TYPE_CHECKING:
+    from .vehicle import SimVehicle
+
+__all__ = ["handle", "run_do", "send_param_value"]
+
+M = mavlink
+ACCEPTED, DENIED, FAILED = M.MAV_RESULT_ACCEPTED, M.MAV_RESULT_DENIED, M.MAV_RESULT_FAILED
+UNSUPPORTED = M.MAV_RESULT_UNSUPPORTED
+CRITICAL = M.MAV_SEVERITY_CRITICAL
+FORCE_MAGIC = 21196
+Result = tuple[int, Callable[[], None] | None]
+_REQUESTABLE = {
+    M.MAVLINK_MSG_ID_AUTOPILOT_VERSION, M.MAVLINK_MSG_ID_HOME_POSITION,
+    M.MAVLINK_MSG_ID_GPS_GLOBAL_ORIGIN, M.MAVLINK_MSG_ID_SYS_STATUS,
+    M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT, M.MAVLINK_MSG_ID_BATTERY_STATUS,
+    M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE, M.MAVLINK_MSG_ID_MISSION_CURRENT,
+    M.MAVLINK_MSG_ID_GPS_RAW_INT, M.MAVLINK_MSG_ID_ATTITUDE, M.MAVLINK_MSG_ID_VFR_HUD,
+    M.MAVLINK_MSG_ID_EKF_STATUS_REPORT, M.MAVLINK_MSG_ID_FENCE_STATUS,
+    M.MAVLINK_MSG_ID_SYSTEM_TIME, M.MAVLINK_MSG_ID_HEARTBEAT, M.MAVLINK_MSG_ID_WINCH_STATUS,
+    M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW, M.MAVLINK_MSG_ID_LOCAL_POSITION_NED,
+}
+
+
+def handle(v: SimVehicle, msg: Any) -> None:
+    """Dispatch one GCS message."""
+    kind = msg.get_type()
+    if kind == "HEARTBEAT":
+        failsafes.gcs_heartbeat(v, msg.get_srcSystem())
+    elif kind == "REQUEST_DATA_STREAM":
+        v.streams.request_data_stream(msg.req_stream_id, msg.req_message_rate, msg.start_stop)
+    elif kind in ("COMMAND_LONG", "COMMAND_INT"):
+        _command(v, msg)
+    elif kind == "SET_MODE":
+        ok = modes.set_mode(v, int(msg.custom_mode))
+        v.send(M.MAVLink_command_ack_message(M.MAVLINK_MSG_ID_SET_MODE, ACCEPTED if ok else FAILED,
+                                             0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
+        if ok:
+            v.send(v.heartbeat_message())
+    elif kind == "MISSION_SET_CURRENT":
+        if v.runner.set_current(int(msg.seq), in_auto=v.mode == modes.AUTO):
+            v.send_mission_current()
+    elif kind == "SET_POSITION_TARGET_GLOBAL_INT":
+        _position_target(v, msg)
+    elif kind.startswith("PARAM_"):
+        _param(v, msg)
+    elif kind == "TIMESYNC" and msg.tc1 == 0:
+        v.send(M.MAVLink_timesync_message(round(v.sim_time_s * 1e9), msg.ts1))
+
+
+# ---- parameters ----------------------------------------------------------------------------
+def send_param_value(v: SimVehicle, name: str, index: int, ptype: int | None = None) -> None:
+    p = v.params
+    v.send(M.MAVLink_param_value_message(name.encode(), p.get(name), ptype or p.ptype(name),
+                                         p.count(), index))
+
+
+def _param(v: SimVehicle, msg: Any) -> None:
+    kind = msg.get_type()
+    p = v.params
+    if kind == "PARAM_REQUEST_READ":
+        if msg.param_index >= 0:
+            names = p.visible_names()
+            if msg.param_index < len(names):
+                send_param_value(v, names[msg.param_index], msg.param_index)
+            return
+        name = _param_name(msg.param_id)
+        if name in p:
+            send_param_value(v, name, 65535)
+    elif kind == "PARAM_SET":
+        name = _param_name(msg.param_id)
+        if name not in p:
+            return
+        old = p.get(name)
+        new = p.set(name, msg.param_value)
+        if name == "FENCE_ENABLE":
+            v.fence_runtime_enabled = None
+        if name == "WPNAV_SPEED":
+            v.wp_speed_ms = new / 100.0
+        # As recorded: setting the same value is echoed as REAL32.
+        send_param_value(v, name, 65535, M.MAV_PARAM_TYPE_REAL32 if old == new else None)
+    elif kind == "PARAM_REQUEST_LIST":
+        for text in ("ArduCopter V4.7.0-dev (90700977)", "7d1219c7c4c5404aaa1f6d2a48adfda4", "Frame: QUAD/PLUS"):
+            v.text(M.MAV_SEVERITY_INFO, text)
+        for index, name in enumerate(p.visible_names()):
+            send_param_value(v, name, index)
+
+
+def _param_name(raw: Any) -> str:
+    if isinstance(raw, bytes):
+        raw = raw.decode(errors="replace")
+    return str(raw).split("\x00", 1)[0]
+
+
+# ---- position targets ---------------------------------------------------------------------------
+def _position_target(v: SimVehicle, msg: Any) -> None:
+    if v.mode != modes.GUIDED or not v.armed or v.land_complete():
+        return
+    if msg.type_mask & 0x7:  # position ignored: velocity/acceleration targets not modelled
+        return
+    lat, lon = msg.lat_int / 1e7, msg.lon_int / 1e7
+    if v.fence_enabled() and (segment_enters_exclusion(v.fence_geom, lat, lon)):
+        return  # ArduPilot silently drops targets inside an exclusion zone
+    n, e = ne_offset_m(v.start.lat, v.start.lon, lat, lon)
+    if msg.coordinate_frame in (M.MAV_FRAME_GLOBAL_RELATIVE_ALT, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT):
+        up = v.home_up_m() + msg.alt
+    else:
+        up = msg.alt - v.start.alt_m
+    v.takeoff_up_m = None if not v.phys.on_ground else v.takeoff_up_m
+    v.guided_target = (n, e, up)
+
+
+# ---- commands -------------------------------------------------------------------------------------
+def _command(v: SimVehicle, msg: Any) -> None:
+    if msg.get_type() == "COMMAND_INT":
+        params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.x, msg.y, msg.z]
+    else:
+        params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.param5, msg.param6,
+                  msg.param7]
+    result, follow = _dispatch(v, int(msg.command), params)
+    v.send(M.MAVLink_command_ack_message(msg.command, result, 0, 0, msg.get_srcSystem(),
+                                         msg.get_srcComponent()))
+    if follow is not None:
+        follow()
+
+
+def _dispatch(v: SimVehicle, cmd: int, p: list[float]) -> Result:
+    table: dict[int, Callable[[SimVehicle, list[float]], Result]] = {
+        M.MAV_CMD_SET_MESSAGE_INTERVAL: _set_interval,
+        M.MAV_CMD_REQUEST_MESSAGE: _request_message,
+        M.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: lambda v, p: _request_message(v, [148.0]),
+        M.MAV_CMD_DO_SET_MODE: _do_set_mode,
+        M.MAV_CMD_COMPONENT_ARM_DISARM: _arm_disarm,
+        M.MAV_CMD_NAV_TAKEOFF: _takeoff,
+        M.MAV_CMD_MISSION_START: _mission_start,
+        M.MAV_CMD_NAV_RETURN_TO_LAUNCH: lambda v, p: _mode_result(v, modes.RTL),
+        M.MAV_CMD_NAV_LAND: lambda v, p: _mode_result(v, modes.LAND),
+        M.MAV_CMD_DO_PAUSE_CONTINUE: _pause_continue,
+        M.MAV_CMD_DO_SET_MISSION_CURRENT: _set_mission_current,
+        M.MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN: _reboot,
+        M.MAV_CMD_DO_FENCE_ENABLE: _fence_enable,
+        M.MAV_CMD_RUN_PREARM_CHECKS: _run_prearm,
+        M.MAV_CMD_DO_SET_HOME: _set_home,
+    }
+    if cmd in table:
+        return table[cmd](v, p)
+    if cmd in (M.MAV_CMD_DO_CHANGE_SPEED, M.MAV_CMD_DO_GRIPPER, M.MAV_CMD_DO_WINCH):
+        return (ACCEPTED if run_do(v, cmd, p[:4], from_mission=False) else FAILED), None
+    return UNSUPPORTED, None
+
+
+def _set_interval(v: SimVehicle, p: list[float]) -> Result:
+    v.streams.set_interval(int(p[0]), p[1])
+    return ACCEPTED, None
+
+
+def _request_message(v: SimVehicle, p: list[float]) -> Result:
+    msgid = int(p[0])
+    if msgid not in _REQUESTABLE:
+        return FAILED, None
+
+    def send() -> None:
+        msg = _autopilot_version(v) if msgid == M.MAVLINK_MSG_ID_AUTOPILOT_VERSION else \
+            v.heartbeat_message() if msgid == M.MAVLINK_MSG_ID_HEARTBEAT else \
+            _origin(v) if msgid == M.MAVLINK_MSG_ID_GPS_GLOBAL_ORIGIN else build_message(v, msgid)
+        if msg is not None:
+            v.send(msg)
+
+    return ACCEPTED, send
+
+
+def _origin(v: SimVehicle) -> Any | None:
+    if v.home is None:
+        return None
+    return M.MAVLink_gps_global_origin_message(round(v.start.lat * 1e7), round(v.start.lon * 1e7),
+                                               round(v.start.alt_m * 1000), v.time_boot_ms() * 1000)
+
+
+def _autopilot_version(v: SimVehicle) -> Any:
+    return M.MAVLink_autopilot_version_message(
+        64495, 0x04070000, 0, 0, 0, list(b"90700977"), [0] * 8, [0] * 8, 0, 0, v.sysid, [0] * 18)
+
+
+def _mode_result(v: SimVehicle, mode: int) -> Result:
+    before = v.mode
+    ok = modes.set_mode(v, mode)
+    follow = (lambda: v.send(v.heartbeat_message())) if ok and v.mode != before else None
+    return (ACCEPTED if ok else FAILED), follow
+
+
+def _do_set_mode(v: SimVehicle, p: list[float]) -> Result:
+    if not int(p[0]) & M.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
+        return UNSUPPORTED, None
+    return _mode_result(v, int(p[1]))
+
+
+def _arm_disarm(v: SimVehicle, p: list[float]) -> Result:
+    forced = int(p[1]) == FORCE_MAGIC
+    if p[0] == 0:
+        if not v.armed:
+            return ACCEPTED, None
+        if not v.land_complete() and not forced:
+            return FAILED, None
+        return ACCEPTED, lambda: modes.disarm(v)
+    if v.armed:
+        return ACCEPTED, None
+    reasons = [] if forced else modes.arm_failures(v)
+    if reasons:
+        return FAILED, lambda: [v.text(CRITICAL, f"Arm: {r}") for r in reasons] and None
+    return ACCEPTED, lambda: modes.arm(v)
+
+
+def _takeoff(v: SimVehicle, p: list[float]) -> Result:
+    if v.mode != modes.GUIDED or not v.armed or not v.land_complete() or p[6] <= 0:
+        return FAILED, None
+    v.takeoff_up_m = None
+    v.takeoff_target(p[6])
+    return ACCEPTED, None
+
+
+def _mission_start(v: SimVehicle, p: list[float]) -> Result:
+    was_auto = v.mode == modes.AUTO
+    if not modes.set_mode(v, modes.AUTO):
+        return FAILED, None
+
+    def start() -> None:
+        if not was_auto:
+            v.send(v.heartbeat_message())
+        if v.runner.state != RunState.RUNNING:
+            v.runner.resume()
+
+    return ACCEPTED, start
+
+
+def _pause_continue(v: SimVehicle, p: list[float]) -> Result:
+    if int(p[0]) not in (0, 1):
+        return DENIED, None
+    pause = int(p[0]) == 0
+    ok = v.mode in (modes.AUTO, modes.GUIDED) and v.armed and not v.land_complete()
+    if ok and v.mode == modes.AUTO:
+        ok = v.runner.state == RunState.RUNNING
+        v.runner.paused = pause if ok else v.runner.paused
+        v.hold_ne = None
+    elif ok and pause:
+        v.guided_target = None
+        v.hold_ne = None
+    if not ok:
+        v.text(M.MAV_SEVERITY_INFO, "Failed to pause" if pause else "Failed to resume")
+        return FAILED, None
+    return ACCEPTED, None
+
+
+def _set_mission_current(v: SimVehicle, p: list[float]) -> Result:
+    if not v.runner.set_current(int(p[0]), in_auto=v.mode == modes.AUTO):
+        return DENIED, None
+    return ACCEPTED, v.send_mission_current
+
+
+def _reboot(v: SimVehicle, p: list[float]) -> Result:
+    if int(p[0]) != 1:
+        return UNSUPPORTED, None
+    if v.armed:
+        return FAILED, None
+    return ACCEPTED, v.request_reboot
+
+
+def _fence_enable(v: SimVehicle, p: list[float]) -> Result:
+    mode = int(p[0])
+    if mode not in (0, 1, 2):
+        return FAILED, None
+    v.fence_runtime_enabled = mode == 1
+    return ACCEPTED, None
+
+
+def _run_prearm(v: SimVehicle, p: list[float]) -> Result:
+    if v.armed:
+        return DENIED, None
+    reasons = modes.prearm_failures(v)
+    return ACCEPTED, lambda: [v.text(CRITICAL, f"PreArm: {r}") for r in reasons] and None
+
+
+def _set_home(v: SimVehicle, p: list[float]) -> Result:
+    from .vehicle import Home
+
+    if int(p[0]) == 1:
+        if v.home is None:
+            return FAILED, None
+        v.set_home(v.current_home(), announce=True)
+        return ACCEPTED, None
+    if p[4] == 0 and p[5] == 0:
+        return FAILED, None
+    v.set_home(Home(p[4], p[5], p[6]), announce=True)
+    return ACCEPTED, None
+
+
+def run_do(v: SimVehicle, cmd: int, p: list[float], from_mission: bool) -> bool:
+    """Execute a DO command (from the mission or a COMMAND_LONG); False when refused."""
+    if cmd == M.MAV_CMD_DO_CHANGE_SPEED:
+        speed = p[1]
+        if speed > 0 and int(p[0]) in (0, 1):
+            v.wp_speed_ms = speed
+        elif speed > 0 and int(p[0]) == 2:
+            v.params.set("WPNAV_SPEED_UP", speed * 100)
+        elif speed > 0 and int(p[0]) == 3:
+            v.params.set("WPNAV_SPEED_DN", speed * 100)
+        return speed > 0 or math.isclose(speed, -2.0)
+    if cmd == M.MAV_CMD_DO_GRIPPER:
+        if not v.params.boot("GRIP_ENABLE") and not v.params.get("GRIP_ENABLE"):
+            return False
+        if int(p[1]) == M.GRIPPER_ACTION_RELEASE:
+            v.gripper.release(from_mission)
+        else:
+            v.gripper.grab()
+        return True
+    if cmd == M.MAV_CMD_DO_WINCH:
+        return v.winch.command(int(p[1]), p[2], p[3])
+    if cmd == M.MAV_CMD_DO_SET_HOME:
+        return _set_home(v, [p[0], 0, 0, 0, 0, 0, 0])[0] == ACCEPTED
+    return True

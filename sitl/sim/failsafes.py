@@ -1,0 +1,221 @@
+"""Battery, GCS-heartbeat and geofence failsafes as ArduCopter 4.7 runs them.
+
+Battery (AP_BattMonitor + Copter::handle_battery_failsafe): low/critical when the voltage
+stays under BATT_LOW_VOLT/BATT_CRT_VOLT for BATT_LOW_TIMER s, or at once when the remaining
+capacity drops under BATT_LOW_MAH/BATT_CRT_MAH; latched until reboot; system_status CRITICAL.
+GCS: only HEARTBEATs from MAV_GCS_SYSID count; RTL after FS_GCS_TIMEOUT; the mode stays after
+recovery. Fence: breach texts, the FENCE_ACTION, then "Manual recovery started" (any mode
+change during a breach suspends checks for 10 s); system_status stays ACTIVE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from .fence import Breach, check_breaches
+
+if TYPE_CHECKING:
+    from .vehicle import SimVehicle
+
+__all__ = ["FailsafeState", "fence_enabled", "fence_status_message", "update"]
+
+M = mavlink
+WARNING = M.MAV_SEVERITY_WARNING
+RECOVERY_S = 10.0
+_BREACH_NAMES = ((Breach.ALT_MAX, "Max Alt"), (Breach.CIRCLE, "Circle"),
+                 (Breach.POLYGON, "Polygon"), (Breach.ALT_MIN, "Min Alt"))
+
+
+@dataclass
+class FailsafeState:
+    """Failsafe flags and timers of one boot."""
+
+    battery_level: int = 0
+    """0 none, 1 low, 2 critical (latched)."""
+    battery_by_voltage: bool = False
+    low_since_s: float | None = None
+    crit_since_s: float | None = None
+    gcs: bool = False
+    last_gcs_heartbeat_s: float | None = None
+    breaches: Breach = Breach.NONE
+    breach_count: int = 0
+    last_breach_ms: int = 0
+    recovery_until_s: float = 0.0
+
+
+def update(v: SimVehicle, dt: float) -> None:
+    """Run all failsafe checks once per step."""
+    _battery(v)
+    _gcs(v)
+    _fence(v)
+
+
+# ---- battery ---------------------------------------------------------------------------------
+def _battery_condition(v: SimVehicle, volt_param: str, mah_param: str,
+                       since: float | None) -> tuple[bool, float | None, bool]:
+    """(triggered, new 'since', by_voltage) for one threshold pair."""
+    p = v.params
+    b = v.battery
+    threshold_v = p.get(volt_param)
+    now = v.sim_time_s
+    low_v = threshold_v > 0 and b.voltage_v < threshold_v
+    since = (since if since is not None else now) if low_v else None
+    by_voltage = since is not None and now - since >= p.get("BATT_LOW_TIMER")
+    mah = p.get(mah_param)
+    by_mah = mah > 0 and b.capacity_mah - b.consumed_mah < mah
+    return by_voltage or by_mah, since, by_voltage
+
+
+def _battery(v: SimVehicle) -> None:
+    fs = v.fs
+    if int(v.params.get("BATT_MONITOR")) == 0:
+        return
+    crit, fs.crit_since_s, crit_v = _battery_condition(v, "BATT_CRT_VOLT", "BATT_CRT_MAH",
+                                                       fs.crit_since_s)
+    low, fs.low_since_s, low_v = _battery_condition(v, "BATT_LOW_VOLT", "BATT_LOW_MAH",
+                                                    fs.low_since_s)
+    if crit and fs.battery_level < 2:
+        _battery_event(v, 2, "critical", "BATT_FS_CRT_ACT", crit_v)
+    elif low and fs.battery_level < 1:
+        _battery_event(v, 1, "low", "BATT_FS_LOW_ACT", low_v)
+
+
+def _battery_event(v: SimVehicle, level: int, word: str, action_param: str, by_voltage: bool) -> None:
+    from . import modes
+
+    v.fs.battery_level = level
+    v.fs.battery_by_voltage = v.fs.battery_by_voltage or by_voltage
+    b = v.battery
+    v.text(WARNING, f"Battery 1 is {word} {b.voltage_v:.2f}V used {b.consumed_mah:.0f} mAh")
+    action = int(v.params.get(action_param))
+    if action == 0 or not v.armed:
+        return
+    v.text(WARNING, "Battery Failsafe")
+    if v.land_complete():
+        modes.disarm(v)
+        return
+    target = {1: modes.LAND, 2: modes.RTL, 3: modes.RTL, 4: modes.LAND, 6: modes.RTL,
+              7: modes.BRAKE}.get(action, modes.LAND)
+    if not modes.set_mode(v, target):
+        modes.set_mode(v, modes.LAND)
+
+
+def battery_arm_reasons(v: SimVehicle) -> list[str]:
+    if v.fs.battery_level == 0:
+        return []
+    kind = "low voltage" if v.fs.battery_by_voltage else "low capacity"
+    return [f"Battery 1 {kind} failsafe", "Battery failsafe"]
+
+
+# ---- GCS ---------------------------------------------------------------------------------------
+def gcs_heartbeat(v: SimVehicle, sysid: int) -> None:
+    """A HEARTBEAT arrived from sysid: only MAV_GCS_SYSID keeps the failsafe quiet."""
+    if sysid != int(v.params.get("MAV_GCS_SYSID")):
+        return
+    v.fs.last_gcs_heartbeat_s = v.sim_time_s
+
+
+def _gcs(v: SimVehicle) -> None:
+    from . import modes
+
+    fs = v.fs
+    enabled = int(v.params.get("FS_GCS_ENABLE"))
+    if fs.last_gcs_heartbeat_s is None:
+        return
+    lost = v.sim_time_s - fs.last_gcs_heartbeat_s > v.params.get("FS_GCS_TIMEOUT")
+    if fs.gcs and not lost:
+        fs.gcs = False
+        v.text(WARNING, "GCS Failsafe Cleared")
+        return
+    if fs.gcs or not lost or not enabled or not v.armed:
+        return
+    fs.gcs = True
+    v.text(WARNING, "GCS Failsafe")
+    if v.land_complete():
+        modes.disarm(v)
+        return
+    if enabled == 2 and v.mode == modes.AUTO:
+        return
+    target = modes.LAND if enabled == 5 else modes.RTL
+    if not modes.set_mode(v, target):
+        modes.set_mode(v, modes.LAND)
+
+
+# ---- fence -------------------------------------------------------------------------------------
+def fence_enabled(v: SimVehicle) -> bool:
+    if v.fence_runtime_enabled is not None:
+        return v.fence_runtime_enabled
+    return bool(v.params.get("FENCE_ENABLE"))
+
+
+def _current_breaches(v: SimVehicle) -> Breach:
+    if v.home is None:
+        return Breach.NONE
+    lat, lon = v.latlon()
+    return check_breaches(v.fence_geom, int(v.params.get("FENCE_TYPE")), lat, lon, v.alt_rel_m(),
+                          (v.home.lat, v.home.lon), v.params.get("FENCE_RADIUS"),
+                          v.params.get("FENCE_ALT_MAX"))
+
+
+def fence_arm_reasons(v: SimVehicle) -> list[str]:
+    breaches = _current_breaches(v)
+    return [f"Vehicle breaching {name} fence" for bit, name in _BREACH_NAMES if breaches & bit]
+
+
+def on_mode_change(v: SimVehicle) -> None:
+    """Any mode change during a breach starts manual recovery (AC_Fence::manual_recovery_start)."""
+    if v.fs.breaches and fence_enabled(v):
+        v.fs.recovery_until_s = v.sim_time_s + RECOVERY_S
+        v.text(M.MAV_SEVERITY_INFO, "Manual recovery started")
+
+
+def _fence(v: SimVehicle) -> None:
+    from . import modes
+
+    fs = v.fs
+    if not fence_enabled(v):
+        fs.breaches = Breach.NONE
+        return
+    if v.sim_time_s < fs.recovery_until_s:
+        return
+    now = _current_breaches(v)
+    new = now & ~fs.breaches
+    if not now and fs.breaches:
+        fs.breaches = Breach.NONE
+        v.text(M.MAV_SEVERITY_NOTICE, "Fence breach cleared")
+        return
+    if not new:
+        fs.breaches = now
+        return
+    fs.breach_count += 1
+    fs.last_breach_ms = v.time_boot_ms()
+    fs.breaches = now
+    for bit, name in _BREACH_NAMES:
+        if new & bit:
+            v.text(M.MAV_SEVERITY_NOTICE, f"{name} fence breached")
+    action = int(v.params.get("FENCE_ACTION"))
+    if not v.armed or action == 0 or v.land_complete():
+        return
+    target = modes.LAND if action == 2 else modes.BRAKE if action == 4 else modes.RTL
+    if v.mode == target or not modes.set_mode(v, target):
+        if v.mode != modes.LAND:
+            modes.set_mode(v, modes.LAND)
+
+
+def fence_status_message(v: SimVehicle) -> Any | None:
+    if not fence_enabled(v):
+        return None
+    fs = v.fs
+    if fs.breaches & (Breach.CIRCLE | Breach.POLYGON):
+        kind = M.FENCE_BREACH_BOUNDARY
+    elif fs.breaches & Breach.ALT_MAX:
+        kind = M.FENCE_BREACH_MAXALT
+    elif fs.breaches & Breach.ALT_MIN:
+        kind = M.FENCE_BREACH_MINALT
+    else:
+        kind = M.FENCE_BREACH_NONE
+    return M.MAVLink_fence_status_message(1 if fs.breaches else 0, fs.breach_count, kind,
+                                          fs.last_breach_ms, 1)

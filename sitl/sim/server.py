@@ -1,0 +1,297 @@
+"""TCP endpoints and the in-process fleet: one background thread runs every vehicle in
+simulated time and serves one TCP port per vehicle.
+
+Like ArduPilot SITL's serial0 (``tcp:0`` with wait): a vehicle boots when its first client
+connects, serves ONE client at a time (a second connection waits in the listen backlog until
+the first closes), keeps flying when its client goes away, and a reboot command drops the
+client and boots again on the next connection.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from .battery import PowerModel
+from .params import load_parm_file
+from .vehicle import Home, SimVehicle, Timeline
+
+__all__ = ["SimFleet", "SimulatorError"]
+
+STEP_S = 0.02
+MAX_STEPS_PER_SERVICE = 10
+REBOOT_DELAY_S = 0.2
+
+
+class SimulatorError(RuntimeError):
+    """The simulator thread failed or a wait on it timed out."""
+
+
+@dataclass
+class _Endpoint:
+    vehicle: SimVehicle
+    listener: socket.socket
+    port: int
+    client: socket.socket | None = None
+    parser: Any = None
+    blackout_until_s: float = 0.0
+    pending_out: bytearray = field(default_factory=bytearray)
+
+
+class SimFleet:
+    """Several simulated ArduCopters on TCP ports, stepped by one background thread.
+
+    Args:
+        homes: start location per vehicle (Home or (lat, lon, alt_m[, heading_deg])).
+        speedup: simulated seconds per wall-clock second.
+        params_files: ArduPilot ``.parm`` files applied in order at first boot (like --defaults).
+        params: extra parameter values applied after the files.
+        base_port: vehicle i listens on base_port + 10*i; 0 picks free ephemeral ports.
+        host: address to listen on.
+        wind: (speed_ms, from_deg) for every vehicle (SIM_WIND_SPD / SIM_WIND_DIR).
+        timeline: boot timeline (defaults to the recorded SITL timings).
+        power: the simulator's power model.
+        sysid_base: vehicle i gets MAV_SYSID sysid_base + i.
+    """
+
+    def __init__(self, homes: Sequence[Home | Sequence[float]], speedup: float = 1.0,
+                 params_files: Sequence[str | Path] = (), params: dict[str, float] | None = None,
+                 base_port: int = 5760, host: str = "127.0.0.1",
+                 wind: tuple[float, float] | None = None, timeline: Timeline | None = None,
+                 power: PowerModel | None = None, sysid_base: int = 1) -> None:
+        if speedup <= 0:
+            raise ValueError(f"speedup must be positive, got {speedup}")
+        overrides: dict[str, float] = {}
+        for path in params_files:
+            overrides.update(load_parm_file(path))
+        overrides.update(params or {})
+        if wind is not None:
+            overrides["SIM_WIND_SPD"], overrides["SIM_WIND_DIR"] = wind
+        self.speedup = float(speedup)
+        self.host = host
+        self.lock = threading.RLock()
+        self.sim_time_s = 0.0
+        self._endpoints: list[_Endpoint] = []
+        self._sel = selectors.DefaultSelector()
+        for i, home in enumerate(homes):
+            h = home if isinstance(home, Home) else Home(*[float(x) for x in home])
+            vehicle_params = dict(overrides)
+            vehicle_params["MAV_SYSID"] = sysid_base + i
+            vehicle = SimVehicle(h, sysid=sysid_base + i, params=vehicle_params, power=power,
+                                 timeline=timeline)
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, 0 if base_port == 0 else base_port + 10 * i))
+            listener.listen(4)
+            listener.setblocking(False)
+            ep = _Endpoint(vehicle, listener, listener.getsockname()[1])
+            self._sel.register(listener, selectors.EVENT_READ, ("accept", ep))
+            self._endpoints.append(ep)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+
+    # ---- public API --------------------------------------------------------------------
+    @property
+    def endpoints(self) -> list[str]:
+        """Connection strings, e.g. ``tcp:127.0.0.1:5760``, one per vehicle."""
+        return [f"tcp:{self.host}:{ep.port}" for ep in self._endpoints]
+
+    @property
+    def ports(self) -> list[int]:
+        return [ep.port for ep in self._endpoints]
+
+    def vehicle(self, index: int) -> SimVehicle:
+        """The vehicle object (read it under ``fleet.lock`` for a consistent view)."""
+        return self._endpoints[index].vehicle
+
+    def __len__(self) -> int:
+        return len(self._endpoints)
+
+    def start(self) -> SimFleet:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sim-fleet", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and close every socket."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        for ep in self._endpoints:
+            self._drop_client(ep)
+            try:
+                self._sel.unregister(ep.listener)
+            except (KeyError, ValueError):
+                pass
+            ep.listener.close()
+        self._sel.close()
+
+    def __enter__(self) -> SimFleet:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_sim(self, seconds: float, timeout_s: float = 60.0) -> None:
+        """Block until ``seconds`` of simulated time have passed (raises SimulatorError)."""
+        target = self.sim_time_s + seconds
+        deadline = time.monotonic() + timeout_s
+        while self.sim_time_s < target:
+            if self.error is not None:
+                raise SimulatorError(f"simulator thread failed: {self.error!r}") from self.error
+            if time.monotonic() > deadline:
+                raise SimulatorError(f"simulated time did not reach {target:.1f} s")
+            time.sleep(0.002)
+
+    # ---- fault injection ------------------------------------------------------------------
+    def set_wind(self, index: int, speed_ms: float, from_deg: float) -> None:
+        with self.lock:
+            v = self.vehicle(index)
+            v.params.set("SIM_WIND_SPD", speed_ms)
+            v.params.set("SIM_WIND_DIR", from_deg)
+
+    def drain_battery(self, index: int, mah: float) -> None:
+        with self.lock:
+            self.vehicle(index).battery.drain_mah(mah)
+
+    def kill_link(self, index: int) -> None:
+        """Close the vehicle's TCP client (the GCS sees the connection drop)."""
+        with self.lock:
+            self._drop_client(self._endpoints[index])
+
+    def blackout(self, index: int, sim_seconds: float) -> None:
+        """Silently lose all traffic both ways for sim_seconds (the TCP link stays up)."""
+        with self.lock:
+            self._endpoints[index].blackout_until_s = self.sim_time_s + sim_seconds
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run fn under the fleet lock (consistent access to vehicle state)."""
+        with self.lock:
+            return fn()
+
+    # ---- thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # surfaced to tests through .error / wait_sim
+            self.error = exc
+            raise
+
+    def _loop(self) -> None:
+        t0 = time.perf_counter()
+        sim0 = 0.0
+        while not self._stop.is_set():
+            target = sim0 + (time.perf_counter() - t0) * self.speedup
+            steps = 0
+            while self.sim_time_s + STEP_S <= target and steps < MAX_STEPS_PER_SERVICE:
+                with self.lock:
+                    self._step_all()
+                steps += 1
+            if steps == MAX_STEPS_PER_SERVICE and target - self.sim_time_s > 1.0 * self.speedup:
+                # Falling behind by more than a second of wall time: run slower than asked.
+                t0, sim0 = time.perf_counter(), self.sim_time_s
+            wait = max(0.0, (self.sim_time_s + STEP_S - target) / self.speedup)
+            self._service(min(wait, 0.05))
+
+    def _step_all(self) -> None:
+        self.sim_time_s += STEP_S
+        for ep in self._endpoints:
+            v = ep.vehicle
+            v.step(STEP_S)
+            self._flush(ep)
+            if v.reboot_requested:
+                self._drop_client(ep)
+                v.reboot()
+
+    def _service(self, timeout: float) -> None:
+        for key, _ in self._sel.select(timeout):
+            kind, ep = key.data
+            with self.lock:
+                if kind == "accept":
+                    self._accept(ep)
+                else:
+                    self._read(ep)
+
+    def _accept(self, ep: _Endpoint) -> None:
+        if ep.client is not None:
+            return
+        try:
+            client, _ = ep.listener.accept()
+        except BlockingIOError:
+            return
+        client.setblocking(False)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        ep.client = client
+        ep.parser = mavlink.MAVLink(None)
+        ep.parser.robust_parsing = True
+        ep.pending_out.clear()
+        # One client at a time: stop accepting until this one goes away.
+        self._sel.unregister(ep.listener)
+        self._sel.register(client, selectors.EVENT_READ, ("read", ep))
+        if not ep.vehicle.booted:
+            ep.vehicle.boot()
+        self._flush(ep)
+
+    def _read(self, ep: _Endpoint) -> None:
+        if ep.client is None:
+            return
+        try:
+            data = ep.client.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop_client(ep)
+            return
+        if self.sim_time_s < ep.blackout_until_s:
+            return
+        msgs = ep.parser.parse_buffer(data) or []
+        for msg in msgs:
+            ep.vehicle.receive(msg)
+        self._flush(ep)
+
+    def _flush(self, ep: _Endpoint) -> None:
+        data = ep.vehicle.take_output()
+        if ep.client is None or self.sim_time_s < ep.blackout_until_s:
+            return
+        ep.pending_out += data
+        if not ep.pending_out:
+            return
+        try:
+            sent = ep.client.send(ep.pending_out)
+            del ep.pending_out[:sent]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self._drop_client(ep)
+            return
+        if len(ep.pending_out) > 4_000_000:
+            # A client that never reads: drop what it missed, as a serial link would.
+            ep.pending_out.clear()
+
+    def _drop_client(self, ep: _Endpoint) -> None:
+        if ep.client is None:
+            return
+        try:
+            self._sel.unregister(ep.client)
+        except (KeyError, ValueError):
+            pass
+        try:
+            ep.client.close()
+        except OSError:
+            pass
+        ep.client = None
+        ep.pending_out.clear()
+        if not self._stop.is_set():
+            self._sel.register(ep.listener, selectors.EVENT_READ, ("accept", ep))

@@ -1,0 +1,216 @@
+"""Telemetry streams: ArduPilot's REQUEST_DATA_STREAM groups, SET_MESSAGE_INTERVAL overrides,
+and the builders of each streamed message from the vehicle's state.
+
+Nothing streams until asked (after boot and after every reboot), as on the recorded SITL.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+if TYPE_CHECKING:
+    from .vehicle import SimVehicle
+
+__all__ = ["STREAM_GROUPS", "Streams", "build_message"]
+
+M = mavlink
+
+STREAM_GROUPS: dict[int, tuple[int, ...]] = {
+    M.MAV_DATA_STREAM_RAW_SENSORS: (M.MAVLINK_MSG_ID_RAW_IMU, M.MAVLINK_MSG_ID_SCALED_PRESSURE),
+    M.MAV_DATA_STREAM_EXTENDED_STATUS: (
+        M.MAVLINK_MSG_ID_SYS_STATUS, M.MAVLINK_MSG_ID_POWER_STATUS, M.MAVLINK_MSG_ID_MEMINFO,
+        M.MAVLINK_MSG_ID_MISSION_CURRENT, M.MAVLINK_MSG_ID_GPS_RAW_INT,
+        M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT, M.MAVLINK_MSG_ID_FENCE_STATUS,
+        M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT, M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE),
+    M.MAV_DATA_STREAM_RC_CHANNELS: (M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW, M.MAVLINK_MSG_ID_RC_CHANNELS),
+    M.MAV_DATA_STREAM_POSITION: (M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT,
+                                 M.MAVLINK_MSG_ID_LOCAL_POSITION_NED),
+    M.MAV_DATA_STREAM_EXTRA1: (M.MAVLINK_MSG_ID_ATTITUDE,),
+    M.MAV_DATA_STREAM_EXTRA2: (M.MAVLINK_MSG_ID_VFR_HUD,),
+    M.MAV_DATA_STREAM_EXTRA3: (
+        M.MAVLINK_MSG_ID_SYSTEM_TIME, M.MAVLINK_MSG_ID_WIND, M.MAVLINK_MSG_ID_BATTERY_STATUS,
+        M.MAVLINK_MSG_ID_EKF_STATUS_REPORT, M.MAVLINK_MSG_ID_VIBRATION,
+        M.MAVLINK_MSG_ID_WINCH_STATUS),
+}
+
+
+class Streams:
+    """Per-message intervals in sim seconds: stream group rates plus per-message overrides."""
+
+    def __init__(self) -> None:
+        self._group_rate_hz: dict[int, float] = {}
+        self._override_s: dict[int, float] = {}
+        self._next_due: dict[int, float] = {}
+
+    def request_data_stream(self, stream_id: int, rate_hz: int, start: int) -> None:
+        groups = list(STREAM_GROUPS) if stream_id == M.MAV_DATA_STREAM_ALL else [stream_id]
+        for group in groups:
+            if group in STREAM_GROUPS:
+                self._group_rate_hz[group] = float(rate_hz) if start and rate_hz > 0 else 0.0
+
+    def set_interval(self, msgid: int, interval_us: float) -> None:
+        """SET_MESSAGE_INTERVAL: -1 stops, 0 restores the stream rate, >0 overrides."""
+        if interval_us == 0:
+            self._override_s.pop(msgid, None)
+        elif interval_us < 0:
+            self._override_s[msgid] = math.inf
+        else:
+            self._override_s[msgid] = interval_us / 1e6
+
+    def interval_s(self, msgid: int) -> float:
+        if msgid in self._override_s:
+            return self._override_s[msgid]
+        rate = 0.0
+        for group, ids in STREAM_GROUPS.items():
+            if msgid in ids:
+                rate = max(rate, self._group_rate_hz.get(group, 0.0))
+        return 1.0 / rate if rate > 0 else math.inf
+
+    def interval_us(self, msgid: int) -> int:
+        interval = self.interval_s(msgid)
+        return -1 if math.isinf(interval) else round(interval * 1e6)
+
+    def due(self, now_s: float) -> list[int]:
+        """Message ids to send now (each at most once per call)."""
+        ids = set(self._override_s)
+        for ids_in_group in STREAM_GROUPS.values():
+            ids.update(ids_in_group)
+        out = []
+        for msgid in sorted(ids):
+            interval = self.interval_s(msgid)
+            if math.isinf(interval):
+                self._next_due.pop(msgid, None)
+                continue
+            due = self._next_due.get(msgid)
+            if due is None or now_s >= due:
+                out.append(msgid)
+                base = now_s if due is None or now_s - due > interval else due
+                self._next_due[msgid] = base + interval
+        return out
+
+
+def _sys_status(v: SimVehicle) -> Any:
+    present = 0x0020002F | (1 << 25) | (1 << 28) | (1 << 21)
+    health = present
+    if not v.battery_healthy():
+        health &= ~(1 << 25)
+    if not v.prearm_healthy():
+        health &= ~(1 << 28)
+    enabled = present
+    if v.fence_enabled():
+        present |= 1 << 23
+        enabled |= 1 << 23
+        health |= 1 << 23
+    b = v.battery
+    return M.MAVLink_sys_status_message(
+        present, enabled, health, 0, round(b.voltage_v * 1000), round(b.current_a * 100),
+        b.remaining_pct, 0, 0, 0, 0, 0, 0)
+
+
+def _battery_status(v: SimVehicle) -> Any:
+    b = v.battery
+    cells = [round(b.voltage_v * 1000)] + [65535] * 9
+    return M.MAVLink_battery_status_message(
+        0, M.MAV_BATTERY_FUNCTION_UNKNOWN, M.MAV_BATTERY_TYPE_UNKNOWN, 32767, cells,
+        round(b.current_a * 100), round(b.consumed_mah), round(b.consumed_wh * 36),
+        b.remaining_pct, 0, v.battery_charge_state(), [0, 0, 0, 0], 0, 0)
+
+
+def _global_position_int(v: SimVehicle) -> Any:
+    p = v.phys
+    lat, lon = v.latlon()
+    return M.MAVLink_global_position_int_message(
+        v.time_boot_ms(), round(lat * 1e7), round(lon * 1e7), round(v.alt_amsl_m() * 1000),
+        round(v.alt_rel_m() * 1000), round(p.vn * 100), round(p.ve * 100), round(-p.vu * 100),
+        round((math.degrees(p.yaw_rad) % 360) * 100))
+
+
+def _gps_raw_int(v: SimVehicle) -> Any:
+    fix = v.gps_fix_type()
+    lat, lon = v.latlon() if fix >= 3 else (0.0, 0.0)
+    p = v.phys
+    cog = round((math.degrees(math.atan2(p.ve, p.vn)) % 360) * 100) if p.groundspeed_ms > 0.2 else 0
+    return M.MAVLink_gps_raw_int_message(
+        v.time_boot_ms() * 1000, fix, round(lat * 1e7), round(lon * 1e7),
+        round(v.alt_amsl_m() * 1000) if fix >= 3 else 0, 121, 65535,
+        round(p.groundspeed_ms * 100), cog, 10 if fix >= 3 else 0)
+
+
+def _vfr_hud(v: SimVehicle) -> Any:
+    p = v.phys
+    throttle = 0 if not v.armed else min(100, round(39 * v.battery.current_a / 28.0))
+    return M.MAVLink_vfr_hud_message(
+        p.airspeed_ms, p.groundspeed_ms, round(math.degrees(p.yaw_rad) % 360), throttle,
+        v.alt_amsl_m(), p.vu)
+
+
+def _mission_current(v: SimVehicle) -> Any:
+    seq, total, state, in_auto = v.mission_current()
+    return M.MAVLink_mission_current_message(seq, total, state, in_auto)
+
+
+def build_message(v: SimVehicle, msgid: int) -> Any | None:
+    """The streamed message ``msgid`` from the vehicle's state (None: nothing to send now)."""
+    p = v.phys
+    t_ms = v.time_boot_ms()
+    if msgid == M.MAVLINK_MSG_ID_SYS_STATUS:
+        return _sys_status(v)
+    if msgid == M.MAVLINK_MSG_ID_BATTERY_STATUS:
+        return _battery_status(v)
+    if msgid == M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT:
+        return _global_position_int(v)
+    if msgid == M.MAVLINK_MSG_ID_GPS_RAW_INT:
+        return _gps_raw_int(v)
+    if msgid == M.MAVLINK_MSG_ID_VFR_HUD:
+        return _vfr_hud(v)
+    if msgid == M.MAVLINK_MSG_ID_MISSION_CURRENT:
+        return _mission_current(v)
+    if msgid == M.MAVLINK_MSG_ID_ATTITUDE:
+        return M.MAVLink_attitude_message(t_ms, p.roll_rad, p.pitch_rad,
+                                          math.atan2(math.sin(p.yaw_rad), math.cos(p.yaw_rad)),
+                                          0.0, 0.0, 0.0)
+    if msgid == M.MAVLINK_MSG_ID_EKF_STATUS_REPORT:
+        return M.MAVLink_ekf_status_report_message(v.ekf_flags(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    if msgid == M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE:
+        return M.MAVLink_extended_sys_state_message(M.MAV_VTOL_STATE_UNDEFINED, v.landed_state())
+    if msgid == M.MAVLINK_MSG_ID_FENCE_STATUS:
+        return v.fence_status_message()
+    if msgid == M.MAVLINK_MSG_ID_HOME_POSITION:
+        return v.home_position_message()
+    if msgid == M.MAVLINK_MSG_ID_LOCAL_POSITION_NED:
+        return M.MAVLink_local_position_ned_message(t_ms, p.north_m, p.east_m,
+                                                    -(p.up_m - p.ground_up_m), p.vn, p.ve, -p.vu)
+    if msgid == M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW:
+        motor = 1000 if not v.armed else 1100 + round(500 * min(1.0, v.battery.current_a / 50.0))
+        return M.MAVLink_servo_output_raw_message(
+            (t_ms * 1000) & 0xFFFFFFFF, 0, motor, motor, motor, motor, 0, 0, 0, 0,
+            v.servo_pwm(9), v.servo_pwm(10), 0, 0, 0, 0, 0, 0)
+    if msgid == M.MAVLINK_MSG_ID_RC_CHANNELS:
+        return M.MAVLink_rc_channels_message(t_ms, 8, 1500, 1500, 1000, 1500, 1800, 1000, 1000,
+                                             1800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255)
+    if msgid == M.MAVLINK_MSG_ID_POWER_STATUS:
+        return M.MAVLink_power_status_message(5000, 0, 0)
+    if msgid == M.MAVLINK_MSG_ID_MEMINFO:
+        return M.MAVLink_meminfo_message(0, 65535, 524288)
+    if msgid == M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT:
+        return v.nav_controller_message()
+    if msgid == M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT:
+        return v.position_target_message()
+    if msgid == M.MAVLINK_MSG_ID_SYSTEM_TIME:
+        return M.MAVLink_system_time_message(0, t_ms)
+    if msgid == M.MAVLINK_MSG_ID_WIND:
+        speed = math.hypot(p.wind_n, p.wind_e)
+        direction = math.degrees(math.atan2(-p.wind_e, -p.wind_n)) if speed > 0 else -180.0
+        return M.MAVLink_wind_message(direction, speed, 0.0)
+    if msgid == M.MAVLINK_MSG_ID_VIBRATION:
+        return M.MAVLink_vibration_message(t_ms * 1000, 0.003, 0.003, 0.003, 0, 0, 0)
+    if msgid == M.MAVLINK_MSG_ID_WINCH_STATUS:
+        return v.winch_status_message()
+    if msgid == M.MAVLINK_MSG_ID_RAW_IMU:
+        return M.MAVLink_raw_imu_message(t_ms * 1000, 0, 0, -1001, 0, 0, 0, 224, 80, -528, 0, 2515)
+    if msgid == M.MAVLINK_MSG_ID_SCALED_PRESSURE:
+        return M.MAVLink_scaled_pressure_message(t_ms, 945.028, 0.0, 2585, 0)
+    return None

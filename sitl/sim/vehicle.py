@@ -1,0 +1,560 @@
+"""One simulated ArduCopter: state, boot timeline, outputs and the per-step update.
+
+The vehicle is transport-agnostic: the server feeds it parsed MAVLink messages with
+``receive`` and collects the bytes it wants to send with ``take_output``; time only moves in
+``step(dt)``, so everything (telemetry rates, timeouts, failsafes) runs in simulated time.
+Message handling lives in commands.py, modes and arming in modes.py, failsafes in
+failsafes.py, AUTO in autopilot_mission.py.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from . import commands, failsafes, modes
+from .autopilot_mission import MissionRunner, RunState
+from .battery import Battery, PowerModel
+from .fence import FenceGeometry, parse_fence, validate_fence
+from .mission_server import MissionServer, StoredItem
+from .params import ParamStore
+from .payload import Gripper, Winch
+from .physics import NavTarget, Physics, ne_offset_m, offset_latlon
+from .rtl import RtlController
+from .telemetry import Streams, build_message
+
+__all__ = ["BOOT_BANNER", "Home", "Mode", "SimVehicle", "Timeline"]
+
+M = mavlink
+INFO = M.MAV_SEVERITY_INFO
+BOOT_BANNER = (b"\n\nInit ArduCopter V4.7.0-dev (90700977)\n\nFree RAM: 524288\n"
+               b"Board: SITL\n")
+FIRMWARE_TEXT = "ArduCopter V4.7.0-dev (90700977)"
+
+
+class Mode:
+    """Copter custom_mode numbers."""
+
+    STABILIZE = 0
+    ALT_HOLD = 2
+    AUTO = 3
+    GUIDED = 4
+    LOITER = 5
+    RTL = 6
+    LAND = 9
+    BRAKE = 17
+    SUPPORTED = (0, 2, 3, 4, 5, 6, 9, 17)
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """A home/start location: degrees, metres AMSL, heading in degrees."""
+
+    lat: float
+    lon: float
+    alt_m: float
+    heading_deg: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Boot timeline in seconds after boot (defaults: the recorded SITL)."""
+
+    ready_s: float = 2.35
+    ekf_init_s: float = 4.35
+    tilt_s: float = 5.8
+    gps_detect_s: float = 9.81
+    gps_fix_s: float = 10.03
+    origin_s: float = 20.02
+    ekf_gps_s: float = 41.62
+
+
+class SimVehicle:
+    """A simulated ArduCopter (MAV_SYSID = sysid, component 1)."""
+
+    def __init__(self, home: Home, sysid: int = 1, params: dict[str, float] | None = None,
+                 power: PowerModel | None = None, timeline: Timeline | None = None) -> None:
+        overrides = dict(params or {})
+        overrides.setdefault("MAV_SYSID", sysid)
+        self.params = ParamStore(overrides)
+        self.start = home
+        self.power = power or PowerModel()
+        self.timeline = timeline or Timeline()
+        self.phys = Physics()
+        self.phys.yaw_rad = math.radians(home.heading_deg)
+        self.missions = MissionServer(self.send, self.text, self._on_items_changed,
+                                      self._home_item, validate_fence)
+        self.fence_geom = FenceGeometry()
+        self.battery = Battery(self.params.get("BATT_CAPACITY"), self.params.get("SIM_BATT_VOLTAGE"),
+                               self.params.get("SIM_BATT_CAP_AH"))
+        self.payload_kg = 0.0
+        self.link_up = False
+        self.boots = 0
+        self.reboot_requested = False
+        self._reset_runtime()
+
+    # ---- boot -------------------------------------------------------------------------
+    def _reset_runtime(self) -> None:
+        """State that a reboot forgets (parameters, stored missions and position persist)."""
+        self.sysid = int(self.params.get("MAV_SYSID"))
+        self.mav = M.MAVLink(None, srcSystem=self.sysid, srcComponent=1)
+        self.mav.robust_parsing = True
+        self._out: list[bytes] = []
+        self.booted = False
+        self.sim_time_s = 0.0
+        self.streams = Streams()
+        self.mode = Mode.STABILIZE
+        self.armed = False
+        self.arm_time_s = 0.0
+        self.home: Home | None = None
+        self.runner = MissionRunner(self)
+        self.rtl = RtlController(self)
+        self.gripper = Gripper(self)
+        self.winch = Winch(self)
+        self.wp_speed_ms = self.params.get("WPNAV_SPEED") / 100.0
+        self.guided_target: tuple[float, float, float] | None = None
+        self.hold_ne: tuple[float, float, float] | None = None
+        self.takeoff_up_m: float | None = None
+        self.touchdown_s: float | None = 0.0
+        self.land_mode_reason = ""
+        self.fence_runtime_enabled: bool | None = None
+        self.fs = failsafes.FailsafeState()
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._next_heartbeat_s = 0.9
+        self._next_timesync_s = 10.0
+        self._next_prearm_check_s = 0.45
+        self._prearm_failing_since_s: float | None = None
+        self._last_prearm_report_s = 0.0
+        self._param_notify: dict[str, None] = {}
+        self._text_id = 0
+
+    def boot(self) -> None:
+        """Start the boot sequence (called when the first client connects)."""
+        self.boots += 1
+        self.booted = True
+        self.params.snapshot_boot()
+        self.missions.mavlink1_link = False
+        self.raw(BOOT_BANNER)
+        t = self.timeline
+        for at, text, sev in (
+            (0.11, "RCInput: decoding UDP (Pulses)", M.MAV_SEVERITY_DEBUG),
+            (0.22, "Calibrating barometer", INFO),
+            (1.83, "Barometer 1 calibration complete", INFO),
+            (1.83, "Barometer 2 calibration complete", INFO),
+            (t.ready_s, "ArduPilot Ready", INFO), (t.ready_s, "AHRS: DCM active", INFO),
+            (t.ready_s + 0.3, "RC7: SaveWaypoint LOW", INFO),
+            (t.ekf_init_s, "EKF3 IMU0 initialised", INFO), (t.ekf_init_s, "EKF3 IMU1 initialised", INFO),
+            (t.ekf_init_s, "AHRS: EKF3 active", INFO),
+            (t.tilt_s, "EKF3 IMU0 tilt alignment complete", INFO),
+            (t.tilt_s, "EKF3 IMU1 tilt alignment complete", INFO),
+            (t.tilt_s + 0.1, "EKF3 IMU0 MAG0 initial yaw alignment complete", INFO),
+            (t.tilt_s + 0.1, "EKF3 IMU1 MAG0 initial yaw alignment complete", INFO),
+            (t.gps_detect_s, "GPS 1: probing for u-blox at 230400 baud", INFO),
+            (t.gps_detect_s + 0.02, "GPS 1: detected u-blox", INFO),
+            (t.ekf_gps_s, "EKF3 IMU0 is using GPS", INFO),
+            (t.ekf_gps_s, "EKF3 IMU1 is using GPS", INFO),
+        ):
+            self.schedule_at(at, lambda text=text, sev=sev: self.text(sev, text))
+        self.schedule_at(1.83, lambda: self.raw(b"Init Gyro"))
+        self.schedule_at(1.85, lambda: self.raw(b"*"))
+        self.schedule_at(t.ready_s, lambda: self.raw(b"\n"))
+        self.schedule_at(t.origin_s, self._origin_set)
+        self.gripper.on_boot()
+
+    def _origin_set(self) -> None:
+        self.set_home(self.current_home(), announce=True)
+        self.text(INFO, "EKF3 IMU0 origin set")
+        self.text(INFO, f"Field Elevation Set: {round(self.start.alt_m)}m")
+        self.schedule(0.19, lambda: self.text(INFO, "EKF3 IMU1 origin set"))
+
+    def request_reboot(self) -> None:
+        """MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN: the server drops the link, then reboot()."""
+        self.reboot_requested = True
+
+    def reboot(self) -> None:
+        """Forget runtime state (streams, mode, home); keep parameters and stored items."""
+        self.reboot_requested = False
+        self._reset_runtime()
+        self.phys.freeze()
+
+    # ---- output -------------------------------------------------------------------------
+    def send(self, msg: Any) -> None:
+        if self.booted:
+            self._out.append(msg.pack(self.mav))
+
+    def raw(self, data: bytes) -> None:
+        if self.booted:
+            self._out.append(data)
+
+    def text(self, severity: int, text: str) -> None:
+        self.send(M.MAVLink_statustext_message(severity, text.encode()[:50], 0, 0))
+
+    def send_long_text(self, severity: int, text: str) -> None:
+        """A STATUSTEXT longer than 50 bytes, split into chunks with an id (MAVLink 2)."""
+        data = text.encode()
+        if len(data) <= 50:
+            self.text(severity, text)
+            return
+        self._text_id = (self._text_id % 65535) + 1
+        for i in range(0, len(data), 50):
+            self.send(M.MAVLink_statustext_message(severity, data[i:i + 50], self._text_id, i // 50))
+
+    def take_output(self) -> bytes:
+        """Bytes queued for the GCS since the last call."""
+        self._flush_param_notifications()
+        data = b"".join(self._out)
+        self._out.clear()
+        return data
+
+    def notify_param(self, name: str) -> None:
+        """Announce a parameter the vehicle changed itself (sent after the current step)."""
+        self._param_notify[name] = None
+
+    def _flush_param_notifications(self) -> None:
+        for name in list(self._param_notify):
+            commands.send_param_value(self, name, 65535)
+        self._param_notify.clear()
+
+    def schedule(self, delay_s: float, fn: Callable[[], None]) -> None:
+        self.schedule_at(self.sim_time_s + delay_s, fn)
+
+    def schedule_at(self, at_s: float, fn: Callable[[], None]) -> None:
+        heapq.heappush(self._events, (at_s, next(self._seq), fn))
+
+    # ---- inputs ---------------------------------------------------------------------------
+    def receive(self, msg: Any) -> None:
+        """Handle one parsed message from a GCS."""
+        if not self.booted or msg.get_type() == "BAD_DATA":
+            return
+        target = getattr(msg, "target_system", 0)
+        if target not in (0, self.sysid) and msg.get_type() != "HEARTBEAT":
+            return
+        if self.missions.handle(msg, self.sim_time_s):
+            return
+        commands.handle(self, msg)
+
+    # ---- time -------------------------------------------------------------------------------
+    def step(self, dt: float) -> None:
+        """Advance the vehicle dt simulated seconds."""
+        if not self.booted:
+            return
+        self.sim_time_s += dt
+        while self._events and self._events[0][0] <= self.sim_time_s:
+            _, _, fn = heapq.heappop(self._events)
+            fn()
+        self._sync_physics_params()
+        target = modes.nav_target(self) if self.armed else None
+        if self.armed:
+            touched = self.phys.step(dt, target or self._hold_target())
+            if touched:
+                self.touchdown_s = self.sim_time_s
+                self.text(INFO, f"SIM Hit ground at {self.phys.touchdown_speed_ms:f} m/s")
+            if not self.phys.on_ground:
+                self.touchdown_s = None
+        else:
+            self.phys.freeze()
+        self.winch.step(dt)
+        self._drain(dt)
+        modes.update(self)
+        self.missions.update(self.sim_time_s)
+        failsafes.update(self, dt)
+        self._periodic()
+
+    def _sync_physics_params(self) -> None:
+        p = self.params
+        self.phys.accel_mss = max(0.5, p.get("WPNAV_ACCEL") / 100.0)
+        self.phys.accel_z_mss = max(0.5, p.get("WPNAV_ACCEL_Z") / 100.0)
+        self.phys.angle_max_deg = p.get("ANGLE_MAX") / 100.0
+        self.phys.set_wind(p.get("SIM_WIND_SPD"), p.get("SIM_WIND_DIR"))
+        self.battery.capacity_mah = p.get("BATT_CAPACITY")
+        self.battery.full_voltage_v = p.get("SIM_BATT_VOLTAGE")
+        self.battery.sag_capacity_ah = p.get("SIM_BATT_CAP_AH")
+
+    def _hold_target(self) -> NavTarget:
+        p = self.phys
+        if self.hold_ne is None:
+            self.hold_ne = (p.north_m, p.east_m, p.up_m)
+        n, e, up = self.hold_ne
+        return NavTarget(n, e, up)
+
+    def _drain(self, dt: float) -> None:
+        if not self.armed:
+            self.battery.drain(0.0, dt)
+            return
+        if self.phys.on_ground:
+            power = self.power.idle_power_w
+        else:
+            power = self.power.power_w(self.phys.airspeed_ms, self.phys.vu, self.payload_kg)
+        self.battery.drain(power, dt)
+
+    def _periodic(self) -> None:
+        now = self.sim_time_s
+        if now >= self._next_heartbeat_s:
+            self._next_heartbeat_s += 1.0
+            self.send(self.heartbeat_message())
+        if now >= self._next_timesync_s:
+            self._next_timesync_s += 10.0
+            self.send(M.MAVLink_timesync_message(0, round(now * 1e9)))
+        if now >= self._next_prearm_check_s:
+            self._prearm_check()
+        for msgid in self.streams.due(now):
+            msg = build_message(self, msgid)
+            if msg is not None:
+                self.send(msg)
+
+    def _prearm_check(self) -> None:
+        """1 Hz pre-arm check; failures are reported at most every 30 s, once they persist."""
+        now = self._next_prearm_check_s
+        self._next_prearm_check_s += 1.0
+        reasons = [] if self.armed else modes.prearm_failures(self)
+        if not reasons:
+            self._prearm_failing_since_s = None
+            return
+        if self._prearm_failing_since_s is None:
+            self._prearm_failing_since_s = now
+            return
+        if now - self._last_prearm_report_s >= 30.0:
+            self._last_prearm_report_s = now
+            for reason in reasons:
+                self.text(M.MAV_SEVERITY_CRITICAL, f"PreArm: {reason}")
+
+    # ---- state queries ---------------------------------------------------------------
+    def time_boot_ms(self) -> int:
+        return int(self.sim_time_s * 1000) & 0xFFFFFFFF
+
+    def latlon(self) -> tuple[float, float]:
+        return offset_latlon(self.start.lat, self.start.lon, self.phys.north_m, self.phys.east_m)
+
+    def alt_amsl_m(self) -> float:
+        return self.start.alt_m + self.phys.up_m
+
+    def home_up_m(self) -> float:
+        return (self.home.alt_m if self.home else self.start.alt_m) - self.start.alt_m
+
+    def home_ne(self) -> tuple[float, float]:
+        if self.home is None:
+            return 0.0, 0.0
+        return ne_offset_m(self.start.lat, self.start.lon, self.home.lat, self.home.lon)
+
+    def alt_rel_m(self) -> float:
+        return self.phys.up_m - self.home_up_m()
+
+    def current_home(self) -> Home:
+        lat, lon = self.latlon()
+        return Home(lat, lon, round(self.alt_amsl_m(), 2), math.degrees(self.phys.yaw_rad))
+
+    def gps_fix_type(self) -> int:
+        return 3 if self.sim_time_s >= self.timeline.gps_fix_s else 1
+
+    def ekf_flags(self) -> int:
+        if self.sim_time_s < self.timeline.tilt_s:
+            return 0x400
+        return 0x33F if self.ekf_ready() else 0xA7
+
+    def ekf_ready(self) -> bool:
+        return self.sim_time_s >= self.timeline.ekf_gps_s
+
+    def landed_for_s(self) -> float:
+        """Seconds on the ground since touchdown (0 in the air)."""
+        if self.touchdown_s is None or not self.phys.on_ground:
+            return 0.0
+        return self.sim_time_s - self.touchdown_s
+
+    def land_complete(self) -> bool:
+        return self.phys.on_ground and (not self.armed or self.landed_for_s() >= 1.0
+                                        or self.takeoff_up_m is None and self.touchdown_s == 0.0)
+
+    def landed_state(self) -> int:
+        act = self.runner.active
+        if act is not None and act.item.command == M.MAV_CMD_NAV_PAYLOAD_PLACE \
+                and self.mode == Mode.AUTO and self.armed:
+            return M.MAV_LANDED_STATE_IN_AIR
+        if self.land_complete() or not self.armed:
+            return M.MAV_LANDED_STATE_ON_GROUND
+        if self.takeoff_up_m is not None:
+            return M.MAV_LANDED_STATE_TAKEOFF
+        if modes.is_landing(self):
+            return M.MAV_LANDED_STATE_LANDING
+        return M.MAV_LANDED_STATE_IN_AIR
+
+    def system_status(self) -> int:
+        if self.sim_time_s < self.timeline.ready_s:
+            return M.MAV_STATE_BOOT
+        if self.fs.battery_level or self.fs.gcs:
+            return M.MAV_STATE_CRITICAL
+        if self.armed and not self.land_complete():
+            return M.MAV_STATE_ACTIVE
+        return M.MAV_STATE_STANDBY
+
+    def heartbeat_message(self) -> Any:
+        base = 0x51
+        if self.mode in (Mode.AUTO, Mode.GUIDED, Mode.RTL, Mode.LOITER, Mode.BRAKE) \
+                or self.sim_time_s < self.timeline.ready_s:
+            base |= 0x08
+        if self.armed:
+            base |= 0x80
+        return M.MAVLink_heartbeat_message(M.MAV_TYPE_QUADROTOR, M.MAV_AUTOPILOT_ARDUPILOTMEGA,
+                                           base, self.mode, self.system_status(), 3)
+
+    # ---- helpers used by modes, mission, commands -----------------------------------------
+    @property
+    def climb_ms(self) -> float:
+        return self.params.get("WPNAV_SPEED_UP") / 100.0
+
+    @property
+    def sink_ms(self) -> float:
+        return self.params.get("WPNAV_SPEED_DN") / 100.0
+
+    def land_descent_ms(self) -> float:
+        if self.alt_rel_m() > self.params.get("LAND_ALT_LOW") / 100.0:
+            high = self.params.get("LAND_SPEED_HIGH") / 100.0
+            return high if high > 0 else self.sink_ms
+        return max(0.1, self.params.get("LAND_SPEED") / 100.0)
+
+    def item_target(self, item: StoredItem, keep_alt: bool) -> tuple[float, float, float]:
+        """north/east/up of a mission item (0,0 = here; relative frames above home)."""
+        p = self.phys
+        if item.x == 0 and item.y == 0:
+            n, e = p.north_m, p.east_m
+        else:
+            n, e = ne_offset_m(self.start.lat, self.start.lon, item.lat, item.lon)
+        if keep_alt:
+            up = p.up_m
+        elif item.frame == M.MAV_FRAME_GLOBAL:
+            up = item.z - self.start.alt_m
+        else:
+            up = self.home_up_m() + item.z
+        return n, e, up
+
+    def takeoff_target(self, alt_rel_m: float) -> NavTarget:
+        p = self.phys
+        if self.takeoff_up_m is None and p.on_ground:
+            self.takeoff_up_m = self.home_up_m() + max(alt_rel_m, 1.0)
+        up = self.takeoff_up_m if self.takeoff_up_m is not None else p.up_m
+        if self.hold_ne is None:
+            self.hold_ne = (p.north_m, p.east_m, p.up_m)
+        return NavTarget(self.hold_ne[0], self.hold_ne[1], up, climb_ms=self.climb_ms)
+
+    def takeoff_done(self) -> bool:
+        return self.takeoff_up_m is not None and self.phys.up_m >= self.takeoff_up_m - 0.2
+
+    def takeoff_finished(self) -> None:
+        self.takeoff_up_m = None
+        self.hold_ne = None
+
+    def set_home(self, home: Home, announce: bool) -> None:
+        self.home = home
+        self.missions.write_home(self._home_item() or StoredItem(M.MAV_CMD_NAV_WAYPOINT, 0))
+        if announce and self.streams_requested():
+            self.send(M.MAVLink_gps_global_origin_message(
+                round(self.start.lat * 1e7), round(self.start.lon * 1e7),
+                round(self.start.alt_m * 1000), self.time_boot_ms() * 1000))
+            self.send(self.home_position_message())
+
+    def streams_requested(self) -> bool:
+        return any(math.isfinite(self.streams.interval_s(i)) for i in (33, 1, 24, 74, 242))
+
+    def _home_item(self) -> StoredItem | None:
+        if self.home is None:
+            return None
+        return StoredItem(M.MAV_CMD_NAV_WAYPOINT, M.MAV_FRAME_GLOBAL, 0, 0, 0, 0,
+                          round(self.home.lat * 1e7), round(self.home.lon * 1e7),
+                          round(self.home.alt_m, 2), 1)
+
+    def _on_items_changed(self, mission_type: int) -> None:
+        if mission_type == 0:
+            self.params.set("MIS_TOTAL", len(self.missions.items[0]))
+            self.notify_param("MIS_TOTAL")
+            self.runner.mission_changed()
+        elif mission_type == 1:
+            self.fence_geom = parse_fence(self.missions.items[1])
+            count = len(self.missions.items[1])
+            self.params.set("FENCE_TOTAL", count + 2 if count else 0)
+            self.notify_param("FENCE_TOTAL")
+        else:
+            self.params.set("RALLY_TOTAL", len(self.missions.items[2]))
+            self.notify_param("RALLY_TOTAL")
+
+    def mission_current(self) -> tuple[int, int, int, int]:
+        total = self.runner.total
+        in_auto = 1 if self.mode == Mode.AUTO else 0
+        if total == 0:
+            return 0, 0, M.MISSION_STATE_NO_MISSION, in_auto
+        state = {RunState.RUNNING: M.MISSION_STATE_ACTIVE,
+                 RunState.COMPLETE: M.MISSION_STATE_COMPLETE}.get(
+                     self.runner.state, M.MISSION_STATE_NOT_STARTED)
+        if self.runner.paused and self.runner.state == RunState.RUNNING:
+            state = M.MISSION_STATE_PAUSED
+        return self.runner.current_seq, total, state, in_auto
+
+    def send_mission_current(self) -> None:
+        seq, total, state, in_auto = self.mission_current()
+        self.send(M.MAVLink_mission_current_message(seq, total, state, in_auto))
+
+    def run_do_command(self, item: StoredItem, from_mission: bool) -> bool:
+        return commands.run_do(self, item.command, [item.param1, item.param2, item.param3,
+                                                    item.param4], from_mission)
+
+    def gripper_release(self, from_mission: bool) -> None:
+        self.gripper.release(from_mission)
+
+    def mission_finished(self) -> None:
+        modes.mission_finished(self)
+
+    def disarm(self, from_land: bool = False) -> None:
+        modes.disarm(self)
+
+    def servo_pwm(self, servo: int) -> int:
+        function = int(self.params.get(f"SERVO{servo}_FUNCTION"))
+        if function == 28:
+            return self.gripper.pwm
+        if function == 88:
+            return self.winch.pwm
+        return 0
+
+    def fence_enabled(self) -> bool:
+        return failsafes.fence_enabled(self)
+
+    def battery_healthy(self) -> bool:
+        return self.fs.battery_level == 0
+
+    def battery_charge_state(self) -> int:
+        return (M.MAV_BATTERY_CHARGE_STATE_OK, M.MAV_BATTERY_CHARGE_STATE_LOW,
+                M.MAV_BATTERY_CHARGE_STATE_CRITICAL)[self.fs.battery_level] if True else 0
+
+    def prearm_healthy(self) -> bool:
+        return not modes.prearm_failures(self)
+
+    def fence_status_message(self) -> Any | None:
+        return failsafes.fence_status_message(self)
+
+    def home_position_message(self) -> Any | None:
+        h = self.home
+        if h is None:
+            return None
+        return M.MAVLink_home_position_message(
+            round(h.lat * 1e7), round(h.lon * 1e7), round(h.alt_m * 1000), 0.0, 0.0, 0.0,
+            [1.0, 0.0, 0.0, 0.0], 0.0, 0.0, 0.0, self.time_boot_ms() * 1000)
+
+    def nav_controller_message(self) -> Any:
+        return M.MAVLink_nav_controller_output_message(
+            math.degrees(self.phys.roll_rad), math.degrees(self.phys.pitch_rad), 0, 0, 0, 0, 0, 0)
+
+    def position_target_message(self) -> Any | None:
+        if self.mode != Mode.GUIDED or self.guided_target is None:
+            return None
+        n, e, up = self.guided_target
+        lat, lon = offset_latlon(self.start.lat, self.start.lon, n, e)
+        return M.MAVLink_position_target_global_int_message(
+            self.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFF8, round(lat * 1e7), round(lon * 1e7),
+            self.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    def winch_status_message(self) -> Any | None:
+        return self.winch.status_message()

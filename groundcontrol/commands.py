@@ -27,7 +27,15 @@ from groundcontrol.errors import (
 from groundcontrol.messages import Inbox, MavMessage, VehicleChannel
 from groundcontrol.vehicle import copter_mode_name, copter_mode_number
 
-__all__ = ["STREAM_INTERVALS_S", "CommandConfig", "Commander", "StreamKeeper"]
+__all__ = [
+    "STREAM_INTERVALS_S",
+    "CommandConfig",
+    "Commander",
+    "StreamKeeper",
+    "default_stream_rate_hz",
+    "send_stream_request",
+    "stream_intervals",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +51,31 @@ STREAM_INTERVALS_S: dict[int, float] = {
     mavlink.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: 1.0,
     mavlink.MAVLINK_MSG_ID_MISSION_CURRENT: 1.0,
     mavlink.MAVLINK_MSG_ID_HOME_POSITION: 5.0,
+    mavlink.MAVLINK_MSG_ID_GPS_RAW_INT: 1.0,
+    mavlink.MAVLINK_MSG_ID_VFR_HUD: 1.0,
+    mavlink.MAVLINK_MSG_ID_FENCE_STATUS: 1.0,
 }
-"""Messages whose rate we set explicitly (SET_MESSAGE_INTERVAL overrides the stream rate)."""
+"""Messages whose rate we set explicitly (SET_MESSAGE_INTERVAL overrides the stream rate),
+interval in the vehicle's seconds at speedup 1."""
+
+
+def stream_intervals(speedup: float = 1.0) -> dict[int, float]:
+    """The intervals for a vehicle running ``speedup`` times faster than real time.
+
+    At 50x a 1 Hz message is 50 per wall second; with every stream of every vehicle that
+    floods a Python ground station, so above 5x the vehicle-time intervals are stretched to
+    keep about the same wall-clock rate.
+
+    >>> stream_intervals(50.0)[33]
+    5.0
+    """
+    scale = max(1.0, speedup / 5.0)
+    return {msg_id: interval_s * scale for msg_id, interval_s in STREAM_INTERVALS_S.items()}
+
+
+def default_stream_rate_hz(speedup: float) -> int:
+    """REQUEST_DATA_STREAM(ALL) rate: 2 Hz in real time, none (intervals only) when sped up."""
+    return 2 if speedup <= 2.0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +290,7 @@ class Commander:
         raise ParameterTimeout(name, cfg.param_timeout_s * cfg.param_retries, self.channel.sysid)
 
     # -- telemetry rates -------------------------------------------------------------------
-    def request_streams(self, rate_hz: int = 4, attempts: int = 2) -> int:
+    def request_streams(self, rate_hz: int = 4, attempts: int = 2, speedup: float = 1.0) -> int:
         """REQUEST_DATA_STREAM(ALL) plus SET_MESSAGE_INTERVAL for the messages we rely on.
 
         Needed again after every reboot. The intervals go out together and their ACKs are
@@ -271,7 +302,7 @@ class Commander:
         for _ in range(attempts):
             is_interval_ack = lambda m: m.command == mavlink.MAV_CMD_SET_MESSAGE_INTERVAL  # noqa: E731
             with self.channel.inbox(["COMMAND_ACK"], is_interval_ack) as box:
-                send_stream_request(self.channel, rate_hz)
+                send_stream_request(self.channel, rate_hz, speedup)
                 accepted = answered = 0
                 deadline = time.monotonic() + self.config.ack_timeout_s
                 while answered < wanted and (remaining := deadline - time.monotonic()) > 0:
@@ -287,12 +318,14 @@ class Commander:
         return refused
 
 
-def send_stream_request(channel: VehicleChannel, rate_hz: int = 4) -> None:
-    """Fire-and-forget REQUEST_DATA_STREAM(ALL) and the intervals (no waiting: safe anywhere)."""
+def send_stream_request(channel: VehicleChannel, rate_hz: int = 4, speedup: float = 1.0) -> None:
+    """Fire-and-forget REQUEST_DATA_STREAM(ALL) (when ``rate_hz`` > 0) and the intervals
+    (no waiting: safe from any thread, including the link's)."""
     sysid, compid = channel.sysid, channel.compid
-    channel.send(mavlink.MAVLink_request_data_stream_message(
-        sysid, compid, mavlink.MAV_DATA_STREAM_ALL, rate_hz, 1))
-    for msg_id, interval_s in STREAM_INTERVALS_S.items():
+    if rate_hz > 0:
+        channel.send(mavlink.MAVLink_request_data_stream_message(
+            sysid, compid, mavlink.MAV_DATA_STREAM_ALL, rate_hz, 1))
+    for msg_id, interval_s in stream_intervals(speedup).items():
         channel.send(mavlink.MAVLink_command_long_message(
             sysid, compid, mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, 0, msg_id, interval_s * 1e6,
             0, 0, 0, 0, 0))
@@ -302,8 +335,10 @@ class StreamKeeper:
     """Re-requests telemetry when HEARTBEATs arrive but telemetry does not (after a reboot
     ArduPilot only sends HEARTBEAT, STATUSTEXT and PARAM_VALUE until asked again)."""
 
-    def __init__(self, channel: VehicleChannel, quiet_s: float = 3.0, rate_hz: int = 4) -> None:
+    def __init__(self, channel: VehicleChannel, quiet_s: float = 3.0, rate_hz: int = 4,
+                 speedup: float = 1.0) -> None:
         self.channel = channel
+        self.speedup = speedup
         self.quiet_s = quiet_s
         self.rate_hz = rate_hz
         self.requests = 0
@@ -320,7 +355,7 @@ class StreamKeeper:
                 and now - self._last_request > self.quiet_s:
             self._last_request = now
             self.requests += 1
-            send_stream_request(self.channel, self.rate_hz)
+            send_stream_request(self.channel, self.rate_hz, self.speedup)
 
     def close(self) -> None:
         self._unsubscribe()

@@ -22,7 +22,12 @@ from enum import Enum
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import CommandConfig, Commander, StreamKeeper
+from groundcontrol.commands import (
+    CommandConfig,
+    Commander,
+    StreamKeeper,
+    default_stream_rate_hz,
+)
 from groundcontrol.errors import (
     CommandFailed,
     GroundControlError,
@@ -207,7 +212,7 @@ class ProgressTracker:
         if not self.was_armed:
             return FlightState.ARMING
         if not s.armed:
-            return FlightState.DONE if self.ending(s) else FlightState.LANDED
+            return FlightState.LANDED  # the run loop turns this into DONE/FAILED
         if s.mode in ("RTL", "SMART_RTL"):
             return FlightState.RETURNING
         if s.mode == "LAND" or (self.final_land_seen and s.mode == "AUTO"):
@@ -323,7 +328,9 @@ class Flight:
     # -- the flight ------------------------------------------------------------------------
     def run(self) -> FlightOutcome:
         """Fly the mission; never raises for vehicle or link problems (they are outcomes)."""
-        keeper = StreamKeeper(self.channel, quiet_s=max(1.0, 3.0 / self.config.speedup))
+        speedup = self.config.speedup
+        keeper = StreamKeeper(self.channel, max(1.0, 3.0 / speedup),
+                              default_stream_rate_hz(speedup), speedup)
         try:
             outcome = self._prepare()
             if outcome is None:
@@ -342,7 +349,8 @@ class Flight:
         except GroundControlError as exc:
             return self._fail(FlightReason.LINK_LOST, exc)
         try:
-            self.commander.request_streams()
+            self.commander.request_streams(default_stream_rate_hz(cfg.speedup),
+                                           speedup=cfg.speedup)
             skip = frozenset({"FENCE_ENABLE"}) if self.mission.fence else frozenset()
             pre = replace(cfg.preflight, speedup=cfg.speedup)
             for r in run_preflight(self.commander, self.tracker, self.mission, pre, skip,
@@ -405,7 +413,9 @@ class Flight:
                 if attempt == cfg.arm_attempts or self._aborted:
                     raise
                 self._emit("problem", f"arm attempt {attempt} refused: {'; '.join(exc.texts)}")
-                time.sleep(cfg.arm_retry_s / cfg.speedup)
+                wait = self.tracker.deadline(cfg.arm_retry_s, cfg.speedup)
+                while not wait.expired():
+                    time.sleep(0.02)
 
     def _safe(self, action: Callable[[], object]) -> bool:
         try:
@@ -417,7 +427,7 @@ class Flight:
 
     def _fly(self) -> FlightOutcome:
         cfg = self.config
-        deadline = self._started_s + cfg.mission_timeout_s / cfg.speedup
+        deadline = self.tracker.deadline(cfg.mission_timeout_s, cfg.speedup)
         last_seq: int | None = None
         link_problem_s: float | None = None
         while True:
@@ -444,7 +454,7 @@ class Flight:
                 link_problem_s = None
             if link_problem_s is not None and age > cfg.link_giveup_s:
                 return self._fail(FlightReason.LINK_LOST, f"silent for {age:.0f} s")
-            if time.monotonic() > deadline:
+            if deadline.expired():
                 self._safe(self.commander.rtl)
                 return self._fail(FlightReason.TIMEOUT, "mission timeout; RTL sent")
             time.sleep(cfg.poll_s)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import Commander
+from groundcontrol.commands import Commander, default_stream_rate_hz
 from groundcontrol.errors import GroundControlError, ParameterTimeout, PreflightFailed
 from groundcontrol.vehicle import VehicleState, VehicleTracker
 from missions.items import Mission, ParamRequirement
@@ -80,32 +80,33 @@ def check_link(state: VehicleState, max_age_s: float) -> CheckResult:
     return CheckResult("link", ok, detail)
 
 
-def wait_ready(tracker: VehicleTracker, timeout_wall_s: float,
-               stop: Callable[[], bool] = lambda: False, prearm_grace_s: float = 2.0
+def wait_ready(tracker: VehicleTracker, timeout_s: float, speedup: float = 1.0,
+               stop: Callable[[], bool] = lambda: False, prearm_grace_s: float = 10.0
                ) -> CheckResult:
     """Wait until the EKF has a GPS position, home is set and the pre-arm bit is healthy.
 
-    The pre-arm bit gets ``prearm_grace_s`` (wall) once the EKF is ready; if it still fails the
-    check passes anyway and arming (with retries) reports the vehicle's own reasons.
+    Times are the vehicle's seconds (its own clock, see ``VehicleDeadline``). The pre-arm bit
+    gets ``prearm_grace_s`` once the EKF is ready; if it still fails the check passes anyway
+    and arming (with retries) reports the vehicle's own reasons.
     """
-    deadline = time.monotonic() + timeout_wall_s
-    ekf_ok_since: float | None = None
+    deadline = tracker.deadline(timeout_s, speedup)
+    grace = None
     while True:
         s = tracker.snapshot()
         if s.ekf_ready and s.has_home:
-            ekf_ok_since = ekf_ok_since or time.monotonic()
+            grace = grace or tracker.deadline(prearm_grace_s, speedup)
             if s.prearm_ok is not False:
                 return CheckResult("ready to arm", True, f"EKF flags {s.ekf_flags:#x}")
-            if time.monotonic() - ekf_ok_since > prearm_grace_s:
+            if grace.expired():
                 return CheckResult("ready to arm", True,
                                    f"EKF flags {s.ekf_flags:#x}; pre-arm bit still failing")
         else:
-            ekf_ok_since = None
-        if time.monotonic() >= deadline or stop():
+            grace = None
+        if deadline.expired() or stop():
             flags = f"{s.ekf_flags:#x}" if s.ekf_flags is not None else "none"
             return CheckResult(
                 "ready to arm", False,
-                f"not ready after {timeout_wall_s:.1f} s: EKF flags {flags}, GPS fix "
+                f"not ready after {deadline.elapsed_s():.0f} s: EKF flags {flags}, GPS fix "
                 f"{s.gps_fix_type}, home {'set' if s.has_home else 'not set'}, "
                 f"pre-arm {'ok' if s.prearm_ok is not False else 'failing'}")
         time.sleep(0.05)
@@ -193,7 +194,7 @@ def reboot_and_wait(commander: Commander, tracker: VehicleTracker, config: Prefl
                 f"vehicle {tracker.snapshot().sysid} not back {config.reboot_timeout_s:.0f} s "
                 "after the reboot")
         time.sleep(0.05)
-    commander.request_streams()
+    commander.request_streams(default_stream_rate_hz(config.speedup), speedup=config.speedup)
 
 
 def run_preflight(
@@ -221,8 +222,7 @@ def run_preflight(
         reboot_and_wait(commander, tracker, config)
         param_results, _ = check_params(commander, needs, False)
     results += param_results
-    results.append(wait_ready(tracker, config.ready_timeout_s / config.speedup, stop,
-                              max(1.0, 10.0 / config.speedup)))
+    results.append(wait_ready(tracker, config.ready_timeout_s, config.speedup, stop))
     state = tracker.snapshot()
     results.append(check_battery(state, config.min_battery_pct))
     results.append(check_home(state, mission, config.home_tolerance_m))

@@ -23,6 +23,7 @@ __all__ = [
     "EKF_READY_FLAGS",
     "StatusText",
     "StatusTextAssembler",
+    "VehicleDeadline",
     "VehicleState",
     "VehicleTracker",
     "copter_mode_name",
@@ -208,6 +209,8 @@ class VehicleTracker:
         self._lock = threading.Lock()
         self._texts = StatusTextAssembler()
         self._observers: list[Observer] = []
+        self._vehicle_s = 0.0
+        self._last_boot_ms: int | None = None
         self._handlers: dict[str, Callable[[VehicleState, MavMessage], VehicleState]] = {
             "HEARTBEAT": _heartbeat, "GLOBAL_POSITION_INT": _position, "VFR_HUD": _vfr_hud,
             "SYS_STATUS": _sys_status, "BATTERY_STATUS": _battery, "GPS_RAW_INT": _gps,
@@ -253,6 +256,10 @@ class VehicleTracker:
             elif mtype == "MISSION_ITEM_REACHED":
                 state = replace(state, reached=(*state.reached, msg.seq)[-_MAX_REACHED:])
             boot = getattr(msg, "time_boot_ms", None)
+            if boot is not None:
+                if self._last_boot_ms is not None and boot > self._last_boot_ms:
+                    self._vehicle_s += (boot - self._last_boot_ms) / 1000.0
+                self._last_boot_ms = boot  # lower after a reboot: start counting again
             state = replace(state, last_message_s=now,
                             boot_ms=boot if boot is not None else state.boot_ms)
             self._state = state
@@ -261,9 +268,36 @@ class VehicleTracker:
         for observer in observers:
             observer(state)
 
+    def vehicle_time_s(self) -> float:
+        """Seconds of the vehicle's own clock seen so far (from ``time_boot_ms``, across
+        reboots): waits measured with it hold whatever the simulator's real speed."""
+        with self._lock:
+            return self._vehicle_s
+
+    def deadline(self, vehicle_s: float, speedup: float = 1.0) -> VehicleDeadline:
+        """A deadline ``vehicle_s`` ahead on the vehicle's clock (see ``VehicleDeadline``)."""
+        return VehicleDeadline(self, vehicle_s, speedup)
+
     def texts_since(self, since_s: float) -> list[str]:
         """Texts received at or after monotonic time ``since_s``."""
         return [t.text for t in self.snapshot().texts if t.received_s >= since_s]
+
+
+class VehicleDeadline:
+    """Expires after ``vehicle_s`` seconds of the vehicle's clock, or at the latest after
+    ``4 * vehicle_s / speedup + 5`` wall seconds (a vehicle that stopped reporting time)."""
+
+    def __init__(self, tracker: VehicleTracker, vehicle_s: float, speedup: float = 1.0) -> None:
+        self.tracker = tracker
+        self.vehicle_s = vehicle_s
+        self._start = tracker.vehicle_time_s()
+        self._wall_cap = time.monotonic() + 4.0 * vehicle_s / speedup + 5.0
+
+    def elapsed_s(self) -> float:
+        return self.tracker.vehicle_time_s() - self._start
+
+    def expired(self) -> bool:
+        return self.elapsed_s() >= self.vehicle_s or time.monotonic() >= self._wall_cap
 
 
 def _heartbeat(state: VehicleState, msg: MavMessage) -> VehicleState:

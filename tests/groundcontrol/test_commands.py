@@ -138,6 +138,6 @@ def test_stream_keeper_rerequests_when_only_heartbeats_arrive(channel, fake):
 def test_request_streams_reports_refused_intervals(channel, fake):
     fake.answers[mavlink.MAV_CMD_SET_MESSAGE_INTERVAL] = [
         replay.RecordedAnswer(mavlink.MAV_RESULT_DENIED)]
-    assert Commander(channel, FAST).request_streams() == 7
+    assert Commander(channel, FAST).request_streams() == 10
     fake.answers.clear()
     assert Commander(channel, FAST).request_streams() == 0

@@ -56,7 +56,7 @@ def test_continue_after_land_flight_is_a_delivery():
     assert outcome is not None and outcome.reason is FlightReason.COMPLETED
     assert outcome.success and outcome.reached_seq == 11
     assert progress.text_seen == "Gripper Released"
-    assert phases[0] is FlightState.ARMING and phases[-1] is FlightState.DONE
+    assert phases[0] is FlightState.ARMING and phases[-1] is FlightState.LANDED
     flown = [p for p in phases if p is not FlightState.LANDED]
     for earlier, later in [(FlightState.TAKEOFF, FlightState.EN_ROUTE),
                            (FlightState.EN_ROUTE, FlightState.DELIVERING),

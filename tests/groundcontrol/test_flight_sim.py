@@ -46,7 +46,10 @@ def short_delivery(home: tuple[float, ...], north_m: float = 250.0, alt_m: float
         MissionItem(6, 16, x=drop, y=lon, z=alt_m),
         MissionItem(7, 21, x=lat, y=lon, z=0.0),
     )
-    needs = (ParamRequirement("GRIP_ENABLE", 1.0, "eq", "the release is a DO_GRIPPER"), *extra)
+    needs = (ParamRequirement("GRIP_ENABLE", 1.0, "eq", "the release is a DO_GRIPPER"),
+             ParamRequirement("GRIP_TYPE", 1.0, "eq", "servo gripper (0 = none)"),
+             ParamRequirement("SERVO9_FUNCTION", 28.0, "eq", "servo 9 drives the gripper"),
+             *extra)
     return Mission("short", items, fence=fence, required_params=needs, delivery_seq=4,
                    dropoff_seq=3)
 

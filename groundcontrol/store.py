@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from planner.dispatch import Dispatcher
 from planner.dispatch_codec import decode, encode
@@ -279,6 +280,19 @@ class Store:
             db.executemany("INSERT INTO order_transitions VALUES (?, ?)",
                            [(a.value, b.value) for a, b in sorted(TRANSITIONS, key=str)])
 
+    def set_setting(self, name: str, value: str, now_s: float) -> None:
+        """Keep a setting the restart needs (scenario, depot models, seed), logged."""
+        with self._tx() as db:
+            db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value = excluded.value", (f"setting:{name}", value))
+            _log(db, now_s, "setting", None, None, {"name": name, "value": value})
+
+    def setting(self, name: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?",
+                                     (f"setting:{name}",)).fetchone()
+        return None if row is None else str(row[0])
+
     # ------------------------------------------------------------------------------ orders
 
     def add_orders(self, orders: Sequence[Order], now_s: float, source: str = "") -> None:
@@ -489,7 +503,7 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def _stored_order(row: tuple) -> StoredOrder:  # type: ignore[type-arg]
+def _stored_order(row: tuple[Any, ...]) -> StoredOrder:
     oid, depot, lat, lon, payload, created, due, priority, state, reasons, cancel = row
     order = Order(oid, depot, LatLon(lat, lon), payload, created, due, priority)
     return StoredOrder(order, OrderState(state), tuple(json.loads(reasons)), bool(cancel))

@@ -25,7 +25,7 @@ __all__ = ["decode", "encode", "from_jsonable", "to_jsonable"]
 _TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        LatLon, Depot, Order, FlightPlan, PhaseEnergy, Infeasibility, dm.Sortie,
+        LatLon, Depot, Order, FlightPlan, PhaseEnergy, Infeasibility, dm.Sortie, dm.DepotModel,
         dm.OrderPlaced, dm.OrderCancelled, dm.DroneLanded, dm.DroneFault, dm.DroneRecovered,
         dm.LinkLost, dm.LinkRestored, dm.Tick,
         dm.Assign, dm.Unassign, dm.Reject, dm.SwapBattery, dm.Fail, dm.CancelAnswer,

@@ -224,3 +224,32 @@ def test_many_threads_share_one_store(store: Store) -> None:
     assert not errors
     assert len(store.orders()) == 80
     assert len(store.events()) == 80
+
+
+def test_settings_for_the_restart_survive_reopening(tmp_path: Path) -> None:
+    from planner.dispatch_codec import decode, encode
+    from planner.dispatch_model import DepotModel
+
+    models = tuple(depot_models(pads=2).values())
+    with Store.open(tmp_path / "s.db") as s:
+        s.set_setting("depots", encode(models), 0.0)
+        s.set_setting("seed", "3", 0.0)
+        s.set_setting("seed", "4", 1.0)
+    with Store.open(tmp_path / "s.db") as s:
+        assert decode(s.setting("depots") or "") == models
+        assert isinstance(decode(s.setting("depots") or "")[0], DepotModel)
+        assert s.setting("seed") == "4"
+        assert s.setting("nothing") is None
+        assert [e.kind for e in s.events()] == ["setting"] * 3
+
+
+def test_stored_json_cannot_name_other_types() -> None:
+    from planner.dispatch_codec import decode
+    from planner.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="unknown type 'Popen'"):
+        decode('{"type": "Popen", "args": ["rm"]}')
+    with pytest.raises(InvalidInput, match="bad fields for LinkLost"):
+        decode('{"type": "LinkLost", "drone": "d1"}')
+    with pytest.raises(InvalidInput, match="not JSON"):
+        decode("{")

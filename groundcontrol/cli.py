@@ -19,6 +19,8 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cmd_demo",
     "groundcontrol.cmd_order",
     "groundcontrol.cmd_fly",
+    "groundcontrol.cmd_run",
+    "groundcontrol.cmd_console",
     "groundcontrol.cmd_sitl",
 )
 

@@ -142,6 +142,7 @@ class FleetController:
         self._thread: threading.Thread | None = None
         self._now_s = 0.0
         self._last_poll = self._last_snapshot = -1e18
+        self._pace_samples: list[tuple[float, float]] = []
         self.error: BaseException | None = None
 
     def _new_dispatcher(self) -> Dispatcher:
@@ -282,6 +283,8 @@ class FleetController:
         self._commit(now)
         self._launch(now)
         self._snapshots(now)
+        if time.monotonic() - (self._pace_samples[-1][0] if self._pace_samples else 0) > 1.0:
+            self._pace()
 
     def _release(self, now: float) -> None:
         while self._releases and self._releases[0].created_s <= now:
@@ -392,9 +395,22 @@ class FleetController:
         need = int(100.0 * sortie.plan.energy_wh / profile.battery_wh) + 1
         pre = PreflightConfig(min_battery_pct=max(cfg.min_battery_pct, min(90, need)),
                               configure=cfg.configure)
-        return FlightConfig(speedup=cfg.speedup, preflight=pre,
+        # Flight turns vehicle-time limits into wall time with its speedup; a simulator that
+        # cannot keep up runs slower than asked, so give it the pace actually measured.
+        return FlightConfig(speedup=self._pace(), preflight=pre,
                             mission_timeout_s=cfg.mission_timeout_s,
                             link_lost_s=cfg.link_lost_wall_s)
+
+    def _pace(self) -> float:
+        """Scenario seconds per wall second over the last few seconds (at most ``speedup``)."""
+        wall, now = time.monotonic(), self.now_s()
+        self._pace_samples.append((wall, now))
+        while len(self._pace_samples) > 2 and wall - self._pace_samples[1][0] > 10.0:
+            self._pace_samples.pop(0)
+        (w0, t0), pace = self._pace_samples[0], self.config.speedup
+        if wall - w0 > 2.0:
+            pace = min(pace, 0.8 * (now - t0) / (wall - w0))
+        return max(1.0, pace)
 
     def start_job(self, sortie: Sortie, reattach: bool) -> FlightJob:
         """Start (or, after a restart, re-attach to) the flight of a sortie (loop thread)."""

@@ -33,6 +33,7 @@ __all__ = [
     "ScaledWallClock",
     "SimClock",
     "SimCrew",
+    "VehicleClock",
     "battery_wh_of",
 ]
 
@@ -160,6 +161,45 @@ class SimClock:
 
     def now_s(self) -> float:
         return self.start_s + (float(self._fleet.sim_time_s) - self._sim0)
+
+
+class VehicleClock:
+    """Scenario time from the vehicles' own clocks (``time_boot_ms``): right for ArduPilot
+    SITL at any speedup and for real vehicles (wall time), and it does not run on while the
+    vehicles stand still (a simulator falling behind).
+
+    Time advances by the largest increase of any vehicle's boot time since the last reading;
+    a reboot (boot time going back) only restarts that vehicle's count. With no vehicle heard
+    for ``fallback_after_wall_s`` it runs on wall time times ``fallback_speedup``.
+    """
+
+    def __init__(self, trackers: Callable[[], list[VehicleTracker]], start_s: float,
+                 fallback_speedup: float = 1.0, fallback_after_wall_s: float = 2.0) -> None:
+        self._trackers = trackers
+        self._now_s = start_s
+        self._last_ms: dict[int, int] = {}
+        self._fallback_speedup = fallback_speedup
+        self._fallback_after_wall_s = fallback_after_wall_s
+        self._last_advance = time.monotonic()
+
+    def now_s(self) -> float:
+        step_s = 0.0
+        for tracker in self._trackers():
+            state = tracker.snapshot()
+            if state.boot_ms is None:
+                continue
+            last = self._last_ms.get(state.sysid)
+            self._last_ms[state.sysid] = state.boot_ms
+            if last is not None and state.boot_ms > last:
+                step_s = max(step_s, (state.boot_ms - last) / 1000.0)
+        wall = time.monotonic()
+        if step_s > 0:
+            self._last_advance = wall
+        elif wall - self._last_advance > self._fallback_after_wall_s:
+            step_s = (wall - self._last_advance) * self._fallback_speedup
+            self._last_advance = wall
+        self._now_s += step_s
+        return self._now_s
 
 
 # ------------------------------------------------------------------------ ground crews

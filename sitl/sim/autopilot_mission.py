@@ -27,7 +27,6 @@ __all__ = ["MissionRunner", "RunState", "command_name"]
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
 CONTINUE_AFTER_LAND = 4
-LAND_COMPLETE_S = 2.1
 NAV_COMMANDS = frozenset({
     M.MAV_CMD_NAV_WAYPOINT, M.MAV_CMD_NAV_LOITER_UNLIM, M.MAV_CMD_NAV_LOITER_TURNS,
     M.MAV_CMD_NAV_LOITER_TIME, M.MAV_CMD_NAV_RETURN_TO_LAUNCH, M.MAV_CMD_NAV_LAND,
@@ -357,7 +356,7 @@ class MissionRunner:
             if v.land_complete() or self._arrived(act, 1.0):
                 act.phase = "descend"
             return
-        if not v.armed or v.landed_for_s() < LAND_COMPLETE_S:
+        if not v.armed or not v.land_complete():
             return
         if (int(v.params.get("MIS_OPTIONS")) & CONTINUE_AFTER_LAND) and \
                 self._next_nav_is_takeoff(act.seq):

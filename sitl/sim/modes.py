@@ -22,6 +22,8 @@ STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE = 0, 2, 3, 4, 5, 6, 
 SUPPORTED = (STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE)
 NEEDS_POSITION = (AUTO, GUIDED, LOITER, RTL, BRAKE)
 AUTO_ALLOW_ARMING = 1
+LAND_COMPLETE_S = 2.07
+"""Touchdown to land-complete (disarm in LAND/RTL/AUTO) as recorded: 2.06-2.1 s."""
 
 
 def set_mode(v: SimVehicle, mode: int) -> bool:
@@ -70,7 +72,7 @@ def nav_target(v: SimVehicle) -> NavTarget | None:
         return v.rtl.target()
     if v.mode == LAND:
         if v.hold_ne is None:
-            v.hold_ne = (p.north_m, p.east_m, p.up_m)
+            v.hold_ne = v.stopping_point()
         return NavTarget(v.hold_ne[0], v.hold_ne[1], None, land=True,
                          descent_ms=v.land_descent_ms())
     if v.mode in (STABILIZE, ALT_HOLD):
@@ -82,8 +84,6 @@ def nav_target(v: SimVehicle) -> NavTarget | None:
 
 
 def is_landing(v: SimVehicle) -> bool:
-    if v.phys.vu >= -0.05:
-        return False
     if v.mode == LAND or (v.mode == RTL and v.rtl.phase == "land"):
         return True
     act = v.runner.active
@@ -99,7 +99,7 @@ def update(v: SimVehicle) -> None:
         v.runner.update()
     elif v.mode == RTL:
         v.rtl.update()
-    elif v.mode == LAND and v.armed and v.landed_for_s() >= 2.1:
+    elif v.mode == LAND and v.armed and v.land_complete():
         disarm(v)
     elif v.mode == GUIDED and v.takeoff_up_m is not None and v.takeoff_done():
         v.takeoff_finished()
@@ -113,7 +113,7 @@ def _auto_disarm(v: SimVehicle) -> None:
     act = v.runner.active
     if v.mode == AUTO and act is not None and act.item.command == M.MAV_CMD_NAV_PAYLOAD_PLACE:
         return
-    since = max(v.arm_time_s, (v.touchdown_s or 0.0) + 1.0)
+    since = max(v.arm_time_s, (v.touchdown_s or 0.0) + LAND_COMPLETE_S)
     if v.sim_time_s - since >= delay:
         disarm(v)
 

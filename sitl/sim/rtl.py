@@ -67,7 +67,7 @@ class RtlController:
         elif self.phase == "loiter" and \
                 v.sim_time_s - self.t0_s >= v.params.get("RTL_LOIT_TIME") / 1000.0:
             self.phase = "land"
-        elif self.phase == "land" and v.landed_for_s() >= 2.1:
+        elif self.phase == "land" and v.land_complete():
             self.phase = "landed"
             if v.armed:
                 v.disarm(from_land=True)

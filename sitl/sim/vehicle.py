@@ -277,10 +277,17 @@ class SimVehicle:
         self.battery.full_voltage_v = p.get("SIM_BATT_VOLTAGE")
         self.battery.sag_capacity_ah = p.get("SIM_BATT_CAP_AH")
 
-    def _hold_target(self) -> NavTarget:
+    def stopping_point(self) -> tuple[float, float, float]:
+        """Where the copter stops braking from its current velocity (north, east, up)."""
         p = self.phys
+        speed = p.groundspeed_ms
+        k = speed / (2.0 * p.accel_mss)
+        up = p.up_m + p.vu * abs(p.vu) / (2.0 * p.accel_z_mss)
+        return p.north_m + p.vn * k, p.east_m + p.ve * k, max(up, p.ground_up_m)
+
+    def _hold_target(self) -> NavTarget:
         if self.hold_ne is None:
-            self.hold_ne = (p.north_m, p.east_m, p.up_m)
+            self.hold_ne = self.stopping_point()
         n, e, up = self.hold_ne
         return NavTarget(n, e, up)
 
@@ -368,8 +375,8 @@ class SimVehicle:
         return self.sim_time_s - self.touchdown_s
 
     def land_complete(self) -> bool:
-        return self.phys.on_ground and (not self.armed or self.landed_for_s() >= 1.0
-                                        or self.takeoff_up_m is None and self.touchdown_s == 0.0)
+        """ArduCopter's land detector: on the ground for LAND_COMPLETE_S (always when disarmed)."""
+        return self.phys.on_ground and (not self.armed or self.landed_for_s() >= modes.LAND_COMPLETE_S)
 
     def landed_state(self) -> int:
         act = self.runner.active

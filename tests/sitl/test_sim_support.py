@@ -230,3 +230,175 @@ def test_boot_text_then_heartbeats_and_nothing_else_unasked() -> None:
     finally:
         gcs.close()
         fleet.stop()
+
+
+class Bench:
+    """Lock-step GCS for a SimVehicle without sockets: deterministic and fast.
+
+    Every step the vehicle's output is parsed into ``msgs`` (each tagged ``sim_t``); a GCS
+    HEARTBEAT from 255/190 is injected every simulated second while ``heartbeat`` is set.
+    """
+
+    def __init__(self, params: dict[str, float] | None = None, home: Home = CMAC,
+                 step_s: float = 0.02, streams_hz: int = 2, **kwargs: Any) -> None:
+        from sitl.sim import SimVehicle
+
+        self.v = SimVehicle(home, sysid=1, params=params, **kwargs)
+        self.step_s = step_s
+        self.gcs = M.MAVLink(None, srcSystem=255, srcComponent=190)
+        self.parser = M.MAVLink(None)
+        self.parser.robust_parsing = True
+        self.msgs: list[Any] = []
+        self.heartbeat = True
+        self._next_hb = 0.0
+        self.streams_hz = streams_hz
+        self.v.boot()
+        self._request_streams()
+
+    def _request_streams(self) -> None:
+        if self.streams_hz:
+            self.send(M.MAVLink_request_data_stream_message(1, 1, 0, self.streams_hz, 1))
+
+    @property
+    def t(self) -> float:
+        return self.v.sim_time_s
+
+    def _collect(self) -> None:
+        for msg in self.parser.parse_buffer(self.v.take_output()) or []:
+            if msg.get_type() != "BAD_DATA":
+                msg.sim_t = self.v.sim_time_s
+                self.msgs.append(msg)
+
+    def send(self, msg: Any) -> None:
+        msg.pack(self.gcs)
+        self.v.receive(msg)
+        self._collect()
+
+    def step(self, seconds: float = 0.0) -> None:
+        end = self.t + seconds
+        while True:
+            if self.heartbeat and self.t >= self._next_hb:
+                self._next_hb = self.t + 1.0
+                self.send(M.MAVLink_heartbeat_message(M.MAV_TYPE_GCS, M.MAV_AUTOPILOT_INVALID,
+                                                      0, 0, 0, 3))
+            self.v.step(self.step_s)
+            self._collect()
+            if self.v.reboot_requested:
+                self.v.reboot()
+                self.parser = M.MAVLink(None)
+                self.parser.robust_parsing = True
+                self.v.boot()
+                self._next_hb = 0.0
+            if self.t >= end:
+                return
+
+    def until(self, pred: Callable[[], Any], timeout_s: float, what: str = "condition") -> Any:
+        end = self.t + timeout_s
+        while self.t < end:
+            result = pred()
+            if result:
+                return result
+            self.step(self.step_s)
+        raise AssertionError(f"{what} not reached within {timeout_s} sim s (t={self.t:.1f})")
+
+    def until_msg(self, kind: str, timeout_s: float, since: int | None = None,
+                  pred: Callable[[Any], bool] = lambda m: True) -> Any:
+        start = len(self.msgs) if since is None else since
+
+        def find() -> Any:
+            for m in self.msgs[start:]:
+                if m.get_type() == kind and pred(m):
+                    return m
+            return None
+        return self.until(find, timeout_s, f"{kind}")
+
+    def until_text(self, text: str, timeout_s: float, since: int | None = None) -> Any:
+        return self.until_msg("STATUSTEXT", timeout_s, since, lambda m: m.text == text)
+
+    def command(self, cmd: int, *params: float) -> int:
+        p = list(params) + [0.0] * (7 - len(params))
+        since = len(self.msgs)
+        self.send(M.MAVLink_command_long_message(1, 1, cmd, 0, *p))
+        acks = [m for m in self.msgs[since:] if m.get_type() == "COMMAND_ACK" and m.command == cmd]
+        assert acks, f"no COMMAND_ACK for {cmd}"
+        return int(acks[0].result)
+
+    def set_param(self, name: str, value: float) -> Any:
+        since = len(self.msgs)
+        self.send(M.MAVLink_param_set_message(1, 1, name.encode(), value,
+                                              M.MAV_PARAM_TYPE_REAL32))
+        values = [m for m in self.msgs[since:] if m.get_type() == "PARAM_VALUE"
+                  and m.param_id == name]
+        assert values, f"no PARAM_VALUE echo for {name}"
+        return values[0]
+
+    def upload(self, items: list[Any], mission_type: int = 0) -> int:
+        since = len(self.msgs)
+        self.send(M.MAVLink_mission_count_message(1, 1, len(items), mission_type))
+        for _ in range(len(items) + 5):
+            new = self.msgs[since:]
+            since = len(self.msgs)
+            for m in new:
+                if m.get_type() == "MISSION_ACK" and m.mission_type == mission_type:
+                    return int(m.type)
+                if m.get_type() == "MISSION_REQUEST" and m.mission_type == mission_type:
+                    self.send(items[m.seq])
+        raise AssertionError("upload did not finish")
+
+    def ready(self) -> None:
+        self.until(self.v.ekf_ready, 60.0, "EKF using GPS")
+        self.step(0.5)
+
+    def texts(self, since: int = 0) -> list[str]:
+        return [m.text for m in self.msgs[since:] if m.get_type() == "STATUSTEXT"]
+
+    def reached(self, since: int = 0) -> list[int]:
+        return [m.seq for m in self.msgs[since:] if m.get_type() == "MISSION_ITEM_REACHED"]
+
+    def modes(self, since: int = 0) -> list[int]:
+        out: list[int] = []
+        for m in self.msgs[since:]:
+            if m.get_type() == "HEARTBEAT" and (not out or out[-1] != m.custom_mode):
+                out.append(int(m.custom_mode))
+        return out
+
+    def arm_and_start(self) -> None:
+        assert self.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+        assert self.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == 0
+        self.step(0.5)
+        assert self.command(M.MAV_CMD_MISSION_START) == 0
+
+    def takeoff(self, alt_m: float) -> None:
+        assert self.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+        assert self.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == 0
+        assert self.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, alt_m) == 0
+        self.until(lambda: self.v.alt_rel_m() > alt_m - 0.5, 60.0, "takeoff altitude")
+
+
+def recorded_upload(name: str, first_only: bool = True) -> list[Any]:
+    """The MISSION_ITEM_INTs of the first mission upload in a recording."""
+    items: list[Any] = []
+    for rec in load_recording(name):
+        if rec["dir"] == "gcs>veh" and rec["type"] == "MISSION_ITEM_INT" \
+                and rec["fields"]["mission_type"] == 0:
+            f = rec["fields"]
+            if items and f["seq"] == 0 and first_only:
+                break
+            if f["seq"] == len(items):
+                items.append(M.MAVLink_mission_item_int_message(
+                    1, 1, f["seq"], f["frame"], f["command"], 0, f["autocontinue"],
+                    f["param1"], f["param2"], f["param3"], f["param4"], f["x"], f["y"], f["z"],
+                    0))
+    return items
+
+
+def recorded(name: str, kind: str, field: str | None = None) -> list[Any]:
+    """Values of one field (or the records) of vehicle messages of a type in a recording."""
+    out = []
+    for rec in load_recording(name):
+        if rec["dir"] == "veh>gcs" and rec["type"] == kind:
+            out.append(rec["fields"][field] if field else rec)
+    return out
+
+
+__all__ += ["Bench", "recorded", "recorded_upload"]

@@ -61,13 +61,14 @@ CURVE = ((0.25, None, None), (0.33, 12.75 * 3600, 50 * 60), (0.42, 18.75 * 3600,
 """Mixture of the arrival-time density: (weight, peak, spread): uniform, lunch, dinner."""
 GROUND = {
     "online": DepotModel("-", pads=10, spare_batteries=20, swap_time_s=120.0,
-                         load_time_s=60.0, charge_rate_w=1000.0),
+                         load_time_s=60.0, charge_rate_w=1000.0, park_charging=True),
     "online-tight": DepotModel("-", pads=4, spare_batteries=8, swap_time_s=120.0,
                                load_time_s=60.0, charge_rate_w=400.0),
 }
-"""Ground resources per depot: a hub with a charging pad per drone and a rack of fast-charged
-spares, and a tight one (fewer pads, spares and slower chargers) to show how the ground
-bounds the day. The offline baseline ignores batteries and pads altogether."""
+"""Ground resources per depot: a hub with a charging pad per drone (drones charge while
+parked) and a rack of fast-charged spares, and a tight one (fewer pads, spares and slower
+chargers) to show how the ground bounds the day. The offline baseline ignores batteries and
+pads altogether."""
 
 
 @dataclass
@@ -328,7 +329,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name, model in GROUND.items():
         print(f"{name}: pads {model.pads}, spares {model.spare_batteries}, swap "
               f"{model.swap_time_s:g} s, load {model.load_time_s:g} s, charger "
-              f"{model.charge_rate_w:g} W per depot")
+              f"{model.charge_rate_w:g} W per depot"
+              + (", drones charge while parked" if model.park_charging else ""))
         models = [replace(model, depot_id=d) for d in DEPOTS]
         disp = Dispatcher(drones, models, planner_plan_fn(planner),
                           promise_s=scenario.promise_s, seed=args.seed, start_s=DAY_START_S)

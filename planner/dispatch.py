@@ -131,6 +131,11 @@ class Dispatcher:
         for d in specs:
             if d.depot_id not in models:
                 raise InvalidInput(f"drone {d.id}.depot_id", f"no depot model for {d.depot_id!r}")
+        for depot_id, model in models.items():
+            based = sum(d.depot_id == depot_id for d in specs)
+            if model.park_charging and model.pads < based:
+                raise InvalidInput(f"depot {depot_id}.pads", f"park_charging needs a pad per "
+                                   f"drone: {model.pads} pads for {based} drones")
         rank = [d.id for d in specs]
         random.Random(seed).shuffle(rank)
         self._fleet = Fleet(plan_fn, promise_s, {d: i for i, d in enumerate(rank)})

@@ -108,6 +108,9 @@ class DepotModel:
     """Time on a pad to load a parcel; the shortest possible turnaround."""
     charge_rate_w: float = 500.0
     """Charger power, for spares in the pool and for a drone charging on a pad."""
+    park_charging: bool = False
+    """Every drone rests on its own charging pad: its battery charges whenever it is on the
+    ground, not only during a turnaround (a nest per drone; needs pads >= drones)."""
 
     def __post_init__(self) -> None:
         if self.pads < 1:

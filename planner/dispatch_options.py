@@ -12,7 +12,14 @@ import itertools
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 
-from planner.dispatch_model import BatteryAction, DroneSpec, DroneStatus, PlanFn, Sortie
+from planner.dispatch_model import (
+    BatteryAction,
+    DepotModel,
+    DroneSpec,
+    DroneStatus,
+    PlanFn,
+    Sortie,
+)
 from planner.dispatch_resources import Battery, DepotResources, charged_wh, time_to_charge_s
 from planner.model import FlightPlan, Infeasibility, Order, PlanResult, Rule
 from planner.vehicle import VehicleProfile
@@ -146,7 +153,8 @@ class Fleet:
         if sortie.action is BatteryAction.SWAP:
             depot.take_spare(sortie.battery_id)
             back_at = sortie.turnaround_start_s + depot.model.swap_time_s
-            depot.put_spare(replace(drone.battery, since_s=back_at))
+            left = _on_board_wh(drone.battery, sortie.turnaround_start_s, depot.model)
+            depot.put_spare(Battery(drone.battery.id, capacity, left, back_at))
         battery = Battery(sortie.battery_id, capacity, sortie.landing_wh, sortie.land_s)
         drones[sortie.drone_id] = replace(drone, battery=battery, free_at_s=sortie.land_s)
 
@@ -189,7 +197,7 @@ def _options(fleet: Fleet, order: Order, drone: DroneState, depot: DepotResource
         return []
     model = depot.model
     ready = max(now_s, drone.free_at_s)
-    energy = drone.battery.energy_wh
+    energy = _on_board_wh(drone.battery, ready, model)
     capacity = drone.battery.capacity_wh
     out: list[Sortie] = []
     if energy >= need:
@@ -211,6 +219,13 @@ def _options(fleet: Fleet, order: Order, drone: DroneState, depot: DepotResource
         out.append(_sortie(order, drone, full, start, start + duration, pad,
                            BatteryAction.CHARGE, drone.battery.id, target))
     return out
+
+
+def _on_board_wh(battery: Battery, at_s: float, model: DepotModel) -> float:
+    """Energy in a drone's battery at ``at_s``: parked drones charge on their own pads."""
+    if model.park_charging:
+        return charged_wh(battery, at_s, model.charge_rate_w)
+    return battery.energy_wh
 
 
 def _sortie(order: Order, drone: DroneState, plan: FlightPlan, start_s: float, launch_s: float,

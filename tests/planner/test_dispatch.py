@@ -6,6 +6,7 @@ the last test, which uses the real planner on the Canberra scenario."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,26 @@ def test_a_late_landing_moves_the_turnaround_that_was_booked_too_early() -> None
     assert out["o2"].sortie.turnaround_start_s == pytest.approx(late)
     assert [s.order_id for s in disp.history] == ["o1"]
     assert disp.history[0].land_s == first.land_s  # it was not flown longer than planned
+
+
+@pytest.mark.parametrize("parked", [False, True])
+def test_a_parked_drone_charges_on_its_own_pad_only_when_the_depot_has_one(parked: bool) -> None:
+    drones = [FakeDrone("d0", PROFILE, "A")]
+    models = {k: replace(m, spare_batteries=0, park_charging=parked, charge_rate_w=400.0)
+              for k, m in depot_models().items()}
+    disp = Dispatcher(drones, models, fake_plan)  # type: ignore[arg-type]
+    long = {"east_m": 14_000.0, "payload_kg": 2.4, "due_s": 20_000.0}
+    first = assigns(disp.handle(OrderPlaced(order("o1", **long)), 0.0))["o1"]  # type: ignore[arg-type]
+    later = first.sortie.land_s + 3600.0
+    second = assigns(disp.handle(OrderPlaced(order("o2", created_s=later, **long)), later))["o2"]  # type: ignore[arg-type]
+    if parked:  # an hour at 400 W refilled it: straight off after loading
+        assert second.sortie.action is BatteryAction.KEEP
+        assert second.sortie.launch_wh == pytest.approx(PROFILE.battery_wh)
+        assert second.launch_at_s == pytest.approx(later + 60.0)
+    else:  # it sat there with what it landed with, and charges only now
+        assert second.sortie.action is BatteryAction.CHARGE
+        assert second.launch_at_s > later + 60.0
+    with pytest.raises(InvalidInput, match="park_charging"):
+        Dispatcher(drones * 1 + [FakeDrone("d1", PROFILE, "A")],  # type: ignore[arg-type]
+                   {k: replace(m, pads=1, park_charging=True) for k, m in models.items()},
+                   fake_plan)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,7 +66,9 @@ def _event(disp: Dispatcher, action: object, placed: list[str]) -> Event | None:
 
 
 def run(stream: list[tuple[float, object]], seed: int) -> tuple[Dispatcher, list[Decision]]:
-    disp = Dispatcher(DRONES, depot_models(pads=2, spares=1), fake_plan, seed=seed)  # type: ignore[arg-type]
+    models = depot_models(pads=2, spares=1)
+    models["B"] = replace(models["B"], park_charging=True)  # B's one drone charges when parked
+    disp = Dispatcher(DRONES, models, fake_plan, seed=seed)  # type: ignore[arg-type]
     placed: list[str] = []
     decisions: list[Decision] = []
     for t, action in stream:

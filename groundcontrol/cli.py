@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cmd_run",
     "groundcontrol.cmd_console",
     "groundcontrol.cmd_sitl",
+    "sitl.cli_sim",
 )
 
 

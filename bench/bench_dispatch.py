@@ -197,7 +197,7 @@ def run_offline(orders: Sequence[Order], plans: dict[str, PlanResult], drones_pe
         chosen = _solve_depot(mine, plans, drones_per_depot, promise_s, turnaround_s,
                               limit_s / len(DEPOTS))
         result.solve_s += time.perf_counter() - started
-        for order, launch_s in chosen:
+        for order, launch_s, _drone in chosen:
             plan = plans[order.id].plan
             assert plan is not None
             result.delivered[order.id] = launch_s + dropoff_offset_s(plan) - order.created_s
@@ -212,8 +212,12 @@ def run_offline(orders: Sequence[Order], plans: dict[str, PlanResult], drones_pe
 
 def _solve_depot(orders: list[Order], plans: dict[str, PlanResult], vehicles: int,
                  promise_s: float, turnaround_s: float, limit_s: float
-                 ) -> list[tuple[Order, float]]:
-    """Nodes are sorties (0 is the start); a visit's time is the launch time."""
+                 ) -> list[tuple[Order, float, int]]:
+    """Nodes are sorties (0 is the start); a visit's time is the launch time.
+
+    Returns:
+        (order, launch time, drone number) of every sortie in the solution.
+    """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     busy = [0] + [round(plans[o.id].plan.flight_time_s + turnaround_s) for o in orders]  # type: ignore[union-attr]
@@ -248,7 +252,8 @@ def _solve_depot(orders: list[Order], plans: dict[str, PlanResult], vehicles: in
         while not routing.IsEnd(index):
             node = manager.IndexToNode(index)
             if node:
-                chosen.append((orders[node - 1], float(solution.Min(dim.CumulVar(index)))))
+                launch_s = float(solution.Min(dim.CumulVar(index)))
+                chosen.append((orders[node - 1], launch_s, v))
             index = solution.Value(routing.NextVar(index))
     return chosen
 
@@ -313,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--time-limit", type=float, default=60.0, help="offline solver, s")
     parser.add_argument("--no-offline", action="store_true")
-    args = parser.parse_args(argv)
+    # ``python -m bench dispatch ...`` may hand over its own argv: ignore what is not ours
+    args, _ = parser.parse_known_args(argv)
 
     scenario = load_scenario(ROOT / "missions" / "scenarios" / "canberra")
     profile = scenario.profiles["delivery-quad"]

@@ -55,7 +55,7 @@ def circumscribed_circle(x: float, y: float, radius_m: float, sides: int = CIRCL
     """A regular polygon that contains the circle: its edges are tangent to the circle.
 
     >>> poly = circumscribed_circle(0.0, 0.0, 100.0)
-    >>> poly.contains(Point(0.0, 0.0).buffer(100.0, quad_segs=64))
+    >>> poly.buffer(1e-9).covers(Point(0.0, 0.0).buffer(100.0, quad_segs=64))
     True
     """
     if sides < 3:

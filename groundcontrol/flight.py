@@ -242,7 +242,10 @@ class ProgressTracker:
             detail = (f"disarmed at seq {self.max_seq} before the final land (seq "
                       f"{self.last_seq}); ArduCopter resets the mission after a landing unless "
                       "MIS_OPTIONS bit 2 (ContinueAfterLand) is set")
-        landed = s.on_ground or s.landed_state is None
+        # EXTENDED_SYS_STATE may lag the disarm; ArduCopter disarms in the air only when forced
+        # or crashing, so low altitude counts as landed too.
+        landed = s.on_ground or s.landed_state is None or (
+            s.alt_rel_m is not None and abs(s.alt_rel_m) < 3.0)
         return FlightOutcome(self.delivered, landed, True, reason, detail,
                              FlightState.DONE if reason is FlightReason.COMPLETED
                              else FlightState.FAILED, self.max_seq,

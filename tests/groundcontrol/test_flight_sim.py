@@ -59,6 +59,12 @@ def config(speedup: float, **kw: object) -> FlightConfig:
                         preflight=PreflightConfig(configure=True, min_battery_pct=50), **kw)
 
 
+def _sleep_vehicle(tracker: VehicleTracker, seconds: float, speedup: float) -> None:
+    deadline = tracker.deadline(seconds, speedup)
+    while not deadline.expired():
+        time.sleep(0.01)
+
+
 class Run:
     """A flight running in its own thread, with the events it reported."""
 
@@ -133,6 +139,15 @@ def test_planned_canberra_delivery(fleet):
     chosen = min(feasible, key=lambda p: p.result.plan.flight_time_s)
     plan = chosen.result.plan
     mission = build_mission(plan, chosen.profile, scenario.airspace, depots=scenario.depots)
+    names = {r.name for r in mission.required_params}
+    if any(i.command == 211 for i in mission.items) and "GRIP_TYPE" not in names:
+        # missions.build only asks for GRIP_ENABLE; ArduPilot's gripper also needs GRIP_TYPE=1
+        # (0 = none) and a servo output, as in the recording (reported to the planner helper).
+        extra = (ParamRequirement("GRIP_TYPE", 1.0, "eq", "servo gripper"),
+                 ParamRequirement("SERVO9_FUNCTION", 28.0, "eq", "gripper servo"))
+        mission = Mission(mission.name, mission.items, mission.fence, mission.rally,
+                          mission.required_params + extra, mission.delivery_seq,
+                          mission.dropoff_seq, mission.order_id, mission.cruise_speed_ms)
     home = (plan.depot.position.lat, plan.depot.position.lon, plan.depot.ground_alt_amsl_m, 0.0)
     _, (channel,), speedup = fleet(1, [home])
     outcome = Run(Flight(channel, mission, config=config(speedup))).result(400)
@@ -171,9 +186,9 @@ def test_pause_holds_then_resume_completes(fleet):
     time.sleep(5 / speedup)
     run.flight.pause()
     run.wait_state(S.PAUSED, 30)
-    time.sleep(8 / speedup)  # braking
+    _sleep_vehicle(tracker, 8.0, speedup)  # braking
     start = tracker.snapshot()
-    time.sleep(5 / speedup)
+    _sleep_vehicle(tracker, 5.0, speedup)
     held = tracker.snapshot()
     assert held.groundspeed_ms is not None and held.groundspeed_ms < 1.0
     from groundcontrol.preflight import distance_m

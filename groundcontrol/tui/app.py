@@ -147,7 +147,10 @@ class ConsoleApp(App[None]):
         def added(result: ActionResult | None) -> None:
             if result is not None:
                 self.post_message(ActionFinished("add_order", "", result))
-                self._select_order = result.order_id
+                # The new order's row may be drawn already, or arrive with a later batch.
+                order_id = result.order_id
+                if order_id is not None and not self.main.orders.select_key(order_id):
+                    self._select_order = order_id
 
         self.push_screen(OrderFormScreen(depots, self.backend.add_order, default), callback=added)
 

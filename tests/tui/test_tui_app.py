@@ -24,7 +24,7 @@ from groundcontrol.tui.screens.confirm import ConfirmScreen
 from groundcontrol.tui.screens.detail import OrderDetailScreen, VehicleDetailScreen
 from groundcontrol.tui.screens.order_form import OrderFormScreen
 from groundcontrol.tui.scripted import ScriptedBackend
-from groundcontrol.tui.widgets.details import VehicleDetail, order_summary
+from groundcontrol.tui.widgets.details import MissionTable, VehicleDetail, order_summary
 from groundcontrol.tui.widgets.map_canvas import heading_glyph
 
 pytestmark = pytest.mark.tui
@@ -248,11 +248,43 @@ async def test_vehicle_detail_follows_the_mission(
         await settle(pilot, app)
         assert detail.vehicle.mission_seq is not None and first is not None
         assert detail.vehicle.mission_seq > first, "the detail view updates live"
+        mission = screen.query_one(MissionTable)
+        assert len(mission.items) == len(backend.order("O1").plan.items)  # type: ignore[union-attr]
+        assert mission.current == detail.vehicle.mission_seq
+        marks = [str(mission.get_row_at(k)[0]) for k in range(mission.row_count)]
+        assert marks.count("▶") == 1 and marks.index("▶") == mission.current
+        assert mission.cursor_row == mission.current
         await pilot.press("s")  # vehicle keys work in the detail view, on this vehicle
         await settle(pilot, app)
         assert _calls(backend, "pause") == [("N1",)]
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+@run_async
+async def test_updates_arriving_as_a_detail_screen_opens(
+    make_app: MakeApp, backend: ScriptedBackend
+) -> None:
+    """A flush in the same tick as the push, before the screen is composed, must not crash."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        backend.launch("O1", "N1")
+        backend.advance(5)
+        app.main.action_details()
+        app.flush_updates()
+        await settle(pilot, app)
+        detail = app.screen.query_one(VehicleDetail)
+        assert detail.vehicle == app.vehicles["N1"], "composed with the latest view"
+        app.pop_screen()
+        await pilot.press("2")
+        app.main.orders.select_key("O1")
+        backend.advance(5)
+        app.main.action_details()
+        app.flush_updates()
+        await settle(pilot, app)
+        assert isinstance(app.screen, OrderDetailScreen)
+        assert app.screen.order == app.orders["O1"]
 
 
 @run_async
@@ -272,7 +304,7 @@ async def test_order_detail_shows_the_plan_and_mission(
         assert plan is not None
         items = screen.query_one("#mission-items", DataTable)
         assert items.row_count == len(plan.items)
-        assert str(items.get_row_at(1)[1]) == "NAV_TAKEOFF"
+        assert str(items.get_row_at(1)[2]) == "NAV_TAKEOFF"
         summary = _text(order_summary(screen.order))
         assert f"{plan.distance_m / 1000:.2f} km" in summary
         assert f"{plan.energy_wh:.1f} Wh" in summary

@@ -57,7 +57,9 @@ class OrderDetailScreen(_DetailScreen):
         order = orders.get(self.order.id)
         if order is not None and order != self.order:
             self.order = order
-            self.query_one(OrderDetail).update_order(order)
+            # Not composed yet (pushed in this same tick): compose will use self.order.
+            for detail in self.query(OrderDetail):
+                detail.update_order(order)
 
 
 class VehicleDetailScreen(_DetailScreen):
@@ -65,9 +67,10 @@ class VehicleDetailScreen(_DetailScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [_CLOSE, *_bindings(Target.VEHICLE)]
 
-    def __init__(self, vehicle: VehicleView) -> None:
+    def __init__(self, vehicle: VehicleView, order: OrderView | None = None) -> None:
         super().__init__()
         self.vehicle = vehicle
+        self.order = order
 
     @property
     def target(self) -> str:
@@ -76,11 +79,13 @@ class VehicleDetailScreen(_DetailScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="detail-box"):
             yield Label(f"Vehicle {self.vehicle.name}", classes="detail-title")
-            yield VehicleDetail(self.vehicle)
+            yield VehicleDetail(self.vehicle, self.order)
         yield Footer()
 
     def update_views(self, vehicles: dict[str, VehicleView], orders: dict[str, OrderView]) -> None:
-        vehicle = vehicles.get(self.vehicle.name)
-        if vehicle is not None and vehicle != self.vehicle:
-            self.vehicle = vehicle
-            self.query_one(VehicleDetail).update_vehicle(vehicle)
+        vehicle = vehicles.get(self.vehicle.name, self.vehicle)
+        order = orders.get(vehicle.order_id or "")
+        if vehicle != self.vehicle or order != self.order:
+            self.vehicle, self.order = vehicle, order
+            for detail in self.query(VehicleDetail):  # none yet if pushed in this same tick
+                detail.update_vehicle(vehicle, order)

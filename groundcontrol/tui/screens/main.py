@@ -148,7 +148,8 @@ class MainScreen(Screen[None]):
             return
         vehicle = self.fleet.selected_view
         if vehicle is not None:
-            self.app.push_screen(VehicleDetailScreen(vehicle))
+            order = self.orders.views.get(vehicle.order_id or "")
+            self.app.push_screen(VehicleDetailScreen(vehicle, order))
 
     def action_focus_panel(self, name: str) -> None:
         self.query_one(f"#{name}").focus()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from groundcontrol.tui.model import OrderView, VehicleView
+from groundcontrol.tui.model import MissionItemView, OrderView, VehicleView
 from groundcontrol.tui.widgets.format import (
     ORDER_STYLES,
     battery_cell,
@@ -18,7 +20,7 @@ from groundcontrol.tui.widgets.format import (
     state_cell,
 )
 
-__all__ = ["OrderDetail", "VehicleDetail", "order_summary", "vehicle_summary"]
+__all__ = ["MissionTable", "OrderDetail", "VehicleDetail", "order_summary", "vehicle_summary"]
 
 
 def _grid() -> Table:
@@ -92,7 +94,7 @@ class OrderDetail(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(order_summary(self.order), id="order-summary")
-        yield DataTable(id="mission-items", cursor_type="row", zebra_stripes=True)
+        yield MissionTable(id="mission-items")
 
     def on_mount(self) -> None:
         self.update_order(self.order)
@@ -100,43 +102,82 @@ class OrderDetail(Vertical):
     def update_order(self, order: OrderView) -> None:
         self.order = order
         self.query_one("#order-summary", Static).update(order_summary(order))
-        table = self.query_one("#mission-items", DataTable)
-        table.clear(columns=True)
-        table.add_columns("#", "Command", "Lat", "Lon", "Alt m", "Note")
-        items = order.plan.items if order.plan is not None else ()
-        for item in items:
-            table.add_row(
-                str(item.seq),
-                item.command,
-                "" if item.lat is None else f"{item.lat:.6f}",
-                "" if item.lon is None else f"{item.lon:.6f}",
-                "" if item.alt_m is None else f"{item.alt_m:.0f}",
-                item.note,
-            )
-        table.display = bool(items)
+        self.query_one(MissionTable).show(order.plan.items if order.plan is not None else ())
+
+
+class MissionTable(DataTable[str]):
+    """Mission items; ``show`` marks the current item (MISSION_CURRENT) and keeps it in view."""
+
+    MARK = "▶"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.items: tuple[MissionItemView, ...] = ()
+        self.current: int | None = None
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key="mark")
+        for label in ("#", "Command", "Lat", "Lon", "Alt m", "Note"):
+            self.add_column(label, key=label)
+
+    def show(self, items: Sequence[MissionItemView], current: int | None = None) -> None:
+        items = tuple(items)
+        if items != self.items:
+            self.clear()
+            self.items, self.current = items, None
+            for item in items:
+                self.add_row("", *_item_cells(item), key=str(item.seq))
+        self.display = bool(items)
+        if current == self.current:
+            return
+        seqs = {item.seq for item in items}
+        if self.current in seqs:
+            self.update_cell(str(self.current), "mark", "")
+        self.current = current if current in seqs else None
+        if self.current is not None:
+            self.update_cell(str(self.current), "mark", self.MARK)
+            self.move_cursor(row=self.get_row_index(str(self.current)))
+
+
+def _item_cells(item: MissionItemView) -> tuple[str, ...]:
+    return (
+        str(item.seq),
+        item.command,
+        "" if item.lat is None else f"{item.lat:.6f}",
+        "" if item.lon is None else f"{item.lon:.6f}",
+        "" if item.alt_m is None else f"{item.alt_m:.0f}",
+        item.note,
+    )
 
 
 class VehicleDetail(Vertical):
-    """A vehicle's live state with its mission progress bar."""
+    """A vehicle's live state, its mission progress bar and its order's mission items with the
+    current one marked."""
 
-    def __init__(self, vehicle: VehicleView, *, id: str | None = None) -> None:
+    def __init__(
+        self, vehicle: VehicleView, order: OrderView | None = None, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.vehicle = vehicle
+        self.order = order
 
     def compose(self) -> ComposeResult:
         yield Static(vehicle_summary(self.vehicle), id="vehicle-summary")
         yield Static("", id="mission-label")
         yield ProgressBar(total=None, show_eta=False, id="mission-progress")
+        yield MissionTable(id="vehicle-mission")
 
     def on_mount(self) -> None:
-        self.update_vehicle(self.vehicle)
+        self.update_vehicle(self.vehicle, self.order)
 
-    def update_vehicle(self, v: VehicleView) -> None:
-        self.vehicle = v
+    def update_vehicle(self, v: VehicleView, order: OrderView | None = None) -> None:
+        self.vehicle, self.order = v, order
         self.query_one("#vehicle-summary", Static).update(vehicle_summary(v))
+        items = order.plan.items if order is not None and order.plan is not None else ()
+        self.query_one(MissionTable).show(items, v.mission_seq)
         bar = self.query_one("#mission-progress", ProgressBar)
         label = self.query_one("#mission-label", Static)
-        if v.mission_seq is None or not v.mission_count:
+        if v.mission_seq is None or v.mission_count is None or v.mission_count <= 1:
             label.update("Mission: none loaded")
             bar.update(total=None, progress=0)
             return

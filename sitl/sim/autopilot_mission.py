@@ -178,8 +178,6 @@ class MissionRunner:
         self._jumps.clear()
         if self.state != RunState.RUNNING:
             self.current_seq = 0
-            if self.state == RunState.COMPLETE:
-                self.state = RunState.STOPPED
 
     def set_current(self, seq: int, in_auto: bool) -> bool:
         """MISSION_SET_CURRENT / DO_SET_MISSION_CURRENT; False when seq is out of range."""
@@ -390,5 +388,6 @@ class MissionRunner:
         act.phase = "climb"
 
     def _verify_rtl(self, act: _Active) -> None:
+        self.v.rtl.update()
         if self.v.rtl.done():
             self._advance(reached=True)

@@ -23,6 +23,7 @@ class RtlController:
         self.return_up_m = 0.0
         self.t0_s = 0.0
         self.home_ne = (0.0, 0.0)
+        self.in_mission = False
 
     def start(self, in_mission: bool = False) -> None:
         v = self.v
@@ -35,6 +36,7 @@ class RtlController:
         if v.fence_enabled() and int(v.params.get("FENCE_TYPE")) & 1:
             target_rel = min(target_rel, max(current_rel, fence_max - 2.0))
         self.return_up_m = home_up + target_rel
+        self.in_mission = in_mission
         self.phase = "landed" if v.phys.on_ground else "climb"
         self.t0_s = v.sim_time_s
 
@@ -69,7 +71,8 @@ class RtlController:
             self.phase = "land"
         elif self.phase == "land" and v.land_complete():
             self.phase = "landed"
-            if v.armed:
+            # In a mission the item completes first; the mission end then disarms.
+            if v.armed and not self.in_mission:
                 v.disarm(from_land=True)
 
     def done(self) -> bool:

@@ -288,8 +288,9 @@ class FleetController:
 
     def _release(self, now: float) -> None:
         while self._releases and self._releases[0].created_s <= now:
-            order = self._releases.pop(0)
-            self.dispatch(OrderPlaced(order), now)
+            # Popped only once stored: ``done()`` must never see an order in neither place.
+            self.dispatch(OrderPlaced(self._releases[0]), now)
+            self._releases.pop(0)
 
     def _poll_store(self, now: float) -> None:
         """Orders and cancellations another process (``drone-delivery order``) stored."""

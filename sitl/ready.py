@@ -74,7 +74,9 @@ def wait_vehicle_ready(endpoint: str, timeout_s: float, speedup: float = 1.0,
             # A refused interval is not fatal here: REQUEST_DATA_STREAM alone carries the
             # EKF_STATUS_REPORT and HOME_POSITION readiness needs.
             Commander(channel).request_streams()
-            result = wait_ready(tracker, max(0.1, deadline - time.monotonic()))
+            # wait_ready counts the vehicle's own seconds: the wall time left times the speedup.
+            left_s = max(0.1, deadline - time.monotonic())
+            result = wait_ready(tracker, timeout_s=left_s * speedup, speedup=speedup)
         finally:
             unsubscribe()
     if not result.ok:

@@ -229,7 +229,10 @@ class PreparedAirspace:
             self.area = self.area_raw.buffer(
                 -self.margin_m, join_style="mitre", mitre_limit=MITRE_LIMIT
             )
+            shapely.prepare(self.area)
         self._obstacles: dict[tuple[int, ...], Obstacles] = {}
+        self._inflated_tree = shapely.STRtree([z.inflated for z in self.zones])
+        self._raw_tree = shapely.STRtree([z.raw for z in self.zones])
 
     def _prepare(self, index: int, zone: NoFlyZone) -> PreparedZone:
         where = f"zones[{index}] (id {zone.id})"
@@ -263,13 +266,12 @@ class PreparedAirspace:
     ) -> list[ZoneHit]:
         """The zones among ``indices`` whose inflated (or raw) shape strictly contains (x, y)."""
         point = Point(x, y)
-        hits = []
-        for i in indices:
-            zone = self.zones[i]
-            shape = zone.inflated if inflated else zone.raw
-            if shape.contains(point):
-                hits.append(ZoneHit(zone, zone.clearance_m(x, y)))
-        return hits
+        tree = self._inflated_tree if inflated else self._raw_tree
+        # A point strictly inside a shape is "within" it; the tree only answers candidates.
+        found = set(tree.query(point, predicate="within").tolist())
+        return [
+            ZoneHit(self.zones[i], self.zones[i].clearance_m(x, y)) for i in indices if i in found
+        ]
 
     def area_clearance_m(self, x: float, y: float) -> float | None:
         """Signed distance from the operating area's edge: positive inside; None without one."""

@@ -66,27 +66,28 @@ class _Fans:
         e1 = obstacles.prev - v
         e2 = obstacles.next - v
         self.e1x, self.e1y, self.e2x, self.e2y = e1[:, 0], e1[:, 1], e2[:, 0], e2[:, 1]
-        # Neighbours within rounding of a line count as on either side of it.
-        self.tol1 = 1e-9 * np.hypot(self.e1x, self.e1y)
-        self.tol2 = 1e-9 * np.hypot(self.e2x, self.e2y)
+        # Neighbours within rounding of a line count as on either side of it. One length
+        # bound for all lines (the corners' extent) keeps the test free of square roots; a
+        # looser test only lets through extra legs, which the blocking test still checks.
+        extent = float(np.ptp(v, axis=0).max()) + 1.0 if len(v) else 1.0
+        self.tol1 = 1e-9 * extent * np.hypot(self.e1x, self.e1y)
+        self.tol2 = 1e-9 * extent * np.hypot(self.e2x, self.e2y)
 
     def tangent(
-        self, dx: FloatArray, dy: FloatArray, dn: FloatArray, sel: slice | IntArray
+        self, dx: FloatArray, dy: FloatArray, sel: slice | tuple[object, ...] | IntArray
     ) -> npt.NDArray[np.bool_]:
-        """True where the line along (dx, dy) (length dn) through corner ``sel`` keeps both
-        of the corner's neighbours on one side: a leg there only touches the obstacle, and a
+        """True where the line along (dx, dy) through corner ``sel`` keeps both of the
+        corner's neighbours on one side: a leg there only touches the obstacle, and a
         shortest path can bend around it."""
         c1 = dx * self.e1y[sel] - dy * self.e1x[sel]
         c2 = dx * self.e2y[sel] - dy * self.e2x[sel]
-        t1 = dn * self.tol1[sel]
-        t2 = dn * self.tol2[sel]
+        t1 = self.tol1[sel]
+        t2 = self.tol2[sel]
         return ~(((c1 > t1) & (c2 < -t2)) | ((c1 < -t1) & (c2 > t2)))
 
     def towards(self, p: FloatArray) -> npt.NDArray[np.bool_]:
         """Per corner: is the line from ``p`` to the corner tangent there?"""
-        dx = self.x - p[0]
-        dy = self.y - p[1]
-        return self.tangent(dx, dy, np.hypot(dx, dy), slice(None))
+        return self.tangent(self.x - p[0], self.y - p[1], slice(None))
 
 
 @dataclass(frozen=True)
@@ -135,13 +136,14 @@ class VisibilityGraph:
             # Pairs (i, j) with i in this block and j > i: columns start after r0.
             dx = fans.x[None, r0 + 1 :] - fans.x[r0:r1, None]
             dy = fans.y[None, r0 + 1 :] - fans.y[r0:r1, None]
-            dn = np.hypot(dx, dy)
-            ok = fans.tangent(dx, dy, dn, np.s_[r0:r1, None])
-            ok &= fans.tangent(dx, dy, dn, np.s_[None, r0 + 1 :])
+            ok = fans.tangent(dx, dy, np.s_[r0:r1, None])
             ok &= np.arange(r0 + 1, n)[None, :] > np.arange(r0, r1)[:, None]
+            # Few lines are tangent at the row's corner: test the column's end on those only.
             a, b = np.nonzero(ok)
-            rows.append(a + r0)
-            cols.append(b + r0 + 1)
+            b = b + r0 + 1
+            keep = fans.tangent(-dx[a, b - r0 - 1], -dy[a, b - r0 - 1], b)
+            rows.append(a[keep] + r0)
+            cols.append(b[keep])
         if not rows:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
         return np.concatenate(rows), np.concatenate(cols)
@@ -236,6 +238,7 @@ class Router:
     ) -> None:
         self.prepared = PreparedAirspace(airspace, margin_m, frame)
         self._graphs: dict[tuple[int, ...], VisibilityGraph] = {}
+        self._selections: dict[float, tuple[int, ...]] = {}
 
     @property
     def frame(self) -> LocalFrame:
@@ -254,7 +257,10 @@ class Router:
 
     def graph_for(self, cruise_alt_agl_m: float) -> VisibilityGraph:
         """The visibility graph for a flight at ``cruise_alt_agl_m`` (cached per zone set)."""
-        key = self.active_indices(cruise_alt_agl_m)
+        key = self._selections.get(cruise_alt_agl_m)
+        if key is None:
+            key = self.active_indices(cruise_alt_agl_m)
+            self._selections[cruise_alt_agl_m] = key
         graph = self._graphs.get(key)
         if graph is None:
             graph = VisibilityGraph(self.prepared.obstacles(key))

@@ -15,8 +15,13 @@ from missions.items import Mission, MissionItem
 __all__ = ["mission_from_commands", "to_dronekit_commands"]
 
 
-def to_dronekit_commands(mission: Mission, integer: bool = False) -> list[Any]:
+def to_dronekit_commands(mission: Mission, integer: bool = False,
+                         include_home: bool = False) -> list[Any]:
     """The mission's items after home, as ``dronekit.Command`` (or ``CommandInt``) objects.
+
+    ``include_home`` puts seq 0 (home) first too: needed when ``commands.download()`` was
+    skipped, since DroneKit's download never completes against an ArduCopter with no mission
+    (it answers MISSION_COUNT 0 and DroneKit still asks for item 0).
 
     Raises:
         ImportError: dronekit (dronekit2) is not installed.
@@ -24,7 +29,7 @@ def to_dronekit_commands(mission: Mission, integer: bool = False) -> list[Any]:
     import dronekit
 
     out = []
-    for item in mission.items[1:]:
+    for item in mission.items[0 if include_home else 1:]:
         if integer:
             out.append(dronekit.CommandInt(
                 0, 0, 0, int(item.frame), int(item.command), 0, item.autocontinue,

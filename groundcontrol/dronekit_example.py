@@ -57,10 +57,10 @@ def fly(vehicle: Any, mission: Mission, speedup: float = 1.0, timeout_s: float =
     from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
     cmds = vehicle.commands
-    cmds.download()
-    cmds.wait_ready()
+    # No cmds.download(): against an ArduCopter without a mission (MISSION_COUNT 0) DroneKit
+    # asks for item 0 anyway and waits forever. Home goes first instead.
     cmds.clear()
-    for cmd in to_dronekit_commands(mission):
+    for cmd in to_dronekit_commands(mission, include_home=True):
         cmds.add(cmd)
     cmds.upload(timeout=30)
     log(f"uploaded {cmds.count} commands")
@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             mission = load_mission(args.mission)
         else:
-            _wait(lambda: vehicle.home_location is not None or _fetch_home(vehicle), 60,
-                  "home position")
+            _request_home(vehicle)
+            _wait(lambda: vehicle.home_location is not None, 60, "home position")
             home = vehicle.home_location
             if home is None or home.lat is None or home.lon is None or home.alt is None:
                 raise TimeoutError("the vehicle reported no home position")
@@ -121,10 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _fetch_home(vehicle: Any) -> bool:
-    vehicle.commands.download()
-    vehicle.commands.wait_ready()
-    return vehicle.home_location is not None
+def _request_home(vehicle: Any) -> None:
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    vehicle.send_mavlink(vehicle.message_factory.command_long_encode(
+        0, 0, mavlink.MAV_CMD_REQUEST_MESSAGE, 0, mavlink.MAVLINK_MSG_ID_HOME_POSITION,
+        0, 0, 0, 0, 0, 0))
 
 
 if __name__ == "__main__":

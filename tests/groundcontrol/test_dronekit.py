@@ -38,6 +38,8 @@ def test_dronekit_example_flies_the_builtin_simulator():
             lines: list[str] = []
             fly(vehicle, mission, speedup, timeout_s=120, log=lines.append)
             assert "landed and disarmed" in lines and "mission started" in lines
+            assert f"uploaded {len(mission.items) - 1} commands" in lines
+            assert any(line == "next command 5" for line in lines)  # reached the final land
             assert not vehicle.armed
         finally:
             vehicle.close()

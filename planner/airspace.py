@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +49,7 @@ TOUCH_TOLERANCE_M = 1e-3
 touch a corner (as every shortest path does) are allowed."""
 
 FloatArray = npt.NDArray[np.float64]
-Geometry = Polygon | MultiPolygon
+Geometry: TypeAlias = Polygon | MultiPolygon
 
 
 def circumscribed_circle(x: float, y: float, radius_m: float, sides: int = CIRCLE_SIDES) -> Polygon:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,9 +74,7 @@ class _Fans:
         self.tol1 = 1e-9 * extent * np.hypot(self.e1x, self.e1y)
         self.tol2 = 1e-9 * extent * np.hypot(self.e2x, self.e2y)
 
-    def tangent(
-        self, dx: FloatArray, dy: FloatArray, sel: slice | tuple[object, ...] | IntArray
-    ) -> npt.NDArray[np.bool_]:
+    def tangent(self, dx: FloatArray, dy: FloatArray, sel: Any) -> npt.NDArray[np.bool_]:
         """True where the line along (dx, dy) through corner ``sel`` keeps both of the
         corner's neighbours on one side: a leg there only touches the obstacle, and a
         shortest path can bend around it."""

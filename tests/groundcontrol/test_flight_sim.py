@@ -267,7 +267,7 @@ def test_lossy_link_upload_against_the_vehicle(fleet):
     lossy = replay.LossyChannel(channel, drop=0.2, duplicate=0.1, reorder=0.1, seed=7)
     items = [MissionItem(0, 16, Frame.GLOBAL, x=HOME[0], y=HOME[1], z=584.0)] + [
         MissionItem(i, 16, x=HOME[0] + 1e-5 * i, y=HOME[1] + 2e-5 * i, z=20 + i)
-        for i in range(1, 40)]
+        for i in range(1, 25)]
     try:
         back = upload_verified(lossy, items, MissionType.MISSION, TransferConfig())
     except GroundControlError as exc:  # a clean, named failure is acceptable

@@ -275,3 +275,19 @@ def test_lossy_link_upload_against_the_vehicle(fleet):
         return
     assert compare_items(items, back, 0) == []
     assert compare_items(items, download(channel, 0, TransferConfig()), 0) == []
+
+
+def test_fly_command_against_the_vehicle(vehicle_endpoints, tmp_path, capsys):
+    from groundcontrol.cli import main
+    from missions.qgc_plan import write_plan
+
+    (url,), speedup = vehicle_endpoints(1, None)
+    plan = tmp_path / "short.plan"
+    write_plan(plan, short_delivery(HOME))
+    tlog = tmp_path / "fly.tlog"
+    code = main(["fly", "--connect", url, str(plan), "--speedup", f"{speedup:g}",
+                 "--configure", "--min-battery", "50", "--tlog", str(tlog), "--timeout", "60"])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    assert "delivered, landed and disarmed" in out
+    assert len(read_tlog(tlog)) > 100

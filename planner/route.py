@@ -363,12 +363,16 @@ class Router:
 
 def _zone_reason(hit: ZoneHit, role: str, rule: Rule, margin_m: float) -> Infeasibility:
     c = hit.clearance_m
-    where = (
-        f"{-c:.1f} m inside no-fly zone {hit.zone.label}"
-        if c < 0
-        else f"{c:.1f} m outside no-fly zone {hit.zone.label}, within its {margin_m:g} m "
-        "safety margin"
-    )
+    if c < 0:
+        where = f"{-c:.1f} m inside no-fly zone {hit.zone.label}"
+    elif c < margin_m:
+        where = f"{c:.1f} m outside no-fly zone {hit.zone.label}, within its {margin_m:g} m margin"
+    else:
+        # Inflating with mitred corners (and circles as polygons) adds a little past the margin.
+        where = (
+            f"{c:.1f} m outside no-fly zone {hit.zone.label}, in a squared-off corner of its "
+            f"{margin_m:g} m safety buffer"
+        )
     return Infeasibility(
         rule,
         c,

@@ -123,7 +123,18 @@ def test_dropoff_within_the_margin_is_refused_with_its_clearance() -> None:
     [(rule, measured)] = only_reasons(result)
     assert rule is Rule.DROPOFF_IN_NO_FLY_ZONE
     assert measured == pytest.approx(10.0, abs=1e-3)
-    assert "safety margin" in result.reasons[0].detail  # type: ignore[union-attr]
+    assert "within its 30 m margin" in result.reasons[0].detail  # type: ignore[union-attr]
+
+
+def test_the_mitred_corner_of_the_buffer_counts_and_is_explained() -> None:
+    # Inflating with mitred joins squares the corners off: (125, 125) is 35 m from the
+    # drawn corner, beyond the round 30 m margin but inside the conservative buffer.
+    r = router(zone("a", box(-100, -100, 100, 100)))
+    result = r.route(at(125, 125), at(1000, 0), CRUISE)
+    [(rule, measured)] = only_reasons(result)
+    assert rule is Rule.DEPOT_IN_NO_FLY_ZONE
+    assert measured == pytest.approx(math.hypot(25, 25), abs=1e-3)
+    assert "squared-off corner" in result.reasons[0].detail  # type: ignore[union-attr]
 
 
 def test_circle_clearance_is_measured_from_the_true_circle() -> None:

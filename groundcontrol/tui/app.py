@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from textual import work
@@ -61,7 +62,8 @@ class ConsoleApp(App[None]):
         self.actions_done: list[ActionFinished] = []
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
-        self._clock_s = 0.0
+        self.clock_s: float | None = None
+        """The scenario clock: from ``put_clock``, else the latest event time seen."""
         self._select_order: str | None = None
 
     def get_default_screen(self) -> Screen[None]:
@@ -106,8 +108,12 @@ class ConsoleApp(App[None]):
         self.orders.update((o.id, o) for o in batch.orders)
         if batch.map is not None:
             self.map_view = batch.map
-        if batch.events:
-            self._clock_s = max(self._clock_s, max(e.time_s for e in batch.events))
+        if batch.clock_s is not None:
+            self.clock_s = batch.clock_s
+            batch = replace(batch, orders=self._count_down(batch.orders, batch.clock_s))
+        elif batch.events:
+            latest = max(e.time_s for e in batch.events)
+            self.clock_s = latest if self.clock_s is None else max(self.clock_s, latest)
         self.main.apply(batch, self.vehicles, batch.map)
         if self._select_order is not None and self.main.orders.select_key(self._select_order):
             self._select_order = None
@@ -116,6 +122,21 @@ class ConsoleApp(App[None]):
             if update is not None:
                 update(self.vehicles, self.orders)
         self.flush_times_s.append(time.perf_counter() - started)
+
+    def _count_down(self, pushed: tuple[OrderView, ...], now_s: float) -> tuple[OrderView, ...]:
+        """Orders pushed now, plus every open order whose time left moved by a second or more."""
+        pushed_ids = {o.id for o in pushed}
+        changed = []
+        for order in list(self.orders.values()):
+            if order.status.is_final or order.promised_s is None:
+                continue
+            left = order.promised_s - now_s
+            old = order.time_left_s
+            if order.id in pushed_ids or old is None or abs(old - left) >= 1.0:
+                self.orders[order.id] = order = replace(order, time_left_s=left)
+                changed.append(order)
+        counted = {o.id for o in changed}
+        return (*(o for o in pushed if o.id not in counted), *changed)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -179,4 +200,5 @@ class ConsoleApp(App[None]):
             text = f"{title}{target} refused: " + "; ".join(result.reasons)
             self.notify(text, severity="error", timeout=6)
         severity = Severity.NOTICE if result.ok else Severity.WARNING
-        self.main.events.add_events([EventView(self._clock_s, "console", severity, text)])
+        now = self.clock_s if self.clock_s is not None else 0.0
+        self.main.events.add_events([EventView(now, "console", severity, text)])

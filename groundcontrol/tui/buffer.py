@@ -30,10 +30,15 @@ class Batch:
     map: MapView | None
     events: tuple[EventView, ...]
     dropped_events: int
+    clock_s: float | None = None
+    """The latest scenario clock the backend reported, if it reports one."""
 
     @property
     def empty(self) -> bool:
-        return not (self.vehicles or self.orders or self.events or self.map is not None)
+        return (
+            not (self.vehicles or self.orders or self.events or self.map is not None)
+            and self.clock_s is None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,7 @@ class UpdateBuffer:
         self._vehicles: dict[str, VehicleView] = {}
         self._orders: dict[str, OrderView] = {}
         self._map: MapView | None = None
+        self._clock_s: float | None = None
         self._events: deque[EventView] = deque(maxlen=max_events)
         self._dropped = 0
         self._pending = False
@@ -96,6 +102,12 @@ class UpdateBuffer:
             wake = self._mark()
         self._maybe_wake(wake)
 
+    def put_clock(self, now_s: float) -> None:
+        with self._lock:
+            self._clock_s = now_s
+            wake = self._mark()
+        self._maybe_wake(wake)
+
     def drain(self) -> Batch:
         """Take everything pending; the next push wakes the UI again."""
         with self._lock:
@@ -105,7 +117,9 @@ class UpdateBuffer:
                 map=self._map,
                 events=tuple(self._events),
                 dropped_events=self._dropped,
+                clock_s=self._clock_s,
             )
+            self._clock_s = None
             self._vehicles = {}
             self._orders = {}
             self._map = None

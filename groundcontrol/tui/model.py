@@ -14,7 +14,8 @@ Contract for a backend (read this before writing one)
    failsafes, dispatcher decisions). Push the current state of everything right after
    ``start``: the console starts empty. The sink is thread-safe and never blocks; the console
    keeps only the latest view per vehicle/order and redraws at most ~5 times a second, so a
-   backend needs no throttling of its own.
+   backend needs no throttling of its own. ``put_clock(now_s)`` a few times a second lets the
+   console show the scenario clock and count orders' time left down between order pushes.
 2. Action methods (``add_order``, ``plan``, ``launch``, ``pause`` ...) are called from a worker
    thread, never from the UI's event loop, so they may block on MAVLink round trips; they must
    be thread-safe and should return within a few seconds (the console shows "working" until
@@ -317,6 +318,11 @@ class ConsoleSink(Protocol):
     def put_map(self, view: MapView) -> None: ...
 
     def put_event(self, view: EventView) -> None: ...
+
+    def put_clock(self, now_s: float) -> None:
+        """The scenario clock now. Optional but recommended a few times a second: the console
+        then shows the clock and counts every order's time left down itself."""
+        ...
 
 
 class ConsoleBackend(Protocol):

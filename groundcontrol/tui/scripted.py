@@ -429,3 +429,4 @@ class ScriptedBackend:
         if self._sink is not None:
             for sim in self._vehicles.values():
                 self._sink.put_vehicle(sim.view(now))
+            self._sink.put_clock(now)

@@ -18,7 +18,14 @@ from tui_fixtures import (  # noqa: F401  (fixtures are found by name)
 )
 
 from groundcontrol.tui.app import ConsoleApp
-from groundcontrol.tui.model import OrderStatus, VehicleState
+from groundcontrol.tui.model import (
+    ConsoleSink,
+    DepotView,
+    MapView,
+    OrderStatus,
+    OrderView,
+    VehicleState,
+)
 from groundcontrol.tui.palette import ConsoleCommands
 from groundcontrol.tui.screens.confirm import ConfirmScreen
 from groundcontrol.tui.screens.detail import OrderDetailScreen, VehicleDetailScreen
@@ -26,6 +33,7 @@ from groundcontrol.tui.screens.order_form import OrderFormScreen
 from groundcontrol.tui.scripted import ScriptedBackend
 from groundcontrol.tui.widgets.details import MissionTable, VehicleDetail, order_summary
 from groundcontrol.tui.widgets.map_canvas import heading_glyph
+from planner.model import LatLon
 
 pytestmark = pytest.mark.tui
 
@@ -382,3 +390,38 @@ async def test_zoom_maximises_the_focused_panel(make_app: MakeApp) -> None:
         assert app.main.map.size.width > 70
         await pilot.press("z")
         assert app.screen.maximized is None
+
+
+class _ClockOnlyBackend:
+    """Pushes one order at start, then only the clock: the console counts time left down."""
+
+    title = "clock"
+
+    def __init__(self) -> None:
+        self.sink: ConsoleSink | None = None
+
+    def start(self, sink: ConsoleSink) -> None:
+        self.sink = sink
+        sink.put_map(MapView(depots=(DepotView("D", LatLon(-35.3, 149.1)),)))
+        sink.put_order(OrderView("Q1", OrderStatus.ASSIGNED, "D", LatLon(-35.31, 149.11), 1.0,
+                                 promised_s=1000.0, time_left_s=900.0))  # fmt: skip
+
+    def stop(self) -> None:
+        self.sink = None
+
+
+@run_async
+async def test_time_left_counts_down_from_the_backend_clock() -> None:
+    backend = _ClockOnlyBackend()
+    app = ConsoleApp(backend)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.main.orders.row_text("Q1")[2] == "15m00", "as pushed, before any clock"
+        assert backend.sink is not None
+        backend.sink.put_clock(400.0)
+        await settle(pilot, app)
+        assert app.main.orders.row_text("Q1")[2] == "10m00"
+        assert "00:06:40" in app.main.sub_title
+        backend.sink.put_clock(1060.0)
+        await settle(pilot, app)
+        assert app.main.orders.row_text("Q1")[2] == "-1m00", "late orders go negative"

@@ -55,6 +55,17 @@ def test_buffer_keeps_latest_view_per_vehicle_and_wakes_once_per_batch() -> None
     assert buf.drain().empty
 
 
+def test_buffer_keeps_the_latest_clock() -> None:
+    wakes: list[int] = []
+    buf = UpdateBuffer(wake=lambda: wakes.append(1))
+    assert buf.drain().clock_s is None
+    for t in (10.0, 11.0, 12.5):
+        buf.put_clock(t)
+    batch = buf.drain()
+    assert batch.clock_s == 12.5 and not batch.empty and len(wakes) == 1
+    assert buf.drain().clock_s is None and buf.drain().empty
+
+
 def test_buffer_bounds_events_and_counts_the_dropped() -> None:
     buf = UpdateBuffer(wake=lambda: None, max_events=10)
     for k in range(25):

@@ -16,6 +16,7 @@ from groundcontrol.tui.model import MapView, OrderView, VehicleView
 from groundcontrol.tui.screens.detail import OrderDetailScreen, VehicleDetailScreen
 from groundcontrol.tui.widgets.events import EventLog
 from groundcontrol.tui.widgets.fleet import FleetTable
+from groundcontrol.tui.widgets.format import clock
 from groundcontrol.tui.widgets.map import FleetMap
 from groundcontrol.tui.widgets.orders import OrdersTable
 
@@ -116,7 +117,9 @@ class MainScreen(Screen[None]):
         vehicle, order = self.fleet.selected_key, self.orders.selected_key
         self.map.select(vehicle)
         title = getattr(self.app, "backend_title", "")
-        self.sub_title = f"{title} │ target: {vehicle or '-'} / {order or '-'}"
+        now = getattr(self.app, "clock_s", None)
+        shown = f"{title} │ {clock(now)}" if now is not None else title
+        self.sub_title = f"{shown} │ target: {vehicle or '-'} / {order or '-'}"
 
     def action_act(self, name: str) -> None:
         """Run an action on the selected vehicle or order (confirmation for dangerous ones)."""

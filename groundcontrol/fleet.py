@@ -450,7 +450,9 @@ class FleetController:
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
         if event.kind == "delivered":
             self.delivered_at.setdefault(job.order_id, now)
-        if event.kind in ("state", "delivered", "problem", "outcome", "crew"):
+        final = event.kind == "state" and event.state in (
+            FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it
+        if event.kind in ("state", "delivered", "problem", "outcome", "crew") and not final:
             severity = "warning" if event.kind == "problem" else "info"
             self.emit(FleetEventKind.FLIGHT, f"{event.state.value}: {event.detail}",
                       job.drone_id, job.order_id, severity)

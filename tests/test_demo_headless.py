@@ -1,0 +1,71 @@
+"""``drone-delivery demo --headless`` as CI runs it: a handful of orders, summary checked.
+
+The run uses a copy of the Canberra scenario with three Mitchell drones (the demo command
+takes any scenario folder), so it stays within a minute or two on two cores. The summary must
+account for every order, and the infeasible ones by the planner's reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.scenarios import resolve_scenario
+
+pytestmark = pytest.mark.sim
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = ("CBR-060", "CBR-061", "CBR-012", "CBR-013")
+"""Three short Mitchell deliveries and one parcel too heavy for the delivery quad (3.4 kg)."""
+
+
+def small_canberra(folder: Path) -> Path:
+    source = resolve_scenario("canberra")
+    folder.mkdir()
+    for name in ("scenario.json", "depots.json", "airspace.geojson", "vehicle.parm"):
+        shutil.copy(source / name, folder / name)
+    fleet = json.loads((source / "fleet.json").read_text())
+    fleet["drones"] = fleet["drones"][:3]
+    (folder / "fleet.json").write_text(json.dumps(fleet))
+    with (source / "orders.csv").open() as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    with (folder / "orders.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(next(iter(rows.values()))))
+        writer.writeheader()
+        for i, oid in enumerate(ORDERS):
+            writer.writerow({**rows[oid], "created_s": str(100 + 20 * i)})
+    return folder
+
+
+def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path) -> None:
+    folder = small_canberra(tmp_path / "canberra-small")
+    store = tmp_path / "demo.sqlite"
+    result = subprocess.run(
+        [sys.executable, "-m", "groundcontrol.cli", "demo", str(folder), "--headless",
+         "--speedup", "50", "--orders", "4", "--store", str(store), "--timeout", "240"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+
+    head = re.search(r"orders (\d+): delivered (\d+), infeasible (\d+), failed (\d+), "
+                     r"cancelled (\d+), open (\d+)", out)
+    assert head, out
+    total, delivered, infeasible, failed, cancelled, still_open = map(int, head.groups())
+    assert total == 4 and still_open == 0
+    assert delivered + infeasible + failed + cancelled == total
+    assert infeasible == 1 and delivered == 3, out
+    reasons = dict(re.findall(r"infeasible: (\w+): (\d+)", out))
+    assert reasons == {"payload": "1"}
+    timing = re.search(r"mean delivery time ([\d.]+) min, on time (\d+)/(\d+)", out)
+    assert timing, out
+    assert 0 < float(timing.group(1)) < 30 and int(timing.group(3)) == delivered
+    # Progress lines came before the summary: each launch and each delivery was reported.
+    assert out.count("starting the flight of") >= delivered
+    assert out.count("Gripper Released") >= delivered

@@ -239,9 +239,10 @@ class ProgressTracker:
             reason, detail = failsafe, f"ended in {s.mode} at seq {self.max_seq}"
         else:
             reason = FlightReason.MISSION_RESET
+            back = ", MISSION_CURRENT back at 1" if s.mission_seq == 1 else ""
             detail = (f"disarmed at seq {self.max_seq} before the final land (seq "
-                      f"{self.last_seq}); ArduCopter resets the mission after a landing unless "
-                      "MIS_OPTIONS bit 2 (ContinueAfterLand) is set")
+                      f"{self.last_seq}){back}; ArduCopter resets the mission after a landing "
+                      "unless MIS_OPTIONS bit 2 (ContinueAfterLand) is set")
         # EXTENDED_SYS_STATE may lag the disarm; ArduCopter disarms in the air only when forced
         # or crashing, so low altitude counts as landed too.
         landed = s.on_ground or s.landed_state is None or (
@@ -289,6 +290,7 @@ class Flight:
         self._pause_how: str | None = None
         self._started_s = time.monotonic()
         self._told_delivered = False
+        self._told_left_auto = False
 
     # -- control from any thread -----------------------------------------------------------
     @property
@@ -443,6 +445,11 @@ class Flight:
                 last_seq = s.mission_seq
                 self._emit("progress", f"item {s.mission_seq}/{self.progress.last_seq}",
                            s.mission_seq)
+            if self.progress.left_auto and not self._told_left_auto:
+                self._told_left_auto = True
+                why = self.progress.failsafe_reason(s)
+                self._emit("problem", f"vehicle switched to {self.progress.left_auto}"
+                           + (f" ({why.value})" if why else ""))
             if self.progress.delivered and not self._told_delivered:
                 self._told_delivered = True
                 self._emit("delivered", self.progress.text_seen or "passed the delivery item")

@@ -153,6 +153,8 @@ class Dispatcher:
         self._ends: dict[str, _End] = {}
         self._closed: set[str] = set()
         """Ids of orders rejected or cancelled before they flew (never reused)."""
+        self._flown: set[str] = set()
+        """Ids of the orders in ``history``."""
         self.history: list[Sortie] = []
         """Every sortie that became fixed, in the order it did (for replay checks and stats)."""
         self.now_s = start_s
@@ -216,7 +218,7 @@ class Dispatcher:
 
     def _on_order(self, order: Order, now_s: float) -> list[Decision]:
         if (order.id in self._orders or order.id in self._closed
-                or any(s.order_id == order.id for s in self.history)):
+                or order.id in self._flown):
             raise InvalidInput("order.id", f"duplicate order id {order.id!r}")
         reasons = self._fleet.static_reasons(order, self._drones.values())
         if reasons:
@@ -272,7 +274,7 @@ class Dispatcher:
             return f"order {order_id} cancelled", {depot}
         if order_id in self._closed:
             out.append(CancelAnswer(order_id, True, "already closed"))
-        elif any(s.order_id == order_id for s in self.history):
+        elif order_id in self._flown:
             # a fixed sortie is not recalled: the parcel is already on its way
             out.append(CancelAnswer(order_id, False, "the sortie has begun"))
         else:
@@ -297,7 +299,7 @@ class Dispatcher:
         if flown is not None:
             del self._committed[flown.order_id]
             self._ended(flown.order_id, now_s)
-        if not event.delivered and ended is not None and ended in self._flown_ids():
+        if not event.delivered and ended is not None and ended in self._flown:
             self._requeue(ended)
         for sortie in mine:
             # a turnaround that began while the drone was still in the air did not happen
@@ -362,15 +364,13 @@ class Dispatcher:
         self.history = [replace(s, land_s=min(s.land_s, now_s)) if s.order_id == order_id else s
                         for s in self.history]
 
-    def _flown_ids(self) -> set[str]:
-        return {s.order_id for s in self.history}
-
     def _requeue(self, order_id: str) -> None:
         """An accepted order comes back (its sortie did not happen): first in line."""
         order = next(s.plan.order for s in self.history if s.order_id == order_id)
         self._orders[order_id] = order
         self._sequence.insert(0, order_id)
         self.history = [s for s in self.history if s.order_id != order_id]
+        self._flown.discard(order_id)
 
     def _placements(self, order: Order) -> list[list[str]]:
         """Where to try the new order: its place by priority and due time, then last."""
@@ -418,6 +418,7 @@ class Dispatcher:
             self._fleet.apply(sortie, self._drones, self._depots)
             self._committed[sortie.order_id] = sortie
             self.history.append(sortie)
+            self._flown.add(sortie.order_id)
             del self._tentative.sorties[sortie.order_id]
             del self._orders[sortie.order_id]
             self._sequence.remove(sortie.order_id)

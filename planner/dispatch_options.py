@@ -197,28 +197,54 @@ def _options(fleet: Fleet, order: Order, drone: DroneState, depot: DepotResource
         return []
     model = depot.model
     ready = max(now_s, drone.free_at_s)
-    energy = _on_board_wh(drone.battery, ready, model)
     capacity = drone.battery.capacity_wh
     out: list[Sortie] = []
-    if energy >= need:
-        pad, start = depot.earliest_pad(ready, model.load_time_s)
-        out.append(_sortie(order, drone, full, start, start + model.load_time_s, pad,
-                           BatteryAction.KEEP, drone.battery.id, energy))
-    # with enough energy on board a swap is never sooner (it takes longer on the same pad)
-    spare = None if energy >= need else depot.best_spare(capacity, need, ready)
+    if model.park_charging:
+        out.append(_parked(order, drone, full, depot, ready, need))
+        energy = charged_wh(drone.battery, ready, model.charge_rate_w)
+    else:
+        energy = drone.battery.energy_wh
+        if energy >= need:
+            pad, start = depot.earliest_pad(ready, model.load_time_s)
+            out.append(_sortie(order, drone, full, start, start + model.load_time_s, pad,
+                               BatteryAction.KEEP, drone.battery.id, energy))
+    # with enough energy on board a swap is never sooner (it takes longer on the same pad);
+    # a parked drone's energy grows with the time of the look, so it always gets the choice
+    spare = None
+    if model.park_charging or energy < need:
+        spare = depot.best_spare(capacity, need, ready)
     if spare is not None:
         duration = max(model.swap_time_s, model.load_time_s)
         pad, start = depot.earliest_pad(spare[1], duration)
         swapped_in = charged_wh(spare[0], start, model.charge_rate_w)
         out.append(_sortie(order, drone, full, start, start + duration, pad, BatteryAction.SWAP,
                            spare[0].id, swapped_in, drone.battery.id))
-    if energy < need:
+    if energy < need and not model.park_charging:
         target = min(capacity, need + _CHARGE_MARGIN * capacity)
         duration = max(model.load_time_s, time_to_charge_s(energy, target, model.charge_rate_w))
         pad, start = depot.earliest_pad(ready, duration)
         out.append(_sortie(order, drone, full, start, start + duration, pad,
                            BatteryAction.CHARGE, drone.battery.id, target))
     return out
+
+
+def _parked(order: Order, drone: DroneState, plan: FlightPlan, depot: DepotResources,
+            ready_s: float, need_wh: float) -> Sortie:
+    """A drone on its own charging pad: it waits there until it holds enough, then loads.
+
+    Worked out from the battery's own state (when it will hold ``need_wh``), not from the
+    time of asking, so asking later gives the same sortie.
+    """
+    model = depot.model
+    battery = drone.battery
+    target = min(battery.capacity_wh, need_wh + _CHARGE_MARGIN * battery.capacity_wh)
+    holds_s = battery.since_s + time_to_charge_s(battery.energy_wh, target, model.charge_rate_w)
+    pad, start = depot.earliest_pad(max(ready_s, holds_s - model.load_time_s),
+                                    model.load_time_s)
+    launch_s = start + model.load_time_s
+    action = BatteryAction.KEEP if holds_s <= start else BatteryAction.CHARGE
+    return _sortie(order, drone, plan, start, launch_s, pad, action, battery.id,
+                   charged_wh(battery, launch_s, model.charge_rate_w))
 
 
 def _on_board_wh(battery: Battery, at_s: float, model: DepotModel) -> float:

@@ -97,8 +97,9 @@ class DepotResources:
         for battery in self.pool.values():
             if battery.capacity_wh != capacity_wh or need_wh > capacity_wh:
                 continue
-            ready = max(from_s, battery.since_s)
-            ready += time_to_charge_s(charged_wh(battery, ready, rate), need_wh, rate)
+            # when it holds need_wh, from its own state only: the same answer whatever from_s
+            holds_s = battery.since_s + time_to_charge_s(battery.energy_wh, need_wh, rate)
+            ready = max(from_s, holds_s)
             # ties go to the fuller battery, then the id, so the choice is reproducible
             key = (ready, -charged_wh(battery, ready, rate), battery.id)
             if best is None or key < (best[1], -charged_wh(best[0], best[1], rate), best[0].id):

@@ -102,8 +102,8 @@ class FleetConsoleBackend:
                 self._dirty.add(event.order_id)
         if event.kind is FleetEventKind.ORDER or self._sink is None:
             return
-        source = event.drone_id or ("dispatch" if event.kind is FleetEventKind.DECISION
-                                    else "fleet")
+        source = "dispatch" if event.kind is FleetEventKind.DECISION else (
+            event.drone_id or "fleet")
         self._sink.put_event(EventView(event.t_s, source,
                                        _SEVERITY.get(event.severity, Severity.INFO), event.text))
 
@@ -111,6 +111,9 @@ class FleetConsoleBackend:
         if self._sink is None:
             return
         now = self.controller.now_s()
+        put_clock = getattr(self._sink, "put_clock", None)  # newer consoles show the clock
+        if put_clock is not None:
+            put_clock(now)
         for view in self.controller.drone_views():
             self._sink.put_vehicle(_vehicle_view(view, now))
 

@@ -1,0 +1,140 @@
+"""The console's real backend over a simulated fleet: views pushed, actions answered.
+
+A recording sink stands in for the console (the backend contract is the sink plus the action
+methods); one test also mounts the Textual app on the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.console_backend import FleetConsoleBackend
+from groundcontrol.fleet import FleetController
+from groundcontrol.fleet_model import FleetConfig, SimClock, SimCrew
+from groundcontrol.fleet_setup import sim_endpoints, start_sim
+from groundcontrol.scenarios import resolve_scenario
+from groundcontrol.store import Store
+from groundcontrol.tui.model import (
+    EventView,
+    MapView,
+    OrderStatus,
+    OrderView,
+    VehicleState,
+    VehicleView,
+)
+from planner.load import load_scenario
+
+pytestmark = pytest.mark.sim
+
+SPEEDUP = 50.0
+FOLDER = resolve_scenario("canberra")
+NEAR = (-35.2269, 149.1421)
+"""CBR-060's drop-off, about 1 km from the Mitchell depot."""
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.vehicles: dict[str, VehicleView] = {}
+        self.orders: dict[str, OrderView] = {}
+        self.maps: list[MapView] = []
+        self.events: list[EventView] = []
+
+    def put_vehicle(self, view: VehicleView) -> None:
+        with self.lock:
+            self.vehicles[view.name] = view
+
+    def put_order(self, view: OrderView) -> None:
+        with self.lock:
+            self.orders[view.id] = view
+
+    def put_map(self, view: MapView) -> None:
+        with self.lock:
+            self.maps.append(view)
+
+    def put_event(self, view: EventView) -> None:
+        with self.lock:
+            self.events.append(view)
+
+
+def wait_for(predicate: Callable[[], object], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[FleetConsoleBackend]:
+    full = load_scenario(FOLDER)
+    scenario = dataclasses.replace(full, fleet=full.fleet[:1], orders=())
+    sim = start_sim(scenario, FOLDER, SPEEDUP)
+    store = Store.open(tmp_path / "console.sqlite")
+    controller = FleetController(
+        scenario, store, sim_endpoints(scenario, sim), SimClock(sim, 60.0),
+        config=FleetConfig(speedup=SPEEDUP, configure=True),
+        crew=SimCrew(sim, {scenario.fleet[0].id: 0}))
+    controller.start()
+    backend = FleetConsoleBackend(controller, "test", refresh_s=0.1)
+    try:
+        yield backend
+    finally:
+        backend.stop()
+        controller.stop()
+        sim.stop()
+        store.close()
+
+
+def test_an_order_added_in_the_console_is_flown_and_shown_delivered(backend) -> None:
+    sink = RecordingSink()
+    backend.start(sink)
+    assert sink.maps and {d.id for d in sink.maps[0].depots} == {"mitchell", "hume", "greenway"}
+    assert len(sink.maps[0].zones) == len(backend.controller.scenario.airspace.zones)
+    wait_for(lambda: "mit-q1" in sink.vehicles and sink.vehicles["mit-q1"].position, 10.0)
+
+    refused = backend.add_order("mitchell", *NEAR, 9.0)
+    assert not refused.ok and any("payload" in r for r in refused.reasons)
+    result = backend.add_order("mitchell", *NEAR, 0.5)
+    assert result.ok and result.order_id is not None
+    order_id = result.order_id
+    assert backend.plan(order_id).ok
+
+    wait_for(lambda: sink.vehicles["mit-q1"].state in (VehicleState.EN_ROUTE,
+                                                        VehicleState.DELIVERING), 60.0)
+    flying = sink.vehicles["mit-q1"]
+    assert flying.order_id == order_id and flying.armed and flying.mode == "AUTO"
+    assert backend.cancel_order(order_id).ok is False  # the sortie has begun
+    assert any(r.active for r in sink.maps[-1].routes)
+    wait_for(lambda: sink.orders.get(order_id) is not None
+             and sink.orders[order_id].status is OrderStatus.DELIVERED, 120.0)
+    assert any("Gripper" in e.text for e in sink.events)
+    assert any(e.source == "dispatch" and order_id in e.text for e in sink.events)
+    wait_for(lambda: sink.vehicles["mit-q1"].state is VehicleState.IDLE, 30.0)
+    assert backend.rtl("mit-q1").ok is False  # nothing to return from
+
+
+@pytest.mark.tui
+def test_the_console_app_runs_on_the_fleet_backend(backend) -> None:
+    # No pytest async plugin is installed: run the Pilot test with asyncio.run.
+    asyncio.run(asyncio.wait_for(_console_app_shows_the_fleet(backend), timeout=60.0))
+
+
+async def _console_app_shows_the_fleet(backend: FleetConsoleBackend) -> None:
+    from groundcontrol.tui.app import ConsoleApp
+
+    app = ConsoleApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.1)
+            app.flush_updates()
+            if "mit-q1" in app.vehicles and app.map_view.depots:
+                break
+        assert app.vehicles["mit-q1"].sysid == 1
+        assert {d.id for d in app.map_view.depots} == {"mitchell", "hume", "greenway"}

@@ -375,6 +375,12 @@ class Store:
 
         A new order not yet stored is stored first (the bench and tests feed the dispatcher
         directly).
+
+        Raises:
+            StoreError: a decision the stored states do not allow (say the order was
+                cancelled from the command line between ``undispatched()`` and this call).
+                Nothing is recorded; the dispatcher in memory is then ahead of the store, so
+                rebuild it with ``replay(load_state(), fresh_dispatcher)`` and carry on.
         """
         with self._tx() as db:
             if isinstance(event, OrderPlaced) and _state_or_none(db, event.order.id) is None:

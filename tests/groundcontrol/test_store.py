@@ -253,3 +253,19 @@ def test_stored_json_cannot_name_other_types() -> None:
         decode('{"type": "LinkLost", "drone": "d1"}')
     with pytest.raises(InvalidInput, match="not JSON"):
         decode("{")
+
+
+def test_a_step_the_store_refuses_is_recovered_by_replay(store: Store) -> None:
+    disp = make_dispatcher()
+    step(store, disp, OrderPlaced(order("kept")), 0.0)
+    store.add_orders([order("racy", created_s=1.0)], 1.0)
+    (event,) = store.undispatched()
+    assert store.request_cancel("racy", 1.5) is OrderState.CANCELLED  # lands in between
+    decisions = disp.handle(event, 2.0)
+    before = store.events()
+    with pytest.raises(IllegalTransition, match="from cancelled"):
+        store.record_dispatch(event, 2.0, decisions)
+    assert store.events() == before
+    fresh = replay(store.load_state(), make_dispatcher())
+    assert {s.order_id for s in fresh.schedule()} == {"kept"}
+    assert store.undispatched() == []

@@ -221,13 +221,16 @@ class Store:
     def open(cls, path: str | Path, *, timeout_s: float = 10.0) -> Store:
         """Open (creating if needed) the database at ``path``, in WAL mode."""
         path = Path(path)
-        conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        store = cls(conn, path)
-        store._migrate()
+        try:
+            conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:  # not a database, no such folder, locked
+            raise StoreError(f"{path}: cannot open the dispatch store: {exc}") from None
         return store
 
     def close(self) -> None:

@@ -269,3 +269,11 @@ def test_a_step_the_store_refuses_is_recovered_by_replay(store: Store) -> None:
     fresh = replay(store.load_state(), make_dispatcher())
     assert {s.order_id for s in fresh.schedule()} == {"kept"}
     assert store.undispatched() == []
+
+
+def test_a_path_that_is_no_store_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no-such-folder"):
+        Store.open(tmp_path / "no-such-folder" / "d.db")
+    (tmp_path / "text.db").write_text("hello, I am not SQLite" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        Store.open(tmp_path / "text.db")

@@ -209,3 +209,21 @@ def test_serial_link_over_a_pty():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_udpin_link_answers_the_vehicle_that_wrote_first():
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # a free port for the ground station to listen on
+    vehicle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    vehicle.settimeout(3)
+    with Link(f"udpin:127.0.0.1:{port}", heartbeat_period_s=0.1) as link:
+        vehicle.sendto(replay.encode(replay.FakeVehicle(4).heartbeat(), 4, 1), ("127.0.0.1", port))
+        assert link.wait_vehicle(4, 3).sysid == 4
+        data, _ = vehicle.recvfrom(1024)  # the GCS heartbeat comes back to the vehicle
+        msgs = mavlink.MAVLink(None).parse_buffer(data) or []
+        assert msgs and msgs[0].get_type() == "HEARTBEAT" and msgs[0].get_srcSystem() == 255
+    vehicle.close()

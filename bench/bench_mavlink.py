@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
@@ -169,7 +170,7 @@ class _Lines:
         self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
         self._thread.start()
 
-    def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def _read(self, stream: TextIO) -> None:
         for line in stream:
             self.queue.put((time.perf_counter(), line.rstrip("\n")))
 

@@ -24,7 +24,7 @@ from sitl.ardupilot import ArduPilotSitl, Home, SitlError, find_arducopter, sitl
 __all__ = ["register", "run", "spread_homes"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "sitl", help="run ArduPilot SITL copters until Ctrl-C",
         description="Start N ArduPilot SITL copters, wait until each is ready to arm, print "

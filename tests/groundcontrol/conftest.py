@@ -1,8 +1,9 @@
 """Fixtures of the ground-control tests: fakes built from the recordings, and vehicle backends.
 
-``vehicle_endpoints(count)`` gives MAVLink URLs of ``count`` running vehicles: the built-in
-simulator (``sim`` marker) or, later, ArduPilot SITL (``sitl`` marker, skipped with the reason
-when no ``arducopter`` is found).
+``vehicle_endpoints(count, homes)`` gives the MAVLink URLs of ``count`` running vehicles and
+their speedup: the built-in simulator (``sim`` marker, 50x) or ArduPilot SITL through
+``sitl.ardupilot.ArduPilotSitl`` (``sitl`` marker, 10x; skipped with the reason when no
+``arducopter`` is found).
 """
 
 from __future__ import annotations

@@ -28,18 +28,17 @@ from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet_flight import FlightJob, JobReport
 from groundcontrol.fleet_model import (
     Clock,
-    DroneActivity,
-    DroneView,
     FleetConfig,
     FleetEvent,
     FleetEventKind,
     GroundCrew,
     ManualCrew,
     battery_wh_of,
+    decision_text,
 )
 from groundcontrol.fleet_outcome import settle_outcome
 from groundcontrol.fleet_resync import resync_vehicles
-from groundcontrol.fleet_stats import FleetSummary, summarize
+from groundcontrol.fleet_views import FleetViews
 from groundcontrol.flight import FlightConfig, FlightEvent, FlightState
 from groundcontrol.link import LinkManager
 from groundcontrol.messages import VehicleChannel
@@ -50,7 +49,6 @@ from missions.build import build_mission
 from missions.items import Mission
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import (
-    Assign,
     CancelAnswer,
     Decision,
     DepotModel,
@@ -64,9 +62,7 @@ from planner.dispatch_model import (
     OrderPlaced,
     Reject,
     Sortie,
-    SwapBattery,
     Tick,
-    Unassign,
 )
 from planner.errors import InvalidInput
 from planner.model import Infeasibility, Order
@@ -77,21 +73,13 @@ __all__ = ["FleetActionError", "FleetController"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_PHASES = {
-    FlightState.PREFLIGHT: DroneActivity.PREFLIGHT, FlightState.ARMING: DroneActivity.PREFLIGHT,
-    FlightState.UPLOADING: DroneActivity.UPLOADING, FlightState.TAKEOFF: DroneActivity.EN_ROUTE,
-    FlightState.EN_ROUTE: DroneActivity.EN_ROUTE, FlightState.PAUSED: DroneActivity.EN_ROUTE,
-    FlightState.DELIVERING: DroneActivity.DELIVERING,
-    FlightState.RETURNING: DroneActivity.RETURNING, FlightState.LANDING: DroneActivity.RETURNING,
-    FlightState.LANDED: DroneActivity.LANDED,
-}
 
 
 class FleetActionError(GroundControlError):
     """An action that cannot be done now (no flight on that drone, unknown drone ...)."""
 
 
-class FleetController:
+class FleetController(FleetViews):
     """Dispatches a scenario's orders to its fleet and flies them.
 
     Args:
@@ -304,6 +292,8 @@ class FleetController:
         for drone_id, tracker in self.trackers.items():
             age = tracker.snapshot().link_age_s()
             lost = age is None or age > self.config.link_lost_wall_s
+            if lost and drone_id in self.jobs:
+                continue  # its flight follows the link itself (a reboot in pre-flight is quiet)
             if lost and drone_id not in self.link_lost:
                 self.link_lost.add(drone_id)
                 self.emit(FleetEventKind.NOTE, "link lost", drone_id, severity="warning")
@@ -360,27 +350,12 @@ class FleetController:
         return decisions
 
     def _announce(self, d: Decision) -> None:
-        drone = getattr(d, "drone_id", None)
-        if isinstance(d, Assign):
-            text = (f"assign {d.order_id} -> {d.drone_id}: launch t={d.launch_at_s:.0f} s, "
-                    f"drop-off t={d.eta_dropoff_s:.0f} s (due {d.due_s:.0f} s)"
-                    f"{', LATE' if d.late else ''}")
-        elif isinstance(d, Reject):
+        if isinstance(d, Reject):
             self.rejected[d.order_id] = d.reasons
-            text = f"reject {d.order_id}: " + "; ".join(str(r) for r in d.reasons)
-        elif isinstance(d, Unassign):
-            text = f"unassign {d.order_id} from {d.drone_id}: {d.reason}"
-        elif isinstance(d, SwapBattery):
-            text = f"swap battery {d.battery_in_id} into {d.drone_id} at t={d.at_s:.0f} s"
-        elif isinstance(d, Fail):
-            text = f"order {d.order_id} failed with {d.drone_id}: {d.reason}"
-        else:
-            assert isinstance(d, CancelAnswer)
-            text = (f"cancel {d.order_id}: " + ("done" if d.cancelled else "refused") +
-                    (f" ({d.reason})" if d.reason else ""))
         severity = "warning" if isinstance(d, Reject | Fail) else "info"
-        self.emit(FleetEventKind.DECISION, text, drone, d.order_id, severity)
-        self.emit(FleetEventKind.ORDER, "", drone, d.order_id)
+        self.emit(FleetEventKind.DECISION, decision_text(d), getattr(d, "drone_id", None),
+                  d.order_id, severity)
+        self.emit(FleetEventKind.ORDER, "", getattr(d, "drone_id", None), d.order_id)
 
     # ----------------------------------------------------------------------------- flights
 
@@ -438,7 +413,12 @@ class FleetController:
         if report.outcome is not None:
             if self.jobs.get(job.drone_id) is job:
                 del self.jobs[job.drone_id]
-            settle_outcome(self, job, report.outcome, now)
+            try:
+                settle_outcome(self, job, report.outcome, now)
+            except StoreError as exc:
+                # The store refused a change (it guards delivered-once): say so, keep going.
+                self.emit(FleetEventKind.NOTE, f"could not record the end of {job.order_id}: "
+                          f"{exc}", job.drone_id, job.order_id, "error")
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
 
     def _on_flight_event(self, job: FlightJob, event: FlightEvent, now: float) -> None:
@@ -446,7 +426,14 @@ class FleetController:
             # Flight asks for 4 Hz streams; at a simulator speedup that is too much traffic.
             send_stream_request(self.channels[job.drone_id], self.config.stream_rate_hz)
         if event.kind == "state" and event.state is FlightState.TAKEOFF and not job.reattach:
-            self.store.start_flight(job.order_id, job.drone_id, now)
+            try:
+                self.store.start_flight(job.order_id, job.drone_id, now)
+            except StoreError as exc:
+                # The order moved on (cancelled or given to another drone) while this one
+                # was getting ready: bring the drone back rather than fly it twice.
+                job.flight.abort()
+                self.emit(FleetEventKind.NOTE, f"take-off not recorded ({exc}); aborting",
+                          job.drone_id, job.order_id, "error")
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
         if event.kind == "delivered":
             self.delivered_at.setdefault(job.order_id, now)
@@ -536,61 +523,3 @@ class FleetController:
         if drone_id not in self.drones:
             raise FleetActionError(f"unknown drone {drone_id!r}")
         return drone_id
-
-    # ------------------------------------------------------------------------------ views
-
-    def activity(self, drone_id: str) -> DroneActivity:
-        job = self.jobs.get(drone_id)
-        if job is not None:
-            return _PHASES.get(job.state, DroneActivity.LANDED)
-        if drone_id in self.link_lost:
-            return DroneActivity.LINK_LOST
-        if drone_id in self.faults:
-            return DroneActivity.FAULT
-        return DroneActivity.IDLE
-
-    def drone_views(self) -> list[DroneView]:
-        """Every drone's state now (any thread)."""
-        views = []
-        for drone_id, drone in self.drones.items():
-            job = self.jobs.get(drone_id)
-            eta = None
-            if job is not None:
-                eta = job.sortie.land_s if job.delivered else job.sortie.dropoff_s
-            views.append(DroneView(drone_id, drone.name or drone_id, drone.sysid,
-                                   self.activity(drone_id), self.trackers[drone_id].snapshot(),
-                                   job.order_id if job else None, eta,
-                                   self.faults.get(drone_id, "")))
-        return views
-
-    def pending_releases(self) -> int:
-        return len(self._releases)
-
-    def summary(self) -> FleetSummary:
-        return summarize(self.store, self.scenario, self.delivered_at, self.rejected)
-
-    def done(self) -> bool:
-        """No order left to release, none open in the store, no flight under way."""
-        if self._releases or self.jobs:
-            return False
-        open_states = (OrderState.NEW, OrderState.PLANNED, OrderState.ASSIGNED,
-                       OrderState.IN_FLIGHT)
-        return not any(s.state in open_states for s in self.store.orders())
-
-    def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
-                       ) -> FleetSummary:
-        """Block until ``done()`` (or ``stalled()``), then return the summary.
-
-        Raises:
-            GroundControlError: the loop failed, or the timeout passed first.
-        """
-        deadline = time.monotonic() + timeout_wall_s
-        while not self.done():
-            if self.error is not None:
-                raise GroundControlError(f"fleet controller failed: {self.error!r}")
-            if stalled is not None and stalled():
-                break
-            if time.monotonic() > deadline:
-                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s")
-            time.sleep(0.1)
-        return self.summary()

@@ -18,7 +18,17 @@ from typing import Any, Protocol
 
 from groundcontrol.errors import GroundControlError
 from groundcontrol.vehicle import VehicleState, VehicleTracker
-from planner.dispatch_model import BatteryAction, Sortie
+from planner.dispatch_model import (
+    Assign,
+    BatteryAction,
+    CancelAnswer,
+    Decision,
+    Fail,
+    Reject,
+    Sortie,
+    SwapBattery,
+    Unassign,
+)
 
 __all__ = [
     "Clock",
@@ -35,6 +45,7 @@ __all__ = [
     "SimCrew",
     "VehicleClock",
     "battery_wh_of",
+    "decision_text",
 ]
 
 
@@ -299,3 +310,22 @@ class ManualCrew:
             say(f"crew: charge {drone_id} to {sortie.launch_wh:.0f} Wh")
         _wait_pct(tracker, _needed_pct(sortie, capacity_wh), self._timeout_wall_s,
                   f"drone {drone_id} {sortie.action.value}")
+
+
+def decision_text(d: Decision) -> str:
+    """One line for the event log about a dispatcher decision."""
+    if isinstance(d, Assign):
+        return (f"assign {d.order_id} -> {d.drone_id}: launch t={d.launch_at_s:.0f} s, "
+                f"drop-off t={d.eta_dropoff_s:.0f} s (due {d.due_s:.0f} s)"
+                f"{', LATE' if d.late else ''}")
+    if isinstance(d, Reject):
+        return f"reject {d.order_id}: " + "; ".join(str(r) for r in d.reasons)
+    if isinstance(d, Unassign):
+        return f"unassign {d.order_id} from {d.drone_id}: {d.reason}"
+    if isinstance(d, SwapBattery):
+        return f"swap battery {d.battery_in_id} into {d.drone_id} at t={d.at_s:.0f} s"
+    if isinstance(d, Fail):
+        return f"order {d.order_id} failed with {d.drone_id}: {d.reason}"
+    assert isinstance(d, CancelAnswer)
+    return (f"cancel {d.order_id}: " + ("done" if d.cancelled else "refused")
+            + (f" ({d.reason})" if d.reason else ""))

@@ -1,0 +1,103 @@
+"""The read side of the fleet controller: drone views, the summary, and waiting until done.
+
+A mixin of ``FleetController`` (kept apart so each module stays readable); every method here
+only reads the controller's state and may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from groundcontrol.errors import GroundControlError
+from groundcontrol.fleet_flight import FlightJob
+from groundcontrol.fleet_model import DroneActivity, DroneView
+from groundcontrol.fleet_stats import FleetSummary, summarize
+from groundcontrol.flight import FlightState
+from groundcontrol.store import OrderState, Store
+from groundcontrol.vehicle import VehicleTracker
+from planner.model import Infeasibility, Order
+from planner.scenario import Drone, Scenario
+
+__all__ = ["FleetViews"]
+
+_PHASES = {
+    FlightState.PREFLIGHT: DroneActivity.PREFLIGHT, FlightState.ARMING: DroneActivity.PREFLIGHT,
+    FlightState.UPLOADING: DroneActivity.UPLOADING, FlightState.TAKEOFF: DroneActivity.EN_ROUTE,
+    FlightState.EN_ROUTE: DroneActivity.EN_ROUTE, FlightState.PAUSED: DroneActivity.EN_ROUTE,
+    FlightState.DELIVERING: DroneActivity.DELIVERING,
+    FlightState.RETURNING: DroneActivity.RETURNING, FlightState.LANDING: DroneActivity.RETURNING,
+    FlightState.LANDED: DroneActivity.LANDED,
+}
+
+
+class FleetViews:
+    """Views of a running fleet (mixed into ``FleetController``, which sets the fields)."""
+
+    scenario: Scenario
+    store: Store
+    drones: dict[str, Drone]
+    trackers: dict[str, VehicleTracker]
+    jobs: dict[str, FlightJob]
+    faults: dict[str, str]
+    link_lost: set[str]
+    delivered_at: dict[str, float]
+    rejected: dict[str, tuple[Infeasibility, ...]]
+    error: BaseException | None
+    _releases: list[Order]
+
+    def activity(self, drone_id: str) -> DroneActivity:
+        job = self.jobs.get(drone_id)
+        if job is not None:
+            return _PHASES.get(job.state, DroneActivity.LANDED)
+        if drone_id in self.link_lost:
+            return DroneActivity.LINK_LOST
+        if drone_id in self.faults:
+            return DroneActivity.FAULT
+        return DroneActivity.IDLE
+
+    def drone_views(self) -> list[DroneView]:
+        """Every drone's state now (any thread)."""
+        views = []
+        for drone_id, drone in self.drones.items():
+            job = self.jobs.get(drone_id)
+            eta = None
+            if job is not None:
+                eta = job.sortie.land_s if job.delivered else job.sortie.dropoff_s
+            views.append(DroneView(drone_id, drone.name or drone_id, drone.sysid,
+                                   self.activity(drone_id), self.trackers[drone_id].snapshot(),
+                                   job.order_id if job else None, eta,
+                                   self.faults.get(drone_id, "")))
+        return views
+
+    def pending_releases(self) -> int:
+        return len(self._releases)
+
+    def summary(self) -> FleetSummary:
+        return summarize(self.store, self.scenario, self.delivered_at, self.rejected)
+
+    def done(self) -> bool:
+        """No order left to release, none open in the store, no flight under way."""
+        if self._releases or self.jobs:
+            return False
+        open_states = (OrderState.NEW, OrderState.PLANNED, OrderState.ASSIGNED,
+                       OrderState.IN_FLIGHT)
+        return not any(s.state in open_states for s in self.store.orders())
+
+    def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
+                       ) -> FleetSummary:
+        """Block until ``done()`` (or ``stalled()``), then return the summary.
+
+        Raises:
+            GroundControlError: the loop failed, or the timeout passed first.
+        """
+        deadline = time.monotonic() + timeout_wall_s
+        while not self.done():
+            if self.error is not None:
+                raise GroundControlError(f"fleet controller failed: {self.error!r}")
+            if stalled is not None and stalled():
+                break
+            if time.monotonic() > deadline:
+                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s")
+            time.sleep(0.1)
+        return self.summary()

@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_STORE", "register"]
 DEFAULT_STORE = Path("dispatch.db")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", type=Path, default=DEFAULT_STORE,
                         help=f"dispatch database (default: {DEFAULT_STORE})")

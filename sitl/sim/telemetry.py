@@ -44,12 +44,15 @@ class Streams:
         self._group_rate_hz: dict[int, float] = {}
         self._override_s: dict[int, float] = {}
         self._next_due: dict[int, float] = {}
+        self._active: dict[int, float] = {}
+        """Cached finite intervals by message id (recomputed when a rate changes)."""
 
     def request_data_stream(self, stream_id: int, rate_hz: int, start: int) -> None:
         groups = list(STREAM_GROUPS) if stream_id == M.MAV_DATA_STREAM_ALL else [stream_id]
         for group in groups:
             if group in STREAM_GROUPS:
                 self._group_rate_hz[group] = float(rate_hz) if start and rate_hz > 0 else 0.0
+        self._recompute()
 
     def set_interval(self, msgid: int, interval_us: float) -> None:
         """SET_MESSAGE_INTERVAL: -1 stops, 0 restores the stream rate, >0 overrides."""
@@ -59,6 +62,19 @@ class Streams:
             self._override_s[msgid] = math.inf
         else:
             self._override_s[msgid] = interval_us / 1e6
+        self._recompute()
+
+    def _recompute(self) -> None:
+        ids = set(self._override_s)
+        for ids_in_group in STREAM_GROUPS.values():
+            ids.update(ids_in_group)
+        self._active = {}
+        for msgid in sorted(ids):
+            interval = self.interval_s(msgid)
+            if math.isinf(interval):
+                self._next_due.pop(msgid, None)
+            else:
+                self._active[msgid] = interval
 
     def interval_s(self, msgid: int) -> float:
         if msgid in self._override_s:
@@ -73,17 +89,14 @@ class Streams:
         interval = self.interval_s(msgid)
         return -1 if math.isinf(interval) else round(interval * 1e6)
 
+    @property
+    def any_active(self) -> bool:
+        return bool(self._active)
+
     def due(self, now_s: float) -> list[int]:
         """Message ids to send now (each at most once per call)."""
-        ids = set(self._override_s)
-        for ids_in_group in STREAM_GROUPS.values():
-            ids.update(ids_in_group)
         out = []
-        for msgid in sorted(ids):
-            interval = self.interval_s(msgid)
-            if math.isinf(interval):
-                self._next_due.pop(msgid, None)
-                continue
+        for msgid, interval in self._active.items():
             due = self._next_due.get(msgid)
             if due is None or now_s >= due:
                 out.append(msgid)

@@ -466,7 +466,7 @@ class SimVehicle:
             self.send(self.home_position_message())
 
     def streams_requested(self) -> bool:
-        return any(math.isfinite(self.streams.interval_s(i)) for i in (33, 1, 24, 74, 242))
+        return self.streams.any_active
 
     def _home_item(self) -> StoredItem | None:
         if self.home is None:

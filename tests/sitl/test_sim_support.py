@@ -163,7 +163,7 @@ class SimClient:
     def upload(self, items: list[Any], mission_type: int = 0) -> int:
         """Upload MISSION_ITEM_INTs answering each MISSION_REQUEST; returns the final ack."""
         since = self.mark()
-        self.send(M.MAVLink_mission_count_message(self.target, 1, len(items), mission_type, 0))
+        self.send(M.MAVLink_mission_count_message(self.target, 1, len(items), mission_type))
         while True:
             msg = self.wait(lambda m: m.get_type() in ("MISSION_REQUEST", "MISSION_ACK")
                             and m.mission_type == mission_type, since)

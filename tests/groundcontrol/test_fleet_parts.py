@@ -1,0 +1,127 @@
+"""The fleet controller's pure parts: order selection, endpoints, pads, clocks, summary."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.fleet_model import ScaledWallClock, VehicleClock, battery_wh_of
+from groundcontrol.fleet_setup import (
+    PAD_SPACING_DEG,
+    endpoints_from_urls,
+    select_orders,
+    sim_homes,
+)
+from groundcontrol.fleet_stats import summarize
+from groundcontrol.scenarios import resolve_scenario
+from groundcontrol.store import Store
+from groundcontrol.vehicle import VehicleState
+from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
+from planner.dispatch_model import DepotModel, OrderPlaced
+from planner.load import load_scenario
+from planner.plan import Planner
+
+CANBERRA = load_scenario(resolve_scenario("canberra"))
+
+
+def test_select_orders_takes_the_first_and_compresses_arrivals_keeping_due_gaps() -> None:
+    base = CANBERRA.orders
+    first = min(o.created_s for o in base)
+    chosen = select_orders(base, 5, 0.25)
+    originals = sorted(base, key=lambda o: (o.created_s, o.id))[:5]
+    assert [o.id for o in chosen] == [o.id for o in originals]
+    for new, old in zip(chosen, originals, strict=True):
+        assert new.created_s == pytest.approx(first + (old.created_s - first) * 0.25)
+        if old.due_s is not None:
+            assert new.due_s - new.created_s == pytest.approx(old.due_s - old.created_s)
+    assert len(select_orders(base, None, 1.0)) == len(base)
+    assert select_orders(base, 0, 1.0) == ()
+
+
+def test_endpoints_one_for_all_or_one_per_drone() -> None:
+    ids = [d.id for d in CANBERRA.fleet]
+    assert set(endpoints_from_urls(CANBERRA, "udpin:0.0.0.0:14550").values()) == {
+        "udpin:0.0.0.0:14550"}
+    urls = ",".join(f"tcp:127.0.0.1:{5760 + 10 * i}" for i in range(len(ids)))
+    per = endpoints_from_urls(CANBERRA, urls)
+    assert per[ids[2]] == "tcp:127.0.0.1:5780"
+    with pytest.raises(ValueError, match="give 1 URL or 9"):
+        endpoints_from_urls(CANBERRA, "tcp:a:1,tcp:b:2")
+
+
+def test_sim_homes_put_each_drone_on_its_own_pad_at_its_depot() -> None:
+    homes = sim_homes(CANBERRA)
+    assert len(homes) == len(CANBERRA.fleet)
+    for drone, (lat, lon, alt, _) in zip(CANBERRA.fleet, homes, strict=True):
+        depot = CANBERRA.depot_by_id(drone.depot_id)
+        pad = [d.id for d in CANBERRA.drones_at(drone.depot_id)].index(drone.id)
+        assert (lat, lon, alt) == pytest.approx(
+            (depot.position.lat + pad * PAD_SPACING_DEG, depot.position.lon,
+             depot.ground_alt_amsl_m))
+    assert len(set(homes)) == len(homes)
+
+
+class _Tracker:
+    def __init__(self, sysid: int) -> None:
+        self.state = VehicleState(sysid=sysid)
+
+    def snapshot(self) -> VehicleState:
+        return self.state
+
+    def boot(self, ms: int) -> None:
+        self.state = dataclasses.replace(self.state, boot_ms=ms)
+
+
+def test_vehicle_clock_follows_boot_time_through_a_reboot() -> None:
+    a, b = _Tracker(1), _Tracker(2)
+    clock = VehicleClock(lambda: [a, b], 100.0, fallback_after_wall_s=3600.0)  # type: ignore[list-item]
+    assert clock.now_s() == 100.0
+    a.boot(10_000)
+    b.boot(4_000)
+    assert clock.now_s() == 100.0  # first readings only set the reference
+    a.boot(12_500)
+    b.boot(6_000)
+    assert clock.now_s() == pytest.approx(102.5)
+    a.boot(500)  # rebooted: its count restarts, b keeps the time
+    b.boot(7_000)
+    assert clock.now_s() == pytest.approx(103.5)
+    a.boot(3_500)
+    assert clock.now_s() == pytest.approx(106.5)
+
+
+def test_vehicle_clock_falls_back_to_scaled_wall_time_without_vehicles() -> None:
+    clock = VehicleClock(list, 50.0, fallback_speedup=1000.0, fallback_after_wall_s=0.0)
+    first = clock.now_s()
+    second = clock.now_s()
+    assert 50.0 <= first <= second
+    assert ScaledWallClock(7.0, 0.0).now_s() == 7.0
+
+
+def test_battery_energy_from_the_reported_percentage() -> None:
+    assert battery_wh_of(VehicleState(sysid=1, battery_pct=80), 505.0) == pytest.approx(404.0)
+    assert battery_wh_of(VehicleState(sysid=1), 505.0) is None
+    assert battery_wh_of(VehicleState(sysid=1, battery_pct=-1), 505.0) is None
+
+
+def test_summary_counts_every_stored_order_and_groups_rejections(tmp_path: Path) -> None:
+    planner = Planner(CANBERRA.airspace, CANBERRA.depots, margin_m=30.0)
+    dispatcher = Dispatcher(fleet_of(CANBERRA), [DepotModel(d.id) for d in CANBERRA.depots],
+                            planner_plan_fn(planner), promise_s=CANBERRA.promise_s)
+    orders = sorted(CANBERRA.orders, key=lambda o: o.created_s)[:8]
+    rejected = {}
+    with Store.open(tmp_path / "s.sqlite") as store:
+        for order in orders:
+            decisions = dispatcher.handle(OrderPlaced(order), order.created_s)
+            store.record_dispatch(OrderPlaced(order), order.created_s, decisions)
+            rejected.update({d.order_id: d.reasons for d in decisions if hasattr(d, "reasons")})
+        summary = summarize(store, CANBERRA, {}, rejected)
+    assert summary.orders == 8
+    assert summary.infeasible == len(rejected) >= 2
+    assert sum(summary.infeasible_by_reason.values()) == summary.infeasible
+    assert summary.open == 8 - summary.infeasible and summary.delivered == 0
+    assert summary.on_time_rate is None and summary.mean_delivery_s is None
+    lines = summary.lines()
+    assert lines[0].startswith("orders 8: delivered 0, infeasible ")
+    assert any(line.startswith("  infeasible: payload: ") for line in lines)

@@ -197,3 +197,23 @@ def test_actions_name_the_problem(fleet_run) -> None:
         controller.command("nope", "pause")
     with pytest.raises(FleetActionError, match="unknown action"):
         controller.command(scenario.fleet[0].id, "loop")
+
+
+def test_orders_and_cancellations_stored_by_another_process_are_picked_up(
+        fleet_run, tmp_path: Path) -> None:
+    # What `drone-delivery order add/cancel --store` do: their own connection to the file.
+    scenario = small_scenario(1, SHORT[:2])
+    first, second = scenario.orders
+    controller, _, store, releases = fleet_run(dataclasses.replace(scenario, orders=()))
+    controller.start()
+    with Store.open(store.path) as other:
+        other.add_orders([first, second], 100.0, source="cli")
+        wait_for(lambda: controller.jobs and store.order(second.id).state is
+                 OrderState.ASSIGNED, 60.0)
+        flying = next(iter(controller.jobs.values())).order_id
+        waiting = second.id if flying == first.id else first.id
+        assert other.request_cancel(waiting, 120.0) is OrderState.ASSIGNED  # asks the dispatcher
+        wait_for(lambda: store.order(waiting).state is OrderState.CANCELLED, 30.0)
+    summary = controller.run_until_done(timeout_wall_s=120.0)
+    assert summary.delivered == 1 and summary.cancelled == 1
+    assert [oid for _, oid in releases.orders_released(scenario.orders)] == [flying]

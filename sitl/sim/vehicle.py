@@ -426,14 +426,15 @@ class SimVehicle:
         return max(0.1, self.params.get("LAND_SPEED") / 100.0)
 
     def item_target(self, item: StoredItem, keep_alt: bool) -> tuple[float, float, float]:
-        """north/east/up of a mission item (0,0 = here; relative frames above home)."""
+        """north/east/up of a mission item (lat/lon 0,0 = here; alt 0 = current; relative frames
+        above home)."""
         p = self.phys
         if item.x == 0 and item.y == 0:
             n, e = p.north_m, p.east_m
         else:
             n, e = ne_offset_m(self.start.lat, self.start.lon, item.lat, item.lon)
-        if keep_alt:
-            up = p.up_m
+        if keep_alt or item.z == 0:
+            up = p.up_m  # ModeAuto::loc_from_cmd: altitude 0 means the current altitude
         elif item.frame == M.MAV_FRAME_GLOBAL:
             up = item.z - self.start.alt_m
         else:

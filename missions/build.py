@@ -185,12 +185,21 @@ def _check_profile(profile: VehicleProfile, cruise: float) -> None:
         _positive(profile.winch_speed_ms, "profile.winch_speed_ms", "m/s")
 
 
-_GRIPPER = ParamRequirement(
-    "GRIP_ENABLE",
-    1.0,
-    "eq",
-    "DO_GRIPPER releases the parcel; with GRIP_ENABLE=0 ArduCopter refuses it, and after "
-    "enabling it only acts after a reboot",
+_GRIPPER = (
+    ParamRequirement(
+        "GRIP_ENABLE",
+        1.0,
+        "eq",
+        "DO_GRIPPER releases the parcel; with GRIP_ENABLE=0 ArduCopter refuses it, and after "
+        "enabling it only acts after a reboot",
+    ),
+    ParamRequirement(
+        "GRIP_TYPE",
+        0.0,
+        "gt",
+        "with GRIP_TYPE=0 (none) ArduCopter accepts DO_GRIPPER but nothing is released; "
+        "1 = servo, 2 = EPM",
+    ),
 )
 
 
@@ -200,7 +209,7 @@ def _descend_release(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfil
     delivery_seq = b.do(Cmd.DO_GRIPPER, GRIPPER_INSTANCE, GRIPPER_RELEASE)
     b.nav(Cmd.NAV_LOITER_TIME, drop, release, p.dropoff_hover_s)
     b.nav(Cmd.NAV_WAYPOINT, drop, plan.cruise_alt_agl_m)
-    return _Delivery(dropoff_seq, delivery_seq, (_GRIPPER,))
+    return _Delivery(dropoff_seq, delivery_seq, _GRIPPER)
 
 
 def _winch(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
@@ -236,7 +245,7 @@ def _winch(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Del
 def _payload_place(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Delivery:
     max_descent_m = plan.cruise_alt_agl_m + PAYLOAD_PLACE_SLACK_M
     seq = b.nav(Cmd.NAV_PAYLOAD_PLACE, drop, plan.cruise_alt_agl_m, max_descent_m)
-    return _Delivery(seq, seq, (_GRIPPER,))
+    return _Delivery(seq, seq, _GRIPPER)
 
 
 def _ground_wait_s(p: VehicleProfile) -> float:
@@ -284,7 +293,7 @@ def _land(b: _Items, drop: LatLon, plan: FlightPlan, p: VehicleProfile) -> _Deli
         "bits",
         "bit 2 (ContinueAfterLand) keeps the copter armed after the NAV_LAND at the drop-off",
     )
-    return _Delivery(dropoff_seq, delivery_seq, (continue_after_land, disarm, _GRIPPER))
+    return _Delivery(dropoff_seq, delivery_seq, (continue_after_land, disarm, *_GRIPPER))
 
 
 _ACTIONS = {

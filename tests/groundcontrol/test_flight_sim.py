@@ -140,14 +140,7 @@ def test_planned_canberra_delivery(fleet):
     plan = chosen.result.plan
     mission = build_mission(plan, chosen.profile, scenario.airspace, depots=scenario.depots)
     names = {r.name for r in mission.required_params}
-    if any(i.command == 211 for i in mission.items) and "GRIP_TYPE" not in names:
-        # missions.build only asks for GRIP_ENABLE; ArduPilot's gripper also needs GRIP_TYPE=1
-        # (0 = none) and a servo output, as in the recording (reported to the planner helper).
-        extra = (ParamRequirement("GRIP_TYPE", 1.0, "eq", "servo gripper"),
-                 ParamRequirement("SERVO9_FUNCTION", 28.0, "eq", "gripper servo"))
-        mission = Mission(mission.name, mission.items, mission.fence, mission.rally,
-                          mission.required_params + extra, mission.delivery_seq,
-                          mission.dropoff_seq, mission.order_id, mission.cruise_speed_ms)
+    assert {"GRIP_ENABLE", "GRIP_TYPE"} <= names  # a DO_GRIPPER does nothing with GRIP_TYPE 0
     home = (plan.depot.position.lat, plan.depot.position.lon, plan.depot.ground_alt_amsl_m, 0.0)
     _, (channel,), speedup = fleet(1, [home])
     outcome = Run(Flight(channel, mission, config=config(speedup))).result(400)

@@ -91,7 +91,8 @@ def test_descend_release_descends_releases_hovers_and_climbs() -> None:
     assert (hover.param1, _at(hover), hover.z) == (5.0, DROPOFF, 10.0)
     assert (_at(climb), climb.z) == (DROPOFF, 60.0)
     assert [(r.name, r.value, r.check) for r in mission.required_params] == [
-        ("GRIP_ENABLE", 1.0, "eq")
+        ("GRIP_ENABLE", 1.0, "eq"),
+        ("GRIP_TYPE", 0.0, "gt"),  # GRIP_TYPE 0: DO_GRIPPER is accepted but releases nothing
     ]
 
 
@@ -127,7 +128,7 @@ def test_payload_place_is_one_item_with_a_bounded_descent() -> None:
     assert mission.delivery_seq == mission.dropoff_seq == 5
     assert (_at(place), place.z) == (DROPOFF, 60.0)
     assert place.param1 == 60.0 + PAYLOAD_PLACE_SLACK_M
-    assert [r.name for r in mission.required_params] == ["GRIP_ENABLE"]
+    assert [r.name for r in mission.required_params] == ["GRIP_ENABLE", "GRIP_TYPE"]
 
 
 # The 12 items real ArduCopter flew as one continuous delivery with MIS_OPTIONS=4

@@ -86,7 +86,12 @@ class SimChild:
         if not self._conn.poll(60.0):
             self._process.kill()
             raise RuntimeError("simulator child did not start within 60 s")
-        self.endpoints = self._conn.recv()
+        try:
+            self.endpoints = self._conn.recv()
+        except EOFError:
+            self._process.join(timeout=5.0)
+            raise RuntimeError(f"simulator child exited ({self._process.exitcode}) before "
+                               "reporting its ports; its traceback is above") from None
         return self
 
     def cpu_s(self) -> float:

@@ -48,7 +48,7 @@ def add_fleet_arguments(p: argparse.ArgumentParser, *, default_speedup: float) -
                    help="fly only the first N orders of the scenario (default: all)")
     p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
                    help="compress the order arrival times by this factor (0.5: twice as many "
-                        "orders per hour; default 1)")
+                        "orders per hour; default %(default)s)")
     p.add_argument("--speedup", type=float, default=default_speedup, metavar="K",
                    help="simulated seconds per wall second (default %(default)s)")
     p.add_argument("--store", type=Path, metavar="PATH",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .mission_server import StoredItem
-from .physics import NavTarget, ne_offset_m
+from .physics import NavTarget
 
 if TYPE_CHECKING:
     from .vehicle import SimVehicle

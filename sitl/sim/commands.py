@@ -15,6 +15,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from . import failsafes, modes
 from .autopilot_mission import RunState
+from .boot import FIRMWARE_TEXT
 from .fence import segment_enters_exclusion
 from .physics import ne_offset_m
 from .telemetry import build_message
@@ -100,7 +101,7 @@ def _param(v: SimVehicle, msg: Any) -> None:
         # As recorded: setting the same value is echoed as REAL32.
         send_param_value(v, name, 65535, M.MAV_PARAM_TYPE_REAL32 if old == new else None)
     elif kind == "PARAM_REQUEST_LIST":
-        for text in ("ArduCopter V4.7.0-dev (90700977)", "7d1219c7c4c5404aaa1f6d2a48adfda4", "Frame: QUAD/PLUS"):
+        for text in (FIRMWARE_TEXT, "7d1219c7c4c5404aaa1f6d2a48adfda4", "Frame: QUAD/PLUS"):
             v.text(M.MAV_SEVERITY_INFO, text)
         for index, name in enumerate(p.visible_names()):
             send_param_value(v, name, index)
@@ -122,7 +123,8 @@ def _position_target(v: SimVehicle, msg: Any) -> None:
     if v.fence_enabled() and (segment_enters_exclusion(v.fence_geom, lat, lon)):
         return  # ArduPilot silently drops targets inside an exclusion zone
     n, e = ne_offset_m(v.start.lat, v.start.lon, lat, lon)
-    if msg.coordinate_frame in (M.MAV_FRAME_GLOBAL_RELATIVE_ALT, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT):
+    if msg.coordinate_frame in (M.MAV_FRAME_GLOBAL_RELATIVE_ALT,
+                                M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT):
         up = v.home_up_m() + msg.alt
     else:
         up = msg.alt - v.start.alt_m
@@ -130,7 +132,7 @@ def _position_target(v: SimVehicle, msg: Any) -> None:
     v.guided_target = (n, e, up)
 
 
-# ---- commands -------------------------------------------------------------------------------------
+# ---- commands ------------------------------------------------------------------------
 def _command(v: SimVehicle, msg: Any) -> None:
     if msg.get_type() == "COMMAND_INT":
         params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.x, msg.y, msg.z]
@@ -226,8 +228,13 @@ def _arm_disarm(v: SimVehicle, p: list[float]) -> Result:
         return ACCEPTED, None
     reasons = [] if forced else modes.arm_failures(v)
     if reasons:
-        return FAILED, lambda: [v.text(CRITICAL, f"Arm: {r}") for r in reasons] and None
+        return FAILED, lambda: _texts(v, "Arm: ", reasons)
     return ACCEPTED, lambda: modes.arm(v)
+
+
+def _texts(v: SimVehicle, prefix: str, reasons: list[str]) -> None:
+    for reason in reasons:
+        v.text(CRITICAL, prefix + reason)
 
 
 def _takeoff(v: SimVehicle, p: list[float]) -> Result:
@@ -296,7 +303,7 @@ def _run_prearm(v: SimVehicle, p: list[float]) -> Result:
     if v.armed:
         return DENIED, None
     reasons = modes.prearm_failures(v)
-    return ACCEPTED, lambda: [v.text(CRITICAL, f"PreArm: {r}") for r in reasons] and None
+    return ACCEPTED, lambda: _texts(v, "PreArm: ", reasons)
 
 
 def _set_home(v: SimVehicle, p: list[float]) -> Result:

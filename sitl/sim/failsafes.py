@@ -83,7 +83,8 @@ def _battery(v: SimVehicle) -> None:
         _battery_event(v, 1, "low", "BATT_FS_LOW_ACT", low_v)
 
 
-def _battery_event(v: SimVehicle, level: int, word: str, action_param: str, by_voltage: bool) -> None:
+def _battery_event(v: SimVehicle, level: int, word: str, action_param: str,
+                   by_voltage: bool) -> None:
     from . import modes
 
     v.fs.battery_level = level
@@ -200,9 +201,8 @@ def _fence(v: SimVehicle) -> None:
     if not v.armed or action == 0 or v.land_complete():
         return
     target = modes.LAND if action == 2 else modes.BRAKE if action == 4 else modes.RTL
-    if v.mode == target or not modes.set_mode(v, target):
-        if v.mode != modes.LAND:
-            modes.set_mode(v, modes.LAND)
+    if (v.mode == target or not modes.set_mode(v, target)) and v.mode != modes.LAND:
+        modes.set_mode(v, modes.LAND)
 
 
 def fence_status_message(v: SimVehicle) -> Any | None:

@@ -120,11 +120,13 @@ def check_breaches(geom: FenceGeometry, fence_type: int, lat: float, lon: float,
     breach = Breach.NONE
     if fence_type & Breach.ALT_MAX and alt_rel_m > alt_max_m:
         breach |= Breach.ALT_MAX
-    if fence_type & Breach.CIRCLE and home is not None and _dist_m(home[0], home[1], lat, lon) > radius_m:
+    if fence_type & Breach.CIRCLE and home is not None \
+            and _dist_m(home[0], home[1], lat, lon) > radius_m:
         breach |= Breach.CIRCLE
     if fence_type & Breach.POLYGON:
         outside = any(not _inside_polygon(lat, lon, p) for p in geom.inclusion_polygons)
-        outside = outside or any(_dist_m(c[0], c[1], lat, lon) > c[2] for c in geom.inclusion_circles)
+        outside = outside or any(
+            _dist_m(c[0], c[1], lat, lon) > c[2] for c in geom.inclusion_circles)
         inside_excl = any(_inside_polygon(lat, lon, p) for p in geom.exclusion_polygons)
         inside_excl = inside_excl or any(
             _dist_m(c[0], c[1], lat, lon) < c[2] for c in geom.exclusion_circles)

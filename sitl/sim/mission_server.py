@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-__all__ = ["MissionServer", "StoredItem", "LOCATION_COMMANDS"]
+__all__ = ["LOCATION_COMMANDS", "MissionServer", "StoredItem"]
 
 UPLOAD_TIMEOUT_S = 8.0
 REREQUEST_S = 1.0
@@ -164,7 +164,9 @@ class MissionServer:
     def handle(self, msg: object, now_s: float) -> bool:
         """Handle a mission-protocol message; False when it is not one."""
         kind = msg.get_type()  # type: ignore[attr-defined]
-        handler = {
+        if kind == "MISSION_ACK":
+            return True  # the GCS closing a download: nothing to do
+        handlers: dict[str, Callable[[object, float], None]] = {
             "MISSION_COUNT": self._on_count,
             "MISSION_ITEM_INT": self._on_item,
             "MISSION_ITEM": self._on_item,
@@ -172,12 +174,11 @@ class MissionServer:
             "MISSION_REQUEST_INT": self._on_request,
             "MISSION_REQUEST": self._on_request,
             "MISSION_CLEAR_ALL": self._on_clear_all,
-            "MISSION_ACK": None,
-        }.get(kind, False)
-        if handler is False:
+        }
+        handler = handlers.get(kind)
+        if handler is None:
             return False
-        if handler is not None:
-            handler(msg, now_s)
+        handler(msg, now_s)
         return True
 
     def _mission_type(self, msg: object) -> int:

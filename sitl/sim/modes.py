@@ -14,7 +14,8 @@ from .physics import NavTarget
 if TYPE_CHECKING:
     from .vehicle import SimVehicle
 
-__all__ = ["arm", "arm_failures", "disarm", "nav_target", "prearm_failures", "set_mode", "update"]
+__all__ = ["arm", "arm_failures", "disarm", "nav_target", "periodic_prearm_report",
+           "prearm_failures", "set_mode", "update"]
 
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
@@ -92,7 +93,7 @@ def is_landing(v: SimVehicle) -> bool:
 
 def update(v: SimVehicle) -> None:
     """Per-step mode logic after physics."""
-    if v.mode == AUTO and getattr(v, "auto_waiting", False) and v.home is not None:
+    if v.mode == AUTO and v.auto_waiting and v.home is not None:
         v.auto_waiting = False
         v.runner.resume()
     if v.mode == AUTO:
@@ -127,7 +128,8 @@ def mission_finished(v: SimVehicle) -> None:
 def _ekf_reasons(v: SimVehicle) -> list[str]:
     t = v.timeline
     if v.sim_time_s < t.ekf_init_s:
-        return ["Accels inconsistent", "EKF attitude is bad", "AHRS: not using configured AHRS type"]
+        return ["Accels inconsistent", "EKF attitude is bad",
+                "AHRS: not using configured AHRS type"]
     if v.sim_time_s < t.origin_s:
         return ["Accels inconsistent", "AHRS: waiting for home"]
     return []
@@ -179,3 +181,19 @@ def disarm(v: SimVehicle) -> None:
         v.runner.reset_after_disarm()
     else:
         v.runner.rewind()
+
+
+def periodic_prearm_report(v: SimVehicle) -> None:
+    """1 Hz pre-arm check: failures that persist are reported, at most every 30 s."""
+    now = v.sim_time_s
+    reasons = [] if v.armed else prearm_failures(v)
+    if not reasons:
+        v.prearm_failing_since_s = None
+        return
+    if v.prearm_failing_since_s is None:
+        v.prearm_failing_since_s = now
+        return
+    if now - v.last_prearm_report_s >= 30.0:
+        v.last_prearm_report_s = now
+        for reason in reasons:
+            v.text(M.MAV_SEVERITY_CRITICAL, f"PreArm: {reason}")

@@ -32,7 +32,7 @@ class ParamSpec:
     default: float
     ptype: int
     hidden_unless: str | None = None
-    """Name of the enable parameter that must be non-zero (at the last boot) for the
+    """Name of the enable parameter that must be non-zero for the
     parameter to appear in PARAM_REQUEST_LIST and param_count (it stays readable by name)."""
 
 
@@ -221,9 +221,9 @@ class ParamStore:
         """Names in PARAM_REQUEST_LIST order (hidden groups left out)."""
         names = []
         for spec in DEFAULT_PARAMS:
-            if spec.hidden_unless and not self.boot(spec.hidden_unless):
-                if not self._values[spec.hidden_unless]:
-                    continue
+            # Groups appear as soon as their enable parameter is set (no reboot needed).
+            if spec.hidden_unless and not self._values[spec.hidden_unless]:
+                continue
             names.append(spec.name)
         return names
 

@@ -97,7 +97,8 @@ class Winch:
         max_rate = float(self.v.params.get("WINCH_RATE_MAX"))
         if self.target_length_m is not None:
             err = self.target_length_m - self.line_length_m
-            speed = max(-self.rate_ms, min(self.rate_ms, err * float(self.v.params.get("WINCH_POS_P"))))
+            gain = float(self.v.params.get("WINCH_POS_P"))
+            speed = max(-self.rate_ms, min(self.rate_ms, err * gain))
         else:
             speed = self.rate_ms
         self.speed_ms = max(-max_rate, min(max_rate, speed))
@@ -107,7 +108,8 @@ class Winch:
     def pwm(self) -> int:
         if self.relaxed or not self.present:
             return 0
-        return 1500 + round(400 * self.speed_ms / max(0.1, float(self.v.params.get("WINCH_RATE_MAX"))))
+        rate_max = max(0.1, float(self.v.params.get("WINCH_RATE_MAX")))
+        return 1500 + round(400 * self.speed_ms / rate_max)
 
     def status_message(self) -> object | None:
         if not self.present:

@@ -156,7 +156,8 @@ class Physics:
         if dist < 1e-3:
             return 0.0, 0.0
         # Arrive at end_speed: v^2 = v_end^2 + 2 a d (a little under the limit, like S-curves).
-        speed = min(target.speed_ms, math.sqrt(target.end_speed_ms**2 + 1.6 * self.accel_mss * dist))
+        reach = math.sqrt(target.end_speed_ms**2 + 1.6 * self.accel_mss * dist)
+        speed = min(target.speed_ms, reach)
         if target.end_speed_ms <= 0.0:
             speed = min(speed, 1.5 * dist + 0.05)
         return dn / dist * speed, de / dist * speed

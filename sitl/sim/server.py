@@ -9,6 +9,7 @@ client and boots again on the next connection.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -129,10 +130,8 @@ class SimFleet:
             self._thread.join(timeout=5.0)
         for ep in self._endpoints:
             self._drop_client(ep)
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(ep.listener)
-            except (KeyError, ValueError):
-                pass
             ep.listener.close()
         self._sel.close()
 
@@ -283,14 +282,10 @@ class SimFleet:
     def _drop_client(self, ep: _Endpoint) -> None:
         if ep.client is None:
             return
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(ep.client)
-        except (KeyError, ValueError):
-            pass
-        try:
+        with contextlib.suppress(OSError):
             ep.client.close()
-        except OSError:
-            pass
         ep.client = None
         ep.pending_out.clear()
         if not self._stop.is_set():

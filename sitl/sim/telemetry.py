@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from . import failsafes
+from .physics import offset_latlon
+
 if TYPE_CHECKING:
     from .vehicle import SimVehicle
 
-__all__ = ["STREAM_GROUPS", "Streams", "build_message"]
+__all__ = ["STREAM_GROUPS", "Streams", "build_message", "heartbeat", "home_position"]
 
 M = mavlink
 
@@ -25,7 +28,8 @@ STREAM_GROUPS: dict[int, tuple[int, ...]] = {
         M.MAVLINK_MSG_ID_MISSION_CURRENT, M.MAVLINK_MSG_ID_GPS_RAW_INT,
         M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT, M.MAVLINK_MSG_ID_FENCE_STATUS,
         M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT, M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE),
-    M.MAV_DATA_STREAM_RC_CHANNELS: (M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW, M.MAVLINK_MSG_ID_RC_CHANNELS),
+    M.MAV_DATA_STREAM_RC_CHANNELS: (M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW,
+                                    M.MAVLINK_MSG_ID_RC_CHANNELS),
     M.MAV_DATA_STREAM_POSITION: (M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT,
                                  M.MAVLINK_MSG_ID_LOCAL_POSITION_NED),
     M.MAV_DATA_STREAM_EXTRA1: (M.MAVLINK_MSG_ID_ATTITUDE,),
@@ -165,6 +169,39 @@ def _mission_current(v: SimVehicle) -> Any:
     return M.MAVLink_mission_current_message(seq, total, state, in_auto)
 
 
+_GUIDED_FLAG_MODES = (3, 4, 5, 6, 17)  # AUTO, GUIDED, LOITER, RTL, BRAKE
+
+
+def heartbeat(v: SimVehicle) -> Any:
+    """HEARTBEAT: base_mode 0x51, +0x08 in guided-capable modes (and during boot), +0x80 armed."""
+    base = 0x51
+    if v.mode in _GUIDED_FLAG_MODES or v.sim_time_s < v.timeline.ready_s:
+        base |= 0x08
+    if v.armed:
+        base |= 0x80
+    return M.MAVLink_heartbeat_message(M.MAV_TYPE_QUADROTOR, M.MAV_AUTOPILOT_ARDUPILOTMEGA, base,
+                                       v.mode, v.system_status(), 3)
+
+
+def home_position(v: SimVehicle) -> Any | None:
+    h = v.home
+    if h is None:
+        return None
+    return M.MAVLink_home_position_message(
+        round(h.lat * 1e7), round(h.lon * 1e7), round(h.alt_m * 1000), 0.0, 0.0, 0.0,
+        [1.0, 0.0, 0.0, 0.0], 0.0, 0.0, 0.0, v.time_boot_ms() * 1000)
+
+
+def _position_target(v: SimVehicle) -> Any | None:
+    if v.mode != 4 or v.guided_target is None:
+        return None
+    n, e, up = v.guided_target
+    lat, lon = offset_latlon(v.start.lat, v.start.lon, n, e)
+    return M.MAVLink_position_target_global_int_message(
+        v.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFF8, round(lat * 1e7), round(lon * 1e7),
+        v.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
 def build_message(v: SimVehicle, msgid: int) -> Any | None:
     """The streamed message ``msgid`` from the vehicle's state (None: nothing to send now)."""
     p = v.phys
@@ -190,9 +227,9 @@ def build_message(v: SimVehicle, msgid: int) -> Any | None:
     if msgid == M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE:
         return M.MAVLink_extended_sys_state_message(M.MAV_VTOL_STATE_UNDEFINED, v.landed_state())
     if msgid == M.MAVLINK_MSG_ID_FENCE_STATUS:
-        return v.fence_status_message()
+        return failsafes.fence_status_message(v)
     if msgid == M.MAVLINK_MSG_ID_HOME_POSITION:
-        return v.home_position_message()
+        return home_position(v)
     if msgid == M.MAVLINK_MSG_ID_LOCAL_POSITION_NED:
         return M.MAVLink_local_position_ned_message(t_ms, p.north_m, p.east_m,
                                                     -(p.up_m - p.ground_up_m), p.vn, p.ve, -p.vu)
@@ -209,9 +246,10 @@ def build_message(v: SimVehicle, msgid: int) -> Any | None:
     if msgid == M.MAVLINK_MSG_ID_MEMINFO:
         return M.MAVLink_meminfo_message(0, 65535, 524288)
     if msgid == M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT:
-        return v.nav_controller_message()
+        return M.MAVLink_nav_controller_output_message(
+            math.degrees(p.roll_rad), math.degrees(p.pitch_rad), 0, 0, 0, 0, 0, 0)
     if msgid == M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT:
-        return v.position_target_message()
+        return _position_target(v)
     if msgid == M.MAVLINK_MSG_ID_SYSTEM_TIME:
         return M.MAVLink_system_time_message(0, t_ms)
     if msgid == M.MAVLINK_MSG_ID_WIND:
@@ -221,7 +259,7 @@ def build_message(v: SimVehicle, msgid: int) -> Any | None:
     if msgid == M.MAVLINK_MSG_ID_VIBRATION:
         return M.MAVLink_vibration_message(t_ms * 1000, 0.003, 0.003, 0.003, 0, 0, 0)
     if msgid == M.MAVLINK_MSG_ID_WINCH_STATUS:
-        return v.winch_status_message()
+        return v.winch.status_message()
     if msgid == M.MAVLINK_MSG_ID_RAW_IMU:
         return M.MAVLink_raw_imu_message(t_ms * 1000, 0, 0, -1001, 0, 0, 0, 224, 80, -528, 0, 2515)
     if msgid == M.MAVLINK_MSG_ID_SCALED_PRESSURE:

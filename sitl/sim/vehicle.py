@@ -18,7 +18,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from . import commands, failsafes, modes
+from . import boot, commands, failsafes, modes, telemetry
 from .autopilot_mission import MissionRunner, RunState
 from .battery import Battery, PowerModel
 from .fence import FenceGeometry, parse_fence, validate_fence
@@ -29,13 +29,10 @@ from .physics import NavTarget, Physics, ne_offset_m, offset_latlon
 from .rtl import RtlController
 from .telemetry import Streams, build_message
 
-__all__ = ["BOOT_BANNER", "Home", "Mode", "SimVehicle", "Timeline"]
+__all__ = ["Home", "Mode", "SimVehicle", "Timeline"]
 
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
-BOOT_BANNER = (b"\n\nInit ArduCopter V4.7.0-dev (90700977)\n\nFree RAM: 524288\n"
-               b"Board: SITL\n")
-FIRMWARE_TEXT = "ArduCopter V4.7.0-dev (90700977)"
 
 
 class Mode:
@@ -91,8 +88,9 @@ class SimVehicle:
         self.missions = MissionServer(self.send, self.text, self._on_items_changed,
                                       self._home_item, validate_fence)
         self.fence_geom = FenceGeometry()
-        self.battery = Battery(self.params.get("BATT_CAPACITY"), self.params.get("SIM_BATT_VOLTAGE"),
-                               self.params.get("SIM_BATT_CAP_AH"))
+        p = self.params
+        self.battery = Battery(p.get("BATT_CAPACITY"), p.get("SIM_BATT_VOLTAGE"),
+                               p.get("SIM_BATT_CAP_AH"))
         self.payload_kg = 0.0
         self.link_up = False
         self.boots = 0
@@ -125,13 +123,15 @@ class SimVehicle:
         self.land_mode_reason = ""
         self.fence_runtime_enabled: bool | None = None
         self.fs = failsafes.FailsafeState()
+        self.auto_waiting = False
+        """AUTO entered: the mission starts/resumes on the next step (ModeAuto::run)."""
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._next_heartbeat_s = 0.9
         self._next_timesync_s = 10.0
         self._next_prearm_check_s = 0.45
-        self._prearm_failing_since_s: float | None = None
-        self._last_prearm_report_s = 0.0
+        self.prearm_failing_since_s: float | None = None
+        self.last_prearm_report_s = 0.0
         self._param_notify: dict[str, None] = {}
         self._text_id = 0
 
@@ -141,38 +141,8 @@ class SimVehicle:
         self.booted = True
         self.params.snapshot_boot()
         self.missions.mavlink1_link = False
-        self.raw(BOOT_BANNER)
-        t = self.timeline
-        for at, text, sev in (
-            (0.11, "RCInput: decoding UDP (Pulses)", M.MAV_SEVERITY_DEBUG),
-            (0.22, "Calibrating barometer", INFO),
-            (1.83, "Barometer 1 calibration complete", INFO),
-            (1.83, "Barometer 2 calibration complete", INFO),
-            (t.ready_s, "ArduPilot Ready", INFO), (t.ready_s, "AHRS: DCM active", INFO),
-            (t.ready_s + 0.3, "RC7: SaveWaypoint LOW", INFO),
-            (t.ekf_init_s, "EKF3 IMU0 initialised", INFO), (t.ekf_init_s, "EKF3 IMU1 initialised", INFO),
-            (t.ekf_init_s, "AHRS: EKF3 active", INFO),
-            (t.tilt_s, "EKF3 IMU0 tilt alignment complete", INFO),
-            (t.tilt_s, "EKF3 IMU1 tilt alignment complete", INFO),
-            (t.tilt_s + 0.1, "EKF3 IMU0 MAG0 initial yaw alignment complete", INFO),
-            (t.tilt_s + 0.1, "EKF3 IMU1 MAG0 initial yaw alignment complete", INFO),
-            (t.gps_detect_s, "GPS 1: probing for u-blox at 230400 baud", INFO),
-            (t.gps_detect_s + 0.02, "GPS 1: detected u-blox", INFO),
-            (t.ekf_gps_s, "EKF3 IMU0 is using GPS", INFO),
-            (t.ekf_gps_s, "EKF3 IMU1 is using GPS", INFO),
-        ):
-            self.schedule_at(at, lambda text=text, sev=sev: self.text(sev, text))
-        self.schedule_at(1.83, lambda: self.raw(b"Init Gyro"))
-        self.schedule_at(1.85, lambda: self.raw(b"*"))
-        self.schedule_at(t.ready_s, lambda: self.raw(b"\n"))
-        self.schedule_at(t.origin_s, self._origin_set)
+        boot.schedule_boot(self)
         self.gripper.on_boot()
-
-    def _origin_set(self) -> None:
-        self.set_home(self.current_home(), announce=True)
-        self.text(INFO, "EKF3 IMU0 origin set")
-        self.text(INFO, f"Field Elevation Set: {round(self.start.alt_m)}m")
-        self.schedule(0.19, lambda: self.text(INFO, "EKF3 IMU1 origin set"))
 
     def request_reboot(self) -> None:
         """MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN: the server drops the link, then reboot()."""
@@ -204,7 +174,8 @@ class SimVehicle:
             return
         self._text_id = (self._text_id % 65535) + 1
         for i in range(0, len(data), 50):
-            self.send(M.MAVLink_statustext_message(severity, data[i:i + 50], self._text_id, i // 50))
+            chunk = data[i:i + 50]
+            self.send(M.MAVLink_statustext_message(severity, chunk, self._text_id, i // 50))
 
     def take_output(self) -> bytes:
         """Bytes queued for the GCS since the last call."""
@@ -310,27 +281,12 @@ class SimVehicle:
             self._next_timesync_s += 10.0
             self.send(M.MAVLink_timesync_message(0, round(now * 1e9)))
         if now >= self._next_prearm_check_s:
-            self._prearm_check()
+            self._next_prearm_check_s += 1.0
+            modes.periodic_prearm_report(self)
         for msgid in self.streams.due(now):
             msg = build_message(self, msgid)
             if msg is not None:
                 self.send(msg)
-
-    def _prearm_check(self) -> None:
-        """1 Hz pre-arm check; failures are reported at most every 30 s, once they persist."""
-        now = self._next_prearm_check_s
-        self._next_prearm_check_s += 1.0
-        reasons = [] if self.armed else modes.prearm_failures(self)
-        if not reasons:
-            self._prearm_failing_since_s = None
-            return
-        if self._prearm_failing_since_s is None:
-            self._prearm_failing_since_s = now
-            return
-        if now - self._last_prearm_report_s >= 30.0:
-            self._last_prearm_report_s = now
-            for reason in reasons:
-                self.text(M.MAV_SEVERITY_CRITICAL, f"PreArm: {reason}")
 
     # ---- state queries ---------------------------------------------------------------
     def time_boot_ms(self) -> int:
@@ -376,7 +332,9 @@ class SimVehicle:
 
     def land_complete(self) -> bool:
         """ArduCopter's land detector: on the ground for LAND_COMPLETE_S (always when disarmed)."""
-        return self.phys.on_ground and (not self.armed or self.landed_for_s() >= modes.LAND_COMPLETE_S)
+        if not self.phys.on_ground:
+            return False
+        return not self.armed or self.landed_for_s() >= modes.LAND_COMPLETE_S
 
     def landed_state(self) -> int:
         act = self.runner.active
@@ -401,14 +359,7 @@ class SimVehicle:
         return M.MAV_STATE_STANDBY
 
     def heartbeat_message(self) -> Any:
-        base = 0x51
-        if self.mode in (Mode.AUTO, Mode.GUIDED, Mode.RTL, Mode.LOITER, Mode.BRAKE) \
-                or self.sim_time_s < self.timeline.ready_s:
-            base |= 0x08
-        if self.armed:
-            base |= 0x80
-        return M.MAVLink_heartbeat_message(M.MAV_TYPE_QUADROTOR, M.MAV_AUTOPILOT_ARDUPILOTMEGA,
-                                           base, self.mode, self.system_status(), 3)
+        return telemetry.heartbeat(self)
 
     # ---- helpers used by modes, mission, commands -----------------------------------------
     @property
@@ -464,7 +415,7 @@ class SimVehicle:
             self.send(M.MAVLink_gps_global_origin_message(
                 round(self.start.lat * 1e7), round(self.start.lon * 1e7),
                 round(self.start.alt_m * 1000), self.time_boot_ms() * 1000))
-            self.send(self.home_position_message())
+            self.send(telemetry.home_position(self))
 
     def streams_requested(self) -> bool:
         return self.streams.any_active
@@ -535,34 +486,7 @@ class SimVehicle:
 
     def battery_charge_state(self) -> int:
         return (M.MAV_BATTERY_CHARGE_STATE_OK, M.MAV_BATTERY_CHARGE_STATE_LOW,
-                M.MAV_BATTERY_CHARGE_STATE_CRITICAL)[self.fs.battery_level] if True else 0
+                M.MAV_BATTERY_CHARGE_STATE_CRITICAL)[self.fs.battery_level]
 
     def prearm_healthy(self) -> bool:
         return not modes.prearm_failures(self)
-
-    def fence_status_message(self) -> Any | None:
-        return failsafes.fence_status_message(self)
-
-    def home_position_message(self) -> Any | None:
-        h = self.home
-        if h is None:
-            return None
-        return M.MAVLink_home_position_message(
-            round(h.lat * 1e7), round(h.lon * 1e7), round(h.alt_m * 1000), 0.0, 0.0, 0.0,
-            [1.0, 0.0, 0.0, 0.0], 0.0, 0.0, 0.0, self.time_boot_ms() * 1000)
-
-    def nav_controller_message(self) -> Any:
-        return M.MAVLink_nav_controller_output_message(
-            math.degrees(self.phys.roll_rad), math.degrees(self.phys.pitch_rad), 0, 0, 0, 0, 0, 0)
-
-    def position_target_message(self) -> Any | None:
-        if self.mode != Mode.GUIDED or self.guided_target is None:
-            return None
-        n, e, up = self.guided_target
-        lat, lon = offset_latlon(self.start.lat, self.start.lon, n, e)
-        return M.MAVLink_position_target_global_int_message(
-            self.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFF8, round(lat * 1e7), round(lon * 1e7),
-            self.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
-
-    def winch_status_message(self) -> Any | None:
-        return self.winch.status_message()

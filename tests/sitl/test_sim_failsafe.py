@@ -53,7 +53,8 @@ def test_battery_failsafe_sequence_matches_the_recording() -> None:
     since = len(bench.msgs)
     assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
     assert bench.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == M.MAV_RESULT_FAILED
-    assert bench.texts(since)[:2] == ["Arm: Battery 1 low voltage failsafe", "Arm: Battery failsafe"]
+    assert bench.texts(since)[:2] == ["Arm: Battery 1 low voltage failsafe",
+                                      "Arm: Battery failsafe"]
     assert _status(bench) == M.MAV_STATE_CRITICAL
 
 

@@ -52,7 +52,8 @@ def test_delivery_flight_matches_the_recording_mis_options_0() -> None:
     assert texts == expected
     # Re-arming at the drop-off moved HOME there.
     assert home_after_rearm is not None
-    assert math.hypot(home_after_rearm.lat - drop.x / 1e7, home_after_rearm.lon - drop.y / 1e7) < 2e-6
+    moved = (home_after_rearm.lat - drop.x / 1e7, home_after_rearm.lon - drop.y / 1e7)
+    assert math.hypot(*moved) < 2e-6
 
 
 def test_delivery_flight_continue_is_one_flight_with_mis_options_4() -> None:

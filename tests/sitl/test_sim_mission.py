@@ -40,7 +40,7 @@ def test_float_mission_items_are_accepted_and_read_back_as_int() -> None:
     assert bench.upload(items) == 0
     since = len(bench.msgs)
     bench.send(M.MAVLink_mission_request_int_message(1, 1, 2, 0))
-    got = [m for m in bench.msgs[since:] if m.get_type() == "MISSION_ITEM_INT"][0]
+    got = next(m for m in bench.msgs[since:] if m.get_type() == "MISSION_ITEM_INT")
     assert abs(got.x - round(north[0] * 1e7)) <= 1 and got.z == pytest.approx(25.0)
 
 

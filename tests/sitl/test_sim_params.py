@@ -121,7 +121,7 @@ def test_request_message_acks_first_and_home_only_once_set() -> None:
     assert bench.command(M.MAV_CMD_REQUEST_MESSAGE, 148) == 0
     kinds = [m.get_type() for m in bench.msgs[since:] if m.get_type() != "HEARTBEAT"]
     assert kinds[:2] == ["COMMAND_ACK", "AUTOPILOT_VERSION"]
-    version = [m for m in bench.msgs[since:] if m.get_type() == "AUTOPILOT_VERSION"][0]
+    version = next(m for m in bench.msgs[since:] if m.get_type() == "AUTOPILOT_VERSION")
     assert version.flight_sw_version == 0x04070000
     since = len(bench.msgs)
     assert bench.command(M.MAV_CMD_REQUEST_MESSAGE, 242) == 0

@@ -3,6 +3,7 @@ recordings loader. Imported by the other test_sim_* files; its own tests check t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
@@ -24,7 +25,7 @@ if not REFERENCE.exists():
 CMAC = Home(-35.363261, 149.165230, 584.09, 353.0)
 SPEEDUP = 60.0
 
-__all__ = ["CMAC", "REFERENCE", "SPEEDUP", "SimClient", "load_recording", "fleet_and_client"]
+__all__ = ["CMAC", "REFERENCE", "SPEEDUP", "SimClient", "fleet_and_client", "load_recording"]
 
 
 class _Writer:
@@ -97,10 +98,8 @@ class SimClient:
 
     def close(self) -> None:
         self._closed.set()
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
     def mark(self) -> int:
         with self._cond:
@@ -222,7 +221,8 @@ def test_boot_text_then_heartbeats_and_nothing_else_unasked() -> None:
         kinds = {m.get_type() for m in gcs.messages}
         assert kinds <= {"HEARTBEAT", "STATUSTEXT", "TIMESYNC", "PARAM_VALUE", "BAD_DATA"}
         hb = gcs.of_type("HEARTBEAT")
-        assert hb[0].type == M.MAV_TYPE_QUADROTOR and hb[0].autopilot == M.MAV_AUTOPILOT_ARDUPILOTMEGA
+        assert hb[0].type == M.MAV_TYPE_QUADROTOR
+        assert hb[0].autopilot == M.MAV_AUTOPILOT_ARDUPILOTMEGA
         assert hb[0].system_status == M.MAV_STATE_BOOT and hb[0].base_mode == 0x59
         assert hb[-1].system_status == M.MAV_STATE_STANDBY and hb[-1].base_mode == 0x51
         assert hb[0].get_srcSystem() == 1 and hb[0].get_srcComponent() == 1

@@ -37,7 +37,7 @@ def make_app_fixture(backend: ScriptedBackend) -> Callable[[], ConsoleApp]:
 
 async def settle(pilot: Pilot[None], app: ConsoleApp) -> None:
     """Wait until backend actions have returned and every pushed view is on screen."""
-    for _ in range(3):
+    for _ in range(2):
         await app.workers.wait_for_complete()
         await pilot.pause()
         app.flush_updates()

@@ -105,7 +105,7 @@ def _headless(controller: FleetController, args: argparse.Namespace) -> int:
         if summary is None:
             summary = controller.summary()
         print("\n".join(summary.lines()), flush=True)
-    return 0
+    return 0 if summary.open == 0 else 1
 
 
 def _console(controller: FleetController, scenario: Scenario, args: argparse.Namespace) -> int:

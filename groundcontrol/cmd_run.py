@@ -80,4 +80,4 @@ def run(args: argparse.Namespace) -> int:
         finally:
             controller.stop()
     print("\n".join(summary.lines()), flush=True)
-    return 0
+    return 0 if summary.open == 0 else 1

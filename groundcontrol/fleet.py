@@ -266,6 +266,7 @@ class FleetController(FleetViews):
         if time.monotonic() - self._last_poll > 1.0:
             self._last_poll = time.monotonic()
             self._poll_store(now)
+            self._find_orphans()
         self._watch_links(now)
         self._recover_due(now)
         self._commit(now)
@@ -287,6 +288,19 @@ class FleetController(FleetViews):
             if isinstance(event, OrderPlaced) and event.order.id in pending:
                 continue
             self.dispatch(event, now)
+
+    def _find_orphans(self) -> None:
+        """Open orders the dispatcher no longer has (it drops a committed sortie at its
+        planned landing time even when the drone never flew it): reported, never flown."""
+        known = {s.order_id for s in self.dispatcher.schedule()}
+        known |= set(self.dispatcher.waiting()) | {j.order_id for j in self.jobs.values()}
+        for stored in self.store.orders(OrderState.ASSIGNED) + self.store.orders(
+                OrderState.PLANNED):
+            oid = stored.order.id
+            if oid not in known and oid not in self.orphans:
+                self.orphans.add(oid)
+                self.emit(FleetEventKind.NOTE, f"order {oid} was dropped by the dispatcher "
+                          "and will not be flown", order_id=oid, severity="error")
 
     def _watch_links(self, now: float) -> None:
         for drone_id, tracker in self.trackers.items():
@@ -322,8 +336,7 @@ class FleetController(FleetViews):
                     or now < sortie.launch_s - self.config.launch_lead_s):
                 continue
             if self.store.order(sortie.order_id).state is not OrderState.ASSIGNED:
-                self.orphans.add(sortie.order_id)
-                continue
+                continue  # settled already (the dispatcher forgets it at its landing time)
             self.start_job(sortie, reattach=False)
 
     def _snapshots(self, now: float) -> None:

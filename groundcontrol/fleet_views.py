@@ -44,6 +44,7 @@ class FleetViews:
     delivered_at: dict[str, float]
     rejected: dict[str, tuple[Infeasibility, ...]]
     error: BaseException | None
+    orphans: set[str]
     _releases: list[Order]
 
     def activity(self, drone_id: str) -> DroneActivity:
@@ -77,12 +78,14 @@ class FleetViews:
         return summarize(self.store, self.scenario, self.delivered_at, self.rejected)
 
     def done(self) -> bool:
-        """No order left to release, none open in the store, no flight under way."""
+        """No order left to release, no flight under way, and no open order in the store
+        other than those the dispatcher dropped (``orphans``, counted open in the summary)."""
         if self._releases or self.jobs:
             return False
         open_states = (OrderState.NEW, OrderState.PLANNED, OrderState.ASSIGNED,
                        OrderState.IN_FLIGHT)
-        return not any(s.state in open_states for s in self.store.orders())
+        return all(s.state not in open_states or s.order.id in self.orphans
+                   for s in self.store.orders())
 
     def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
                        ) -> FleetSummary:

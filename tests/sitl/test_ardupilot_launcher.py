@@ -253,9 +253,12 @@ def test_a_taken_port_is_refused_before_starting(tmp_path, fake_binary):
 # -- the pytest plugin and the command -------------------------------------------------------
 
 PLUGIN_TESTS = textwrap.dedent("""
-    import pytest
+    def test_absent(sitl_fleet, monkeypatch, tmp_path):
+        monkeypatch.setenv("ARDUPILOT_SITL", "")
+        monkeypatch.setenv("PATH", str(tmp_path))
+        sitl_fleet(1)
+        raise AssertionError("not skipped")
 
-    @pytest.mark.sitl
     def test_fails_after_start(sitl_fleet):
         sitl = sitl_fleet(1, speedup=50.0)
         assert len(sitl.endpoints) == 1
@@ -263,33 +266,23 @@ PLUGIN_TESTS = textwrap.dedent("""
 """)
 
 
-def _pytest(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def test_plugin_skips_without_arducopter_and_attaches_logs_to_failures(
+        tmp_path, fake_binary, base_parm):
     (tmp_path / "test_plugin_probe.py").write_text(PLUGIN_TESTS)
-    return subprocess.run(
+    python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "sitl.pytest_plugin",
          "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path),
          str(tmp_path / "test_plugin_probe.py")],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={**os.environ, **env,
-             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
-                                                         os.environ.get("PYTHONPATH")]))})
-
-
-def test_plugin_skips_with_the_reason_when_arducopter_is_absent(tmp_path):
-    env = {"ARDUPILOT_SITL": "", "PATH": str(tmp_path)}
-    result = _pytest(tmp_path, env)
-    assert result.returncode == 0, result.stdout
-    assert "1 skipped" in result.stdout
-    assert "ArduPilot SITL not usable here" in result.stdout and "not on PATH" in result.stdout
-
-
-def test_plugin_attaches_the_sitl_log_to_a_failure(tmp_path, fake_binary, base_parm):
-    result = _pytest(tmp_path, {"ARDUPILOT_SITL": str(fake_binary),
-                                "ARDUPILOT_DEFAULTS": str(base_parm)})
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "deliberate failure" in result.stdout
-    assert "SITL log arducopter-" in result.stdout
-    assert "arducopter STAND-IN" in result.stdout  # the log's own first line
+        env={**os.environ, "ARDUPILOT_SITL": str(fake_binary),
+             "ARDUPILOT_DEFAULTS": str(base_parm), "PYTHONPATH": python_path})
+    out = result.stdout
+    assert result.returncode == 1 and "1 failed, 1 skipped" in out, out + result.stderr
+    assert "ArduPilot SITL not usable here" in out and "not on PATH" in out
+    assert "deliberate failure" in out
+    assert out.count("SITL log arducopter-") == 1
+    assert "arducopter STAND-IN" in out  # the log's own first line
 
 
 def test_sitl_command_runs_until_interrupted(tmp_path, fake_binary, base_parm):

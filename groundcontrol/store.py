@@ -12,6 +12,9 @@ are checked against the recorded ones. Reality then catches up through new event
 vehicles' re-synced state).
 
 Thread safety: one connection guarded by a lock; every public method is atomic.
+
+The values and errors live in ``groundcontrol.store_model`` and the schema in
+``groundcontrol.store_schema``; this module re-exports them, so import from here.
 """
 
 from __future__ import annotations
@@ -21,11 +24,22 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from groundcontrol.store_model import (
+    TRANSITIONS,
+    DuplicateOrder,
+    IllegalTransition,
+    OrderState,
+    ReplayMismatch,
+    StoredEvent,
+    StoredOrder,
+    StoredState,
+    StoreError,
+    VehicleSnapshot,
+)
+from groundcontrol.store_schema import SCHEMA_VERSION, migrate
 from planner.dispatch import Dispatcher
 from planner.dispatch_codec import decode, encode
 from planner.dispatch_model import (
@@ -37,7 +51,6 @@ from planner.dispatch_model import (
     OrderCancelled,
     OrderPlaced,
     Reject,
-    Sortie,
     Unassign,
 )
 from planner.errors import InvalidInput
@@ -58,151 +71,6 @@ __all__ = [
     "VehicleSnapshot",
     "replay",
 ]
-
-SCHEMA_VERSION = 1
-
-
-class OrderState(Enum):
-    NEW = "new"
-    """Stored, not yet seen by the dispatcher."""
-    INFEASIBLE = "infeasible"
-    """Rejected by the dispatcher, with reasons."""
-    PLANNED = "planned"
-    """Accepted, waiting for a drone."""
-    ASSIGNED = "assigned"
-    IN_FLIGHT = "in_flight"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-_S = OrderState
-TRANSITIONS: frozenset[tuple[OrderState, OrderState]] = frozenset({
-    (_S.NEW, _S.INFEASIBLE), (_S.NEW, _S.PLANNED), (_S.NEW, _S.CANCELLED),
-    (_S.PLANNED, _S.ASSIGNED), (_S.PLANNED, _S.CANCELLED), (_S.PLANNED, _S.FAILED),
-    (_S.ASSIGNED, _S.PLANNED), (_S.ASSIGNED, _S.IN_FLIGHT), (_S.ASSIGNED, _S.CANCELLED),
-    (_S.ASSIGNED, _S.FAILED),
-    (_S.IN_FLIGHT, _S.DELIVERED), (_S.IN_FLIGHT, _S.FAILED),
-    (_S.IN_FLIGHT, _S.PLANNED),  # aborted with the parcel on board: it flies again
-})
-"""Allowed order state changes; delivered, failed, infeasible and cancelled are final."""
-
-
-class StoreError(ValueError):
-    """Root of the store's errors (a ValueError: the CLI reports it as bad input)."""
-
-
-class DuplicateOrder(StoreError):
-    def __init__(self, order_id: str) -> None:
-        self.order_id = order_id
-        super().__init__(f"order {order_id!r} is already stored")
-
-
-class IllegalTransition(StoreError):
-    def __init__(self, order_id: str, from_state: str, to_state: str) -> None:
-        self.order_id, self.from_state, self.to_state = order_id, from_state, to_state
-        super().__init__(f"order {order_id!r}: cannot go from {from_state} to {to_state}")
-
-
-class ReplayMismatch(StoreError):
-    """Replaying the stored events gave other decisions than the ones recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredOrder:
-    order: Order
-    state: OrderState
-    reasons: tuple[str, ...] = ()
-    cancel_requested: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One line of the event log."""
-
-    seq: int
-    t_s: float
-    kind: str
-    """``dispatch`` (an input of the dispatcher), ``decision``, ``order`` (a state change),
-    ``flight``, ``intake``."""
-    order_id: str | None
-    drone_id: str | None
-    data: str
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleSnapshot:
-    """A vehicle's state as last seen by the ground station."""
-
-    drone_id: str
-    t_s: float
-    status: str
-    battery_wh: float | None = None
-    lat: float | None = None
-    lon: float | None = None
-    alt_m: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    """What ``load_state`` gives back: enough to rebuild the dispatcher and re-sync vehicles."""
-
-    orders: tuple[StoredOrder, ...]
-    dispatch_events: tuple[tuple[float, Event], ...]
-    """The dispatcher's inputs in order, with the time each was handled."""
-    decisions: tuple[tuple[float, Decision], ...]
-    """The recorded decisions, in order (to check a replay)."""
-    active: tuple[Sortie, ...]
-    """The sortie of every order in state assigned or in_flight."""
-    in_flight: tuple[str, ...]
-    """Order ids with an open flight."""
-    vehicles: tuple[VehicleSnapshot, ...]
-    """The latest snapshot of each vehicle."""
-
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE order_transitions (from_state TEXT NOT NULL, to_state TEXT NOT NULL,
-    PRIMARY KEY (from_state, to_state));
-CREATE TABLE orders (
-    id TEXT PRIMARY KEY, depot_id TEXT NOT NULL,
-    lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
-    lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
-    payload_kg REAL NOT NULL CHECK (payload_kg > 0), created_s REAL NOT NULL, due_s REAL,
-    priority INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'new',
-    reasons TEXT NOT NULL DEFAULT '[]', cancel_requested INTEGER NOT NULL DEFAULT 0,
-    source TEXT NOT NULL DEFAULT '', updated_s REAL NOT NULL);
-CREATE TRIGGER order_state_guard BEFORE UPDATE OF state ON orders
-    WHEN NEW.state <> OLD.state AND NOT EXISTS (SELECT 1 FROM order_transitions
-        WHERE from_state = OLD.state AND to_state = NEW.state)
-    BEGIN SELECT RAISE(ABORT, 'illegal order state transition'); END;
-CREATE TABLE plans (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id),
-    profile_name TEXT NOT NULL, battery_wh REAL NOT NULL, plan TEXT NOT NULL,
-    created_s REAL NOT NULL);
-CREATE TABLE assignments (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id),
-    drone_id TEXT NOT NULL, plan_id INTEGER NOT NULL REFERENCES plans(id),
-    launch_at_s REAL NOT NULL, eta_dropoff_s REAL NOT NULL, due_s REAL NOT NULL,
-    sortie TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_s REAL NOT NULL,
-    ended_s REAL, end_reason TEXT);
-CREATE UNIQUE INDEX one_active_assignment ON assignments(order_id) WHERE active = 1;
-CREATE TABLE flights (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id),
-    drone_id TEXT NOT NULL, assignment_id INTEGER REFERENCES assignments(id),
-    launched_s REAL NOT NULL, ended_s REAL,
-    outcome TEXT CHECK (outcome IN ('delivered', 'failed', 'aborted')));
-CREATE UNIQUE INDEX one_delivery ON flights(order_id) WHERE outcome = 'delivered';
-CREATE UNIQUE INDEX one_open_flight ON flights(order_id) WHERE outcome IS NULL;
-CREATE TABLE vehicle_snapshots (id INTEGER PRIMARY KEY, drone_id TEXT NOT NULL,
-    t_s REAL NOT NULL, status TEXT NOT NULL, battery_wh REAL, lat REAL, lon REAL, alt_m REAL);
-CREATE INDEX snapshots_by_drone ON vehicle_snapshots(drone_id, t_s);
-CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, t_s REAL NOT NULL,
-    kind TEXT NOT NULL, order_id TEXT, drone_id TEXT, data TEXT NOT NULL,
-    recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
-CREATE INDEX events_by_order ON events(order_id);
-CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-"""
 
 
 class Store:
@@ -268,20 +136,7 @@ class Store:
 
     def _migrate(self) -> None:
         with self._tx() as db:
-            exists = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-            if exists:
-                version = int(db.execute(
-                    "SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-                if version > SCHEMA_VERSION:
-                    raise StoreError(f"{self.path}: schema {version} is newer than "
-                                     f"{SCHEMA_VERSION}; upgrade drone-delivery")
-                return
-            for statement in _statements(_SCHEMA):
-                db.execute(statement)
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            db.executemany("INSERT INTO order_transitions VALUES (?, ?)",
-                           [(a.value, b.value) for a, b in sorted(TRANSITIONS, key=str)])
+            migrate(db, self.path)
 
     def set_setting(self, name: str, value: str, now_s: float) -> None:
         """Keep a setting the restart needs (scenario, depot models, seed), logged."""
@@ -499,17 +354,6 @@ def replay(state: StoredState, dispatcher: Dispatcher) -> Dispatcher:
 
 _ORDER_COLUMNS = ("id, depot_id, lat, lon, payload_kg, created_s, due_s, priority, state, "
                   "reasons, cancel_requested")
-
-
-def _statements(script: str) -> list[str]:
-    """Split a schema script into statements (triggers hold ``;`` inside BEGIN ... END)."""
-    out, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            out.append(buffer.strip())
-            buffer = ""
-    return out
 
 
 def _stored_order(row: tuple[Any, ...]) -> StoredOrder:

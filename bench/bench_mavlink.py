@@ -13,9 +13,9 @@
    ``VehicleTracker`` per vehicle. Messages per second handled, and the CPU the ground station
    process used (process CPU time / wall time; 100 % = one core).
 
-The simulator runs in a child process (``multiprocessing``; ``drone-delivery sim`` does not
-exist yet), so the CPU figures of the ground station do not include it; the child's own CPU is
-printed too. Prints figures, asserts nothing. Run: ``python -m bench mavlink [--help]``.
+The simulator runs in a child process (``multiprocessing``, which also reports the child's
+CPU time over its pipe), so the CPU figures of the ground station do not include it; the
+child's own CPU is printed too. Prints figures, asserts nothing. Run: ``python -m bench mavlink [--help]``.
 """
 
 from __future__ import annotations

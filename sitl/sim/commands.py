@@ -46,7 +46,8 @@ _REQUESTABLE = {
 def handle(v: SimVehicle, msg: Any) -> None:
     """Dispatch one GCS message."""
     kind = msg.get_type()
-    if kind == "HEARTBEAT":
+    if kind in ("HEARTBEAT", "RC_CHANNELS_OVERRIDE", "MANUAL_CONTROL"):
+        # Only these prove a pilot/GCS is there (GCS_MAVLINK::sysid_mygcs_seen).
         failsafes.gcs_heartbeat(v, msg.get_srcSystem())
     elif kind == "REQUEST_DATA_STREAM":
         v.streams.request_data_stream(msg.req_stream_id, msg.req_message_rate, msg.start_stop)
@@ -163,12 +164,29 @@ def _dispatch(v: SimVehicle, cmd: int, p: list[float]) -> Result:
         M.MAV_CMD_DO_FENCE_ENABLE: _fence_enable,
         M.MAV_CMD_RUN_PREARM_CHECKS: _run_prearm,
         M.MAV_CMD_DO_SET_HOME: _set_home,
+        M.MAV_CMD_DO_REPOSITION: _reposition,
     }
     if cmd in table:
         return table[cmd](v, p)
     if cmd in (M.MAV_CMD_DO_CHANGE_SPEED, M.MAV_CMD_DO_GRIPPER, M.MAV_CMD_DO_WINCH):
         return (ACCEPTED if run_do(v, cmd, p[:4], from_mission=False) else FAILED), None
     return UNSUPPORTED, None
+
+
+def _reposition(v: SimVehicle, p: list[float]) -> Result:
+    """MAV_CMD_DO_REPOSITION (COMMAND_INT, relative altitude): go there in GUIDED."""
+    if int(p[1]) & M.MAV_DO_REPOSITION_FLAGS_CHANGE_MODE and v.mode != modes.GUIDED:
+        modes.set_mode(v, modes.GUIDED)
+    if v.mode != modes.GUIDED or not v.armed or v.land_complete():
+        return FAILED, None
+    lat, lon = (p[4] / 1e7, p[5] / 1e7) if abs(p[4]) > 1000 else (p[4], p[5])
+    if v.fence_enabled() and segment_enters_exclusion(v.fence_geom, lat, lon):
+        return FAILED, None
+    if p[0] > 0:
+        v.wp_speed_ms = p[0]
+    n, e = ne_offset_m(v.start.lat, v.start.lon, lat, lon)
+    v.guided_target = (n, e, v.home_up_m() + p[6] if p[6] else v.phys.up_m)
+    return ACCEPTED, None
 
 
 def _set_interval(v: SimVehicle, p: list[float]) -> Result:

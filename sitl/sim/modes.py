@@ -50,6 +50,9 @@ def set_mode(v: SimVehicle, mode: int) -> bool:
     if mode != GUIDED and v.takeoff_up_m is not None and not v.phys.on_ground:
         v.takeoff_up_m = None
     v.auto_waiting = mode == AUTO
+    if mode in (AUTO, GUIDED, RTL):
+        # wp_and_spline_init: a new mode starts from WPNAV_SPEED (DO_CHANGE_SPEED is forgotten).
+        v.wp_speed_ms = v.params.get("WPNAV_SPEED") / 100.0
     if mode == RTL:
         v.rtl.start()
     failsafes.on_mode_change(v)

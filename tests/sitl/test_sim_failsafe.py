@@ -155,3 +155,15 @@ def test_no_fence_status_while_the_fence_is_disabled() -> None:
     bench.step(2.0)
     assert [m for m in bench.msgs if m.get_type() == "FENCE_STATUS"]
     assert bench.v.params.get("FENCE_ENABLE") == 0  # DO_FENCE_ENABLE leaves the parameter
+
+
+def test_rc_override_from_the_gcs_also_counts_as_alive() -> None:
+    bench = Bench(params={"FS_GCS_ENABLE": 1})
+    bench.ready()
+    bench.takeoff(10.0)
+    bench.heartbeat = False
+    end = bench.t + 12.0
+    while bench.t < end:
+        bench.send(M.MAVLink_rc_channels_override_message(1, 1, *([0] * 18)))
+        bench.step(1.0)
+    assert "GCS Failsafe" not in bench.texts() and bench.v.mode == 4

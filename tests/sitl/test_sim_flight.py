@@ -213,3 +213,21 @@ def test_land_mode_and_auto_disarm() -> None:
     assert texts[0].startswith("SIM Hit ground at 0.5") and texts[-1] == "Disarming motors"
     states = [m.landed_state for m in bench.msgs[since:] if m.get_type() == "EXTENDED_SYS_STATE"]
     assert M.MAV_LANDED_STATE_LANDING in states and states[-1] == M.MAV_LANDED_STATE_ON_GROUND
+
+
+def test_do_reposition_in_guided_and_speed_reset_on_mode_change() -> None:
+    bench = Bench()
+    bench.ready()
+    bench.takeoff(15.0)
+    target = offset(CMAC, 0.0, 150.0)
+    since = len(bench.msgs)
+    bench.send(M.MAVLink_command_int_message(
+        1, 1, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, M.MAV_CMD_DO_REPOSITION, 0, 0, 4.0, 0, 0, 0,
+        round(target[0] * 1e7), round(target[1] * 1e7), 15.0))
+    ack = [m for m in bench.msgs[since:] if m.get_type() == "COMMAND_ACK"][0]
+    assert ack.result == M.MAV_RESULT_ACCEPTED
+    bench.step(15.0)
+    assert bench.v.phys.groundspeed_ms == pytest.approx(4.0, abs=0.2)
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 5) == 0
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+    assert bench.v.wp_speed_ms == pytest.approx(10.0)

@@ -43,7 +43,7 @@ class ConsoleApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    TITLE = "drone-delivery console"
+    TITLE = "drone-delivery"
 
     def __init__(self, backend: ConsoleBackend, refresh_hz: float = 5.0) -> None:
         super().__init__()

@@ -22,7 +22,7 @@ from groundcontrol.tui.widgets.orders import OrdersTable
 
 __all__ = ["MainScreen"]
 
-MAP_LEGEND = "⌂ depot  ▒ no-fly  ↑ drone  × drop-off"
+MAP_LEGEND = "⌂depot ▒no-fly ↑drone ×drop-off"
 
 
 class MainScreen(Screen[None]):
@@ -118,8 +118,8 @@ class MainScreen(Screen[None]):
         self.map.select(vehicle)
         title = getattr(self.app, "backend_title", "")
         now = getattr(self.app, "clock_s", None)
-        shown = f"{title} │ {clock(now)}" if now is not None else title
-        self.sub_title = f"{shown} │ target: {vehicle or '-'} / {order or '-'}"
+        shown = f"{title} · {clock(now)}" if now is not None else title
+        self.sub_title = f"{shown} · ▶ {vehicle or '-'} / {order or '-'}"
 
     def action_act(self, name: str) -> None:
         """Run an action on the selected vehicle or order (confirmation for dangerous ones)."""

@@ -351,7 +351,7 @@ class MissionRunner:
     def _verify_land(self, act: _Active) -> None:
         v = self.v
         if act.phase == "fly":
-            if v.land_complete() or self._arrived(act, 1.0):
+            if v.land_complete() or (self._arrived(act, 1.0) and v.phys.groundspeed_ms < 0.3):
                 act.phase = "descend"
             return
         if not v.armed or not v.land_complete():

@@ -31,6 +31,10 @@ from .telemetry import Streams, build_message
 
 __all__ = ["Home", "Mode", "SimVehicle", "Timeline"]
 
+JERK_FACTOR = 0.62
+SPOOL_UP_S = 3.0
+"""Motors spooling up before a takeoff climbs (recorded takeoffs start ~2 s late)."""
+
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
 
@@ -119,6 +123,7 @@ class SimVehicle:
         self.guided_target: tuple[float, float, float] | None = None
         self.hold_ne: tuple[float, float, float] | None = None
         self.takeoff_up_m: float | None = None
+        self.takeoff_start_s = 0.0
         self.touchdown_s: float | None = 0.0
         self.land_mode_reason = ""
         self.fence_runtime_enabled: bool | None = None
@@ -240,7 +245,9 @@ class SimVehicle:
 
     def _sync_physics_params(self) -> None:
         p = self.params
-        self.phys.accel_mss = max(0.5, p.get("WPNAV_ACCEL") / 100.0)
+        # The jerk-limited S-curves of the real position controller reach speed later than
+        # WPNAV_ACCEL alone would: 62 % of it matches the recorded leg times.
+        self.phys.accel_mss = max(0.3, JERK_FACTOR * p.get("WPNAV_ACCEL") / 100.0)
         self.phys.accel_z_mss = max(0.5, p.get("WPNAV_ACCEL_Z") / 100.0)
         self.phys.angle_max_deg = p.get("ANGLE_MAX") / 100.0
         self.phys.set_wind(p.get("SIM_WIND_SPD"), p.get("SIM_WIND_DIR"))
@@ -396,7 +403,10 @@ class SimVehicle:
         p = self.phys
         if self.takeoff_up_m is None and p.on_ground:
             self.takeoff_up_m = self.home_up_m() + max(alt_rel_m, 1.0)
+            self.takeoff_start_s = self.sim_time_s
         up = self.takeoff_up_m if self.takeoff_up_m is not None else p.up_m
+        if p.on_ground and self.sim_time_s - self.takeoff_start_s < SPOOL_UP_S:
+            up = p.up_m
         if self.hold_ne is None:
             self.hold_ne = (p.north_m, p.east_m, p.up_m)
         return NavTarget(self.hold_ne[0], self.hold_ne[1], up, climb_ms=self.climb_ms)

@@ -224,7 +224,7 @@ def test_do_reposition_in_guided_and_speed_reset_on_mode_change() -> None:
     bench.send(M.MAVLink_command_int_message(
         1, 1, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, M.MAV_CMD_DO_REPOSITION, 0, 0, 4.0, 0, 0, 0,
         round(target[0] * 1e7), round(target[1] * 1e7), 15.0))
-    ack = [m for m in bench.msgs[since:] if m.get_type() == "COMMAND_ACK"][0]
+    ack = next(m for m in bench.msgs[since:] if m.get_type() == "COMMAND_ACK")
     assert ack.result == M.MAV_RESULT_ACCEPTED
     bench.step(15.0)
     assert bench.v.phys.groundspeed_ms == pytest.approx(4.0, abs=0.2)

@@ -7,11 +7,23 @@ import math
 
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
-from test_sim_support import CMAC, Bench, item, offset, recorded, recorded_upload
+from test_sim_support import (
+    CMAC,
+    Bench,
+    item,
+    load_recording,
+    offset,
+    recorded,
+    recorded_upload,
+)
 
 M = mavlink
 pytestmark = pytest.mark.sim
 GRIPPER = {"GRIP_ENABLE": 1, "GRIP_TYPE": 1, "SERVO9_FUNCTION": 28}
+
+
+def recorded_all(name: str) -> list[dict]:
+    return [r for r in load_recording(name) if r["dir"] == "veh>gcs"]
 
 
 def _mission_texts(texts: list[str]) -> list[str]:
@@ -24,6 +36,26 @@ def _recorded_mission_texts(name: str, after_s: float = 0.0) -> list[str]:
     return _mission_texts(texts)
 
 
+def _event_times(kinds_texts: list[tuple[float, str]]) -> list[float]:
+    """Times of: first takeoff text, each reached item, touchdown — from the first takeoff."""
+    t0 = next(t for t, k in kinds_texts if k == "Mission: 1 Takeoff")
+    keep = [t for t, k in kinds_texts if k.startswith(("reached", "SIM Hit ground"))]
+    return [round(t - t0, 1) for t in keep]
+
+
+def _assert_timing_close(bench: Bench, start: int) -> None:
+    """Leg times within 10 % (and 3 s) of the recorded SITL flight, up to the drop-off."""
+    ours = [(m.sim_t, f"reached {m.seq}" if m.get_type() == "MISSION_ITEM_REACHED" else m.text)
+            for m in bench.msgs[start:] if m.get_type() in ("MISSION_ITEM_REACHED", "STATUSTEXT")]
+    theirs = [(r["t"], f"reached {r['fields']['seq']}" if r["type"] == "MISSION_ITEM_REACHED"
+               else r["fields"].get("text", "")) for r in recorded_all("delivery_flight")
+              if r["type"] in ("MISSION_ITEM_REACHED", "STATUSTEXT") and r["t"] < 172.0]
+    got, want = _event_times(ours), _event_times(theirs)
+    assert len(got) == len(want) == 5
+    for g, w in zip(got, want, strict=True):
+        assert abs(g - w) <= max(3.0, 0.1 * w), f"simulator {got}, recorded {want}"
+
+
 def test_delivery_flight_matches_the_recording_mis_options_0() -> None:
     bench = Bench(params=GRIPPER)
     assert bench.upload(recorded_upload("delivery_flight")) == M.MAV_MISSION_ACCEPTED
@@ -32,6 +64,7 @@ def test_delivery_flight_matches_the_recording_mis_options_0() -> None:
     bench.arm_and_start()
     # NAV_LAND at the drop-off disarms and resets the mission to seq 1.
     bench.until(lambda: not bench.v.armed, 400.0, "disarm at the drop-off")
+    _assert_timing_close(bench, start)
     bench.until_text("Mission: 1 Takeoff", 2.0, since=len(bench.msgs) - 5)
     bench.step(1.0)
     current = [m for m in bench.msgs if m.get_type() == "MISSION_CURRENT"][-1]
@@ -231,3 +264,16 @@ def test_do_reposition_in_guided_and_speed_reset_on_mode_change() -> None:
     assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 5) == 0
     assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
     assert bench.v.wp_speed_ms == pytest.approx(10.0)
+
+
+def test_prearm_health_bit_in_guided_waits_for_the_ekf() -> None:
+    bench = Bench()
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+    bench.step(25.0)
+    status = [m for m in bench.msgs if m.get_type() == "SYS_STATUS"][-1]
+    assert status.onboard_control_sensors_present & (1 << 28)
+    assert not status.onboard_control_sensors_health & (1 << 28)
+    bench.ready()
+    bench.step(1.0)
+    status = [m for m in bench.msgs if m.get_type() == "SYS_STATUS"][-1]
+    assert status.onboard_control_sensors_health & (1 << 28)

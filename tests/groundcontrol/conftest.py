@@ -76,13 +76,12 @@ def vehicle_endpoints(
             return list(fleet.endpoints), SIM_SPEEDUP
         ardupilot = pytest.importorskip("sitl.ardupilot")
         try:
-            ardupilot.find_arducopter()
-            defaults = ardupilot.find_defaults()
+            # copter.parm (ARDUPILOT_DEFAULTS or the binary's own tree) plus the delivery
+            # overlay, free ports, and a wait until each copter is ready to arm.
+            sitl = ardupilot.launch_fleet(homes, SITL_SPEEDUP,
+                                          log_dir=tmp_path_factory.mktemp("sitl"))
         except ardupilot.SitlNotFound as exc:
             pytest.skip(f"ArduPilot SITL not usable: {exc}")
-        sitl = ardupilot.ArduPilotSitl(
-            homes=[ardupilot.Home(*h) for h in homes], log_dir=tmp_path_factory.mktemp("sitl"),
-            defaults=defaults, speedup=SITL_SPEEDUP)
         sitl.__enter__()
         stack.append(sitl)
         return list(sitl.endpoints), SITL_SPEEDUP

@@ -25,7 +25,7 @@ _NAV_COMMANDS = {Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_LOITER_TIME, Cmd.NAV_TA
                  Cmd.NAV_PAYLOAD_PLACE}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fly", help="fly one mission on one vehicle",
         description="Check, upload (verified), arm, start and follow one delivery mission. "

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import MissionRejected, MissionTransferTimeout, MissionVerifyFailed
-from groundcontrol.messages import Inbox, MavMessage, VehicleChannel
+from groundcontrol.messages import Inbox, MavMessage, Predicate, VehicleChannel
 from missions.items import MissionItem, MissionType
 
 __all__ = [
@@ -196,8 +196,14 @@ def upload(
     raise MissionTransferTimeout("upload completion", overall, mtype, channel.sysid)
 
 
-def _ask(channel: VehicleChannel, box: Inbox, request: MavMessage, match, config: TransferConfig,
-         what: str, mtype: int) -> MavMessage:
+def _is_item(seq: int) -> Predicate:
+    """Matches the MISSION_ITEM(_INT) that carries ``seq``."""
+    return lambda m: bool(m.get_type().startswith("MISSION_ITEM") and m.seq == seq)
+
+
+def _ask(channel: VehicleChannel, box: Inbox, request: MavMessage,
+         match: Predicate, config: TransferConfig, what: str,
+         mtype: int) -> MavMessage:
     for _ in range(config.item_retries):
         channel.send(request)
         deadline = time.monotonic() + config.item_timeout_s
@@ -238,7 +244,7 @@ def download(
         for seq in range(count_msg.count):
             msg = _ask(channel, box,
                        mavlink.MAVLink_mission_request_int_message(sysid, compid, seq, mtype),
-                       lambda m, s=seq: m.get_type().startswith("MISSION_ITEM") and m.seq == s,
+                       _is_item(seq),
                        config, f"MISSION_ITEM_INT {seq}", mtype)
             items.append(item_from_message(msg))
         channel.send(mavlink.MAVLink_mission_ack_message(sysid, compid, _ACCEPTED, mtype))

@@ -187,7 +187,7 @@ class VehicleState:
 
     @property
     def on_ground(self) -> bool:
-        return self.landed_state == mavlink.MAV_LANDED_STATE_ON_GROUND
+        return bool(self.landed_state == mavlink.MAV_LANDED_STATE_ON_GROUND)
 
     def link_age_s(self, now_s: float | None = None) -> float | None:
         """Seconds since any message from the vehicle."""

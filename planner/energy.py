@@ -106,7 +106,7 @@ def induced_velocity_ms(
 
 def _momentum_hover_ideal_w(profile: VehicleProfile, thrust_n: float) -> float:
     area = rotor_disk_area_m2(profile)
-    return thrust_n**1.5 / math.sqrt(2.0 * profile.air_density_kgm3 * area)
+    return float(thrust_n**1.5) / math.sqrt(2.0 * profile.air_density_kgm3 * area)
 
 
 def _linear_w(profile: VehicleProfile, mass_kg: float) -> float:

@@ -56,7 +56,7 @@ def _ring(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
 
 def _validity(shape: Polygon) -> str:
     """Shapely's reason, with its ``Reason[x y]`` location spelled out as lon/lat."""
-    text = explain_validity(shape)
+    text = str(explain_validity(shape))
     match = re.fullmatch(r"(.*)\[(\S+) (\S+)\]", text)
     if match is None:
         return text

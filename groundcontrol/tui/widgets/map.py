@@ -21,6 +21,7 @@ _ZONE = Style.parse("red")
 _ZONE_BG = Style.parse("on #3a1010")
 _ROUTE_PLANNED = Style.parse("#8a7f3a")
 _ROUTE_ACTIVE = Style.parse("bright_cyan")
+_ROUTE_SELECTED = Style.parse("bold bright_white")
 _DEPOT = Style.parse("bold black on green")
 _DEPOT_LABEL = Style.parse("green")
 _DROPOFF = Style.parse("bold yellow")
@@ -162,6 +163,11 @@ class FleetMap(Widget):
         proj = self._projection
         if proj is None:
             return canvas
+        selected = self.vehicles.get(self.selected or "")
+        for route in self.map_view.routes:
+            # The selected vehicle's route stands out from the rest of the traffic.
+            if selected is not None and route.order_id == selected.order_id:
+                canvas.polyline([proj.to_dot(p) for p in route.points], _ROUTE_SELECTED, prio=4)
         depot_cells = self._draw_depot_labels(canvas, proj)
         ordered = sorted(self.vehicles.values(), key=lambda v: v.name == self.selected)
         labels = canvas.width >= 30

@@ -29,9 +29,6 @@ from groundcontrol.commands import (
 from groundcontrol.errors import (
     CommandFailed,
     GroundControlError,
-    MissionRejected,
-    MissionTransferTimeout,
-    MissionVerifyFailed,
 )
 from groundcontrol.messages import VehicleChannel
 from groundcontrol.preflight import PreflightConfig, run_preflight
@@ -43,7 +40,7 @@ from groundcontrol.progress import (
     ProgressTracker,
 )
 from groundcontrol.transfer import TransferConfig, upload_verified
-from groundcontrol.vehicle import VehicleTracker
+from groundcontrol.vehicle import VehicleState, VehicleTracker
 from missions.items import Mission, MissionType
 
 __all__ = [
@@ -118,6 +115,7 @@ class Flight:
         self._operator_reason: FlightReason | None = None
         self._pause_how: str | None = None
         self._started_s = time.monotonic()
+        self._reported_seq: int | None = None
         self._told_delivered = False
         self._told_left_auto = False
 
@@ -177,19 +175,13 @@ class Flight:
         return outcome
 
     def _prepare(self) -> FlightOutcome | None:
-        cfg = self.config
+        """Checks, upload, arm and start: the outcome if a step fails or aborts, else None."""
         try:
             self._wait_heard()
         except GroundControlError as exc:
             return self._fail(FlightReason.LINK_LOST, exc)
         try:
-            self.commander.request_streams(default_stream_rate_hz(cfg.speedup),
-                                           speedup=cfg.speedup)
-            skip = frozenset({"FENCE_ENABLE"}) if self.mission.fence else frozenset()
-            pre = replace(cfg.preflight, speedup=cfg.speedup)
-            for r in run_preflight(self.commander, self.tracker, self.mission, pre, skip,
-                                   stop=lambda: self._aborted):
-                self._emit("check", f"{r.name}: {r.detail}")
+            self._preflight()
         except GroundControlError as exc:
             return self._fail(FlightReason.PREFLIGHT_FAILED, exc)
         if self._aborted:
@@ -197,12 +189,25 @@ class Flight:
         self._set_state(FlightState.UPLOADING)
         try:
             self._upload()
-        except (MissionRejected, MissionVerifyFailed, MissionTransferTimeout) as exc:
-            return self._fail(FlightReason.UPLOAD_FAILED, exc)
-        except GroundControlError as exc:
+        except GroundControlError as exc:  # rejected, verify failed, timed out, link
             return self._fail(FlightReason.UPLOAD_FAILED, exc)
         if self._aborted:
             return self._fail(FlightReason.ABORTED, "before arming", FlightState.ABORTED)
+        return self._start()
+
+    def _preflight(self) -> None:
+        """Telemetry streams at the simulator's rate, then the pre-flight checks, each reported."""
+        cfg = self.config
+        self.commander.request_streams(default_stream_rate_hz(cfg.speedup), speedup=cfg.speedup)
+        # the fence is uploaded and enabled by this flight, so it cannot be a precondition
+        skip = frozenset({"FENCE_ENABLE"}) if self.mission.fence else frozenset()
+        pre = replace(cfg.preflight, speedup=cfg.speedup)
+        for r in run_preflight(self.commander, self.tracker, self.mission, pre, skip,
+                               stop=lambda: self._aborted):
+            self._emit("check", f"{r.name}: {r.detail}")
+
+    def _start(self) -> FlightOutcome | None:
+        """Arm in GUIDED and start the mission; a vehicle armed but not started is disarmed."""
         self._set_state(FlightState.ARMING)
         try:
             self.commander.set_mode("GUIDED")
@@ -260,43 +265,47 @@ class Flight:
             return False
 
     def _fly(self) -> FlightOutcome:
+        """Follow the mission to its ending, or give up on a silent link or the time limit."""
         cfg = self.config
         deadline = self.tracker.deadline(cfg.mission_timeout_s, cfg.speedup)
-        last_seq: int | None = None
-        link_problem_s: float | None = None
+        link_problem = False
         while True:
             self._serve_requests()
             s = self.tracker.snapshot()
             phase = self.progress.update(s)
             if self._pause_how is None:
                 self._set_state(phase)
-            if s.mission_seq != last_seq and s.armed:
-                last_seq = s.mission_seq
-                self._emit("progress", f"item {s.mission_seq}/{self.progress.last_seq}",
-                           s.mission_seq)
-            if self.progress.left_auto and not self._told_left_auto:
-                self._told_left_auto = True
-                why = self.progress.failsafe_reason(s)
-                self._emit("problem", f"vehicle switched to {self.progress.left_auto}"
-                           + (f" ({why.value})" if why else ""))
-            if self.progress.delivered and not self._told_delivered:
-                self._told_delivered = True
-                self._emit("delivered", self.progress.text_seen or "passed the delivery item")
+            self._report_progress(s)
             outcome = self.progress.ending(s)
             if outcome is not None:
                 return self._finish(outcome)
             age = s.link_age_s() or 0.0
-            if age > cfg.link_lost_s and link_problem_s is None:
-                link_problem_s = time.monotonic()
+            if age > cfg.link_lost_s and not link_problem:
+                link_problem = True
                 self._emit("problem", f"no message for {age:.1f} s")
             elif age <= cfg.link_lost_s:
-                link_problem_s = None
-            if link_problem_s is not None and age > cfg.link_giveup_s:
+                link_problem = False
+            if link_problem and age > cfg.link_giveup_s:
                 return self._fail(FlightReason.LINK_LOST, f"silent for {age:.0f} s")
             if deadline.expired():
                 self._safe(self.commander.rtl)
                 return self._fail(FlightReason.TIMEOUT, "mission timeout; RTL sent")
             time.sleep(cfg.poll_s)
+
+    def _report_progress(self, s: VehicleState) -> None:
+        """Tell observers of a new mission item, of leaving AUTO and of the delivery, once each."""
+        if s.mission_seq != self._reported_seq and s.armed:
+            self._reported_seq = s.mission_seq
+            self._emit("progress", f"item {s.mission_seq}/{self.progress.last_seq}",
+                       s.mission_seq)
+        if self.progress.left_auto and not self._told_left_auto:
+            self._told_left_auto = True
+            why = self.progress.failsafe_reason(s)
+            self._emit("problem", f"vehicle switched to {self.progress.left_auto}"
+                       + (f" ({why.value})" if why else ""))
+        if self.progress.delivered and not self._told_delivered:
+            self._told_delivered = True
+            self._emit("delivered", self.progress.text_seen or "passed the delivery item")
 
     def _finish(self, outcome: FlightOutcome) -> FlightOutcome:
         reason, state = outcome.reason, outcome.state

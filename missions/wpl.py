@@ -119,9 +119,10 @@ def _check_position(
             )
 
 
-def _parse_line(
-    line: str, line_no: int, expected_seq: int, mission_type: MissionType, source: str | None
-) -> MissionItem:
+def _typed_columns(
+    line: str, line_no: int, source: str | None
+) -> tuple[list[str], dict[str, int], dict[str, float]]:
+    """The line's cells, and its whole-number and decimal columns by name."""
     values = line.split()
     if len(values) != len(COLUMNS):
         raise MissionFormatError(
@@ -140,6 +141,13 @@ def _parse_line(
         for name, text in zip(COLUMNS, values, strict=True)
         if name not in _INT_LIMITS
     }
+    return values, ints, floats
+
+
+def _parse_line(
+    line: str, line_no: int, expected_seq: int, mission_type: MissionType, source: str | None
+) -> MissionItem:
+    values, ints, floats = _typed_columns(line, line_no, source)
     if ints["seq"] != expected_seq:
         raise MissionFormatError(
             f"items must be numbered 0, 1, 2 ... in order: expected {expected_seq}, "

@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shapely.geometry import Point, Polygon
+import shapely
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
 from planner.geo import LocalFrame, destination
@@ -150,15 +151,22 @@ def _oracle(router: Router, queries: list[tuple[LatLon, Route]]) -> dict[str, fl
         validate=False,
     )
     prepare_wall_s, prepare_cpu_s = _since(t)
-    worst, times, missing = 0.0, [], 0
+    worst, times, missing, invalid = 0.0, [], 0, 0
+    allowed = part.buffer(0.01)
+    shapely.prepare(allowed)
     for goal, route in queries:
         t = _clock()
-        _, length = env.find_shortest_path(
+        path, length = env.find_shortest_path(
             (depot.x, depot.y), router.frame.to_xy(goal), verify=False
         )
         times.append(_since(t)[1])
         if length is None:
             missing += 1
+            continue
+        # extremitypathfinder is fooled by collinear vertices (seams of overlapping zones)
+        # and can slide through a zone: such answers are counted, not compared.
+        if not all(allowed.covers(LineString(path[k : k + 2])) for k in range(len(path) - 1)):
+            invalid += 1
             continue
         worst = max(worst, abs(route.length_m - length) / max(length, 1e-9))
     return {
@@ -167,6 +175,7 @@ def _oracle(router: Router, queries: list[tuple[LatLon, Route]]) -> dict[str, fl
         "query_ms": statistics.fmean(times) * 1e3 if times else 0.0,
         "max_rel_diff": worst,
         "missing": missing,
+        "invalid": invalid,
         "queries": len(times),
     }
 
@@ -228,8 +237,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"= {o['query_ms'] / mean_ms:.0f}x ours"
     )
     print(
-        f"max relative length difference: {o['max_rel_diff']:.2e} over {o['queries']:.0f} "
-        f"orders; the oracle found no path for {o['missing']:.0f}"
+        f"max relative length difference: {o['max_rel_diff']:.2e} over "
+        f"{o['queries'] - o['missing'] - o['invalid']:.0f} orders; the oracle found no path for "
+        f"{o['missing']:.0f} and a path through a zone for {o['invalid']:.0f}"
     )
 
 

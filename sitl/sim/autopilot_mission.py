@@ -261,6 +261,8 @@ class MissionRunner:
         if self.paused:
             return None
         if cmd == M.MAV_CMD_NAV_TAKEOFF:
+            if v.phys.on_ground and not v.auto_armed_now():
+                return None  # ModeAuto waits for auto_armed (MISSION_START, or throttle up)
             return v.takeoff_target(act.item.z)
         if cmd == M.MAV_CMD_NAV_RETURN_TO_LAUNCH:
             return v.rtl.target()

@@ -260,6 +260,7 @@ def _takeoff(v: SimVehicle, p: list[float]) -> Result:
         return FAILED, None
     v.takeoff_up_m = None
     v.takeoff_target(p[6])
+    v.auto_armed = True
     return ACCEPTED, None
 
 
@@ -269,6 +270,7 @@ def _mission_start(v: SimVehicle, p: list[float]) -> Result:
         return FAILED, None
 
     def start() -> None:
+        v.auto_armed = v.armed
         if not was_auto:
             v.send(v.heartbeat_message())
         if v.runner.state != RunState.RUNNING:

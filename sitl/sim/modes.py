@@ -175,6 +175,7 @@ def disarm(v: SimVehicle) -> None:
     if not v.armed:
         return
     v.armed = False
+    v.auto_armed = False
     v.takeoff_up_m = None
     v.guided_target = None
     v.hold_ne = None

@@ -32,6 +32,8 @@ from .telemetry import Streams, build_message
 __all__ = ["Home", "Mode", "SimVehicle", "Timeline"]
 
 JERK_FACTOR = 0.62
+AUTO_TAKEOFF_WITHOUT_THROTTLE = 2
+"""AUTO_OPTIONS bit: AllowTakeOffWithoutRaisingThrottle."""
 SPOOL_UP_S = 3.0
 """Motors spooling up before a takeoff climbs (recorded takeoffs start ~2 s late)."""
 
@@ -124,6 +126,9 @@ class SimVehicle:
         self.hold_ne: tuple[float, float, float] | None = None
         self.takeoff_up_m: float | None = None
         self.takeoff_start_s = 0.0
+        self.auto_armed = False
+        """Copter's ap.auto_armed: AUTO may take off only once MISSION_START or a GUIDED
+        takeoff set it (the SITL throttle stick never rises)."""
         self.touchdown_s: float | None = 0.0
         self.land_mode_reason = ""
         self.fence_runtime_enabled: bool | None = None
@@ -410,6 +415,11 @@ class SimVehicle:
         if self.hold_ne is None:
             self.hold_ne = (p.north_m, p.east_m, p.up_m)
         return NavTarget(self.hold_ne[0], self.hold_ne[1], up, climb_ms=self.climb_ms)
+
+    def auto_armed_now(self) -> bool:
+        if self.armed and int(self.params.get("AUTO_OPTIONS")) & AUTO_TAKEOFF_WITHOUT_THROTTLE:
+            self.auto_armed = True
+        return self.armed and self.auto_armed
 
     def takeoff_done(self) -> bool:
         return self.takeoff_up_m is not None and self.phys.up_m >= self.takeoff_up_m - 0.2

@@ -277,3 +277,16 @@ def test_prearm_health_bit_in_guided_waits_for_the_ekf() -> None:
     bench.step(1.0)
     status = [m for m in bench.msgs if m.get_type() == "SYS_STATUS"][-1]
     assert status.onboard_control_sensors_health & (1 << 28)
+
+
+def test_auto_by_set_mode_on_the_ground_does_not_take_off_without_mission_start() -> None:
+    # ArduCopter needs auto_armed (MISSION_START, or the throttle raised) to take off in AUTO.
+    bench = Bench()
+    assert bench.upload([item(0, 16, frame=0), item(1, 22, z=20), item(2, 21)]) == 0
+    bench.ready()
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+    assert bench.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == 0
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 3) == 0
+    bench.step(8.0)
+    assert bench.v.alt_rel_m() < 0.1 and "Mission: 1 Takeoff" in bench.texts()
+    bench.until(lambda: not bench.v.armed, 10.0, "auto-disarm on the ground")

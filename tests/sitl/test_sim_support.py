@@ -108,6 +108,11 @@ class SimClient:
     def wait(self, pred: Callable[[Any], bool], since: int | None = None,
              sim_timeout_s: float = 30.0) -> Any:
         """The first message from index ``since`` matching pred; AssertionError on timeout."""
+        return self.wait_at(pred, since, sim_timeout_s)[1]
+
+    def wait_at(self, pred: Callable[[Any], bool], since: int | None = None,
+                sim_timeout_s: float = 30.0) -> tuple[int, Any]:
+        """(index, message) of the first message from ``since`` matching pred."""
         start = self.mark() if since is None else since
         deadline = time.monotonic() + sim_timeout_s / self.fleet.speedup + 5.0
         i = start
@@ -115,7 +120,7 @@ class SimClient:
             while True:
                 while i < len(self.messages):
                     if pred(self.messages[i]):
-                        return self.messages[i]
+                        return i, self.messages[i]
                     i += 1
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed.is_set():
@@ -164,9 +169,9 @@ class SimClient:
         since = self.mark()
         self.send(M.MAVLink_mission_count_message(self.target, 1, len(items), mission_type))
         while True:
-            msg = self.wait(lambda m: m.get_type() in ("MISSION_REQUEST", "MISSION_ACK")
-                            and m.mission_type == mission_type, since)
-            since = self.messages.index(msg) + 1
+            index, msg = self.wait_at(lambda m: m.get_type() in ("MISSION_REQUEST", "MISSION_ACK")
+                                      and m.mission_type == mission_type, since)
+            since = index + 1
             if msg.get_type() == "MISSION_ACK":
                 return int(msg.type)
             item = items[msg.seq]

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from sitl.sim import Home, SimFleet
+from sitl.sim import Home, SimFleet, SimulatorError
 
 __all__ = ["parse_home", "parse_homes_file", "register", "run"]
 
@@ -63,7 +63,7 @@ def _parse_wind(text: str) -> tuple[float, float]:
     return speed, direction
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sim", help="run built-in simulated ArduCopters on TCP ports",
                        description="Run N ArduCopter-compatible simulated vehicles. Vehicle i "
                                    "listens on TCP BASE_PORT+10*i with MAV_SYSID i+1.")
@@ -97,8 +97,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--defaults: no such file {f}")
     wind = _parse_wind(args.wind) if args.wind else None
     starts = [homes[i % len(homes)] for i in range(args.count)]
-    fleet = SimFleet(starts, speedup=args.speedup, params_files=files, base_port=args.base_port,
-                     host=args.host, wind=wind)
+    try:
+        fleet = SimFleet(starts, speedup=args.speedup, params_files=files,
+                         base_port=args.base_port, host=args.host, wind=wind)
+    except SimulatorError as exc:
+        print(f"drone-delivery sim: {exc}", file=sys.stderr)
+        return 1
     with fleet:
         for i, (url, home) in enumerate(zip(fleet.endpoints, starts, strict=True)):
             print(f"vehicle {i} sysid {i + 1} at {home.lat:.7f},{home.lon:.7f} "

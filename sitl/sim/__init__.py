@@ -21,8 +21,27 @@ Stable in-process API (used by tests, the demo and the ground-control helper)::
         fleet.blackout(0, 10.0)           # lose all traffic for 10 simulated seconds
         fleet.sim_time_s                  # simulated seconds since start
 
-Vehicle i listens on base_port + 10*i (ArduPilot SITL's ``-I i`` layout) with MAV_SYSID i+1;
-base_port=0 picks free ports. Read vehicle state under ``fleet.lock`` (or ``fleet.call``).
+Vehicle i listens on base_port + 10*i (ArduPilot SITL's ``-I i`` layout) with MAV_SYSID
+sysid_base+i (default i+1); base_port=0 picks free ports; a busy port raises SimulatorError.
+Read vehicle state under ``fleet.lock`` (or ``fleet.call``). Other knobs:
+``SimFleet(..., wind=(speed_ms, from_deg), timeline=Timeline(ekf_gps_s=...), power=PowerModel())``
+(the default Timeline is the recorded SITL boot: GPS fix 10 s, home 20 s, EKF ready ~42 s).
+
+Like SITL's serial0, each port serves one TCP client at a time: the vehicle boots when the
+first client connects, a second client waits in the listen backlog until the first closes,
+the vehicle keeps flying without a client, and PREFLIGHT_REBOOT_SHUTDOWN drops the client,
+forgets stream rates, mode and home, keeps parameters and stored missions, and boots again on
+the next connection. Parameters from ``params_files``/``params`` apply at boot (so GRIP_ENABLE
+there needs no reboot); set over MAVLink, GRIP_ENABLE/WINCH_TYPE act after a reboot.
+
+Modules: boot (timeline), params, physics (kinematics, ANGLE_MAX speed cap, wind), battery
+(the simulator's own power model), mission_server (protocol), autopilot_mission (AUTO),
+modes (modes, arming), rtl, payload (gripper, winch), failsafes (battery, GCS, fence), fence,
+telemetry (streams), commands (everything else from the GCS), vehicle, server (TCP, fleet).
+
+Not modelled: terrain frames (treated as relative), spline waypoints (flown as straight
+legs), SmartRTL/ZigZag/other modes, RC input, the 1354-parameter table (about 100 that matter),
+multiple GCS links per vehicle, MAVLink 1 output, signing.
 """
 
 from __future__ import annotations

@@ -90,7 +90,14 @@ class SimFleet:
                                  timeline=timeline)
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((host, 0 if base_port == 0 else base_port + 10 * i))
+            port = 0 if base_port == 0 else base_port + 10 * i
+            try:
+                listener.bind((host, port))
+            except OSError as exc:
+                listener.close()
+                self._close_listeners()
+                raise SimulatorError(f"vehicle {i}: cannot listen on {host}:{port}: "
+                                     f"{exc.strerror}") from exc
             listener.listen(4)
             listener.setblocking(False)
             ep = _Endpoint(vehicle, listener, listener.getsockname()[1])
@@ -99,6 +106,11 @@ class SimFleet:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
+
+    def _close_listeners(self) -> None:
+        for ep in self._endpoints:
+            ep.listener.close()
+        self._sel.close()
 
     # ---- public API --------------------------------------------------------------------
     @property

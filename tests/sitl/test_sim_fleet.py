@@ -13,7 +13,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from test_sim_support import CMAC, SimClient, item, offset
 
 from groundcontrol.cli import main
-from sitl.sim import Home, SimFleet
+from sitl.sim import Home, SimFleet, SimulatorError
 
 M = mavlink
 pytestmark = pytest.mark.sim
@@ -169,3 +169,14 @@ def test_cli_subprocess_serves_a_gcs() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_busy_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(SimulatorError, match=f"cannot listen on 127.0.0.1:{port}"):
+            SimFleet([CMAC], base_port=port)
+        assert main(["sim", "--base-port", str(port), "--duration", "0.1"]) == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

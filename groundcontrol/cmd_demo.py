@@ -5,9 +5,9 @@ scenario's orders, dispatches and flies them faster than real time, and shows it
 dispatcher console; ``--headless`` prints progress lines and a summary instead (for scripts
 and CI). Exit 0 once every order is final, 1 when the run failed or timed out.
 
-Defaults: the built-in simulator carries the nine-drone Canberra fleet at roughly 10-20x on
-two cores (it slows itself down rather than skip, and the fleet runs on its clock), so the
-afternoon's arrivals are compressed (``--time-scale``) to keep the whole run within minutes.
+Defaults: the built-in simulator carries the nine-drone Canberra fleet at roughly 5-13x on
+two busy cores (it slows itself down rather than skip, and the fleet runs on its clock), so
+the afternoon's arrivals are compressed (``--time-scale``) to keep the whole run within minutes.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ __all__ = ["DEFAULT_SPEEDUP", "DEFAULT_TIME_SCALE", "build_sim_controller", "reg
 
 DEFAULT_SPEEDUP = 40.0
 """Asked of the simulator; with the whole fleet it runs as fast as the CPU allows below it."""
-DEFAULT_TIME_SCALE = 0.25
-"""The 4-hour Canberra afternoon arrives in one hour of scenario time."""
+DEFAULT_TIME_SCALE = 0.15
+"""The 4-hour Canberra afternoon arrives in 35 minutes of scenario time. Measured on a shared
+2-core machine: 7.4 min wall (5.2 min CPU), 42 of the 50 feasible orders delivered (98 % on
+time), 15 refused for the 30-minute promise; 0.25 delivers 50 in about 7 CPU-minutes."""
 LEAD_S = 60.0
 """Scenario time before the first order: the simulated vehicles boot and get a GPS fix."""
 

@@ -22,8 +22,8 @@ from groundcontrol.scenarios import resolve_scenario
 pytestmark = pytest.mark.sim
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDERS = ("CBR-060", "CBR-061", "CBR-012", "CBR-013")
-"""Three short Mitchell deliveries and one parcel too heavy for the delivery quad (3.4 kg)."""
+ORDERS = ("CBR-060", "CBR-061", "CBR-012")
+"""Two short Mitchell deliveries and one parcel too heavy for the delivery quad (3.4 kg)."""
 
 
 def small_canberra(folder: Path) -> Path:
@@ -49,7 +49,7 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path) -> None:
     store = tmp_path / "demo.sqlite"
     result = subprocess.run(
         [sys.executable, "-m", "groundcontrol.cli", "demo", str(folder), "--headless",
-         "--speedup", "50", "--orders", "4", "--store", str(store), "--timeout", "240"],
+         "--speedup", "50", "--orders", "3", "--store", str(store), "--timeout", "240"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
@@ -58,9 +58,9 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path) -> None:
                      r"cancelled (\d+), open (\d+)", out)
     assert head, out
     total, delivered, infeasible, failed, cancelled, still_open = map(int, head.groups())
-    assert total == 4 and still_open == 0
+    assert total == 3 and still_open == 0
     assert delivered + infeasible + failed + cancelled == total
-    assert infeasible == 1 and delivered == 3, out
+    assert infeasible == 1 and delivered == 2, out
     reasons = dict(re.findall(r"infeasible: (\w+): (\d+)", out))
     assert reasons == {"payload": "1"}
     timing = re.search(r"mean delivery time ([\d.]+) min, on time (\d+)/(\d+)", out)

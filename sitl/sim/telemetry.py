@@ -7,6 +7,7 @@ Nothing streams until asked (after boot and after every reboot), as on the recor
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -202,66 +203,80 @@ def _position_target(v: SimVehicle) -> Any | None:
         v.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
+def _attitude(v: SimVehicle) -> Any:
+    p = v.phys
+    yaw = math.atan2(math.sin(p.yaw_rad), math.cos(p.yaw_rad))
+    return M.MAVLink_attitude_message(v.time_boot_ms(), p.roll_rad, p.pitch_rad, yaw,
+                                      0.0, 0.0, 0.0)
+
+
+def _local_position(v: SimVehicle) -> Any:
+    p = v.phys
+    return M.MAVLink_local_position_ned_message(v.time_boot_ms(), p.north_m, p.east_m,
+                                                -(p.up_m - p.ground_up_m), p.vn, p.ve, -p.vu)
+
+
+def _servo_output(v: SimVehicle) -> Any:
+    motor = 1000 if not v.armed else 1100 + round(500 * min(1.0, v.battery.current_a / 50.0))
+    return M.MAVLink_servo_output_raw_message(
+        (v.time_boot_ms() * 1000) & 0xFFFFFFFF, 0, motor, motor, motor, motor, 0, 0, 0, 0,
+        v.servo_pwm(9), v.servo_pwm(10), 0, 0, 0, 0, 0, 0)
+
+
+def _wind(v: SimVehicle) -> Any:
+    p = v.phys
+    speed = math.hypot(p.wind_n, p.wind_e)
+    # Direction the wind comes FROM; SITL reports -180 in calm air.
+    direction = math.degrees(math.atan2(-p.wind_e, -p.wind_n)) if speed > 0 else -180.0
+    return M.MAVLink_wind_message(direction, speed, 0.0)
+
+
+def _nav_controller(v: SimVehicle) -> Any:
+    p = v.phys
+    return M.MAVLink_nav_controller_output_message(
+        math.degrees(p.roll_rad), math.degrees(p.pitch_rad), 0, 0, 0, 0, 0, 0)
+
+
+def _winch_status(v: SimVehicle) -> Any:
+    return v.winch.status_message()
+
+
+_BUILDERS: dict[int, Callable[[SimVehicle], Any]] = {
+    M.MAVLINK_MSG_ID_SYS_STATUS: _sys_status,
+    M.MAVLINK_MSG_ID_BATTERY_STATUS: _battery_status,
+    M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: _global_position_int,
+    M.MAVLINK_MSG_ID_GPS_RAW_INT: _gps_raw_int,
+    M.MAVLINK_MSG_ID_VFR_HUD: _vfr_hud,
+    M.MAVLINK_MSG_ID_MISSION_CURRENT: _mission_current,
+    M.MAVLINK_MSG_ID_ATTITUDE: _attitude,
+    M.MAVLINK_MSG_ID_EKF_STATUS_REPORT: lambda v: M.MAVLink_ekf_status_report_message(
+        v.ekf_flags(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: lambda v: M.MAVLink_extended_sys_state_message(
+        M.MAV_VTOL_STATE_UNDEFINED, v.landed_state()),
+    M.MAVLINK_MSG_ID_FENCE_STATUS: failsafes.fence_status_message,
+    M.MAVLINK_MSG_ID_HOME_POSITION: home_position,
+    M.MAVLINK_MSG_ID_LOCAL_POSITION_NED: _local_position,
+    M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW: _servo_output,
+    M.MAVLINK_MSG_ID_RC_CHANNELS: lambda v: M.MAVLink_rc_channels_message(
+        v.time_boot_ms(), 8, 1500, 1500, 1000, 1500, 1800, 1000, 1000, 1800,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255),
+    M.MAVLINK_MSG_ID_POWER_STATUS: lambda v: M.MAVLink_power_status_message(5000, 0, 0),
+    M.MAVLINK_MSG_ID_MEMINFO: lambda v: M.MAVLink_meminfo_message(0, 65535, 524288),
+    M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT: _nav_controller,
+    M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT: _position_target,
+    M.MAVLINK_MSG_ID_SYSTEM_TIME: lambda v: M.MAVLink_system_time_message(0, v.time_boot_ms()),
+    M.MAVLINK_MSG_ID_WIND: _wind,
+    M.MAVLINK_MSG_ID_VIBRATION: lambda v: M.MAVLink_vibration_message(
+        v.time_boot_ms() * 1000, 0.003, 0.003, 0.003, 0, 0, 0),
+    M.MAVLINK_MSG_ID_WINCH_STATUS: _winch_status,
+    M.MAVLINK_MSG_ID_RAW_IMU: lambda v: M.MAVLink_raw_imu_message(
+        v.time_boot_ms() * 1000, 0, 0, -1001, 0, 0, 0, 224, 80, -528, 0, 2515),
+    M.MAVLINK_MSG_ID_SCALED_PRESSURE: lambda v: M.MAVLink_scaled_pressure_message(
+        v.time_boot_ms(), 945.028, 0.0, 2585, 0),
+}
+
+
 def build_message(v: SimVehicle, msgid: int) -> Any | None:
     """The streamed message ``msgid`` from the vehicle's state (None: nothing to send now)."""
-    p = v.phys
-    t_ms = v.time_boot_ms()
-    if msgid == M.MAVLINK_MSG_ID_SYS_STATUS:
-        return _sys_status(v)
-    if msgid == M.MAVLINK_MSG_ID_BATTERY_STATUS:
-        return _battery_status(v)
-    if msgid == M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT:
-        return _global_position_int(v)
-    if msgid == M.MAVLINK_MSG_ID_GPS_RAW_INT:
-        return _gps_raw_int(v)
-    if msgid == M.MAVLINK_MSG_ID_VFR_HUD:
-        return _vfr_hud(v)
-    if msgid == M.MAVLINK_MSG_ID_MISSION_CURRENT:
-        return _mission_current(v)
-    if msgid == M.MAVLINK_MSG_ID_ATTITUDE:
-        return M.MAVLink_attitude_message(t_ms, p.roll_rad, p.pitch_rad,
-                                          math.atan2(math.sin(p.yaw_rad), math.cos(p.yaw_rad)),
-                                          0.0, 0.0, 0.0)
-    if msgid == M.MAVLINK_MSG_ID_EKF_STATUS_REPORT:
-        return M.MAVLink_ekf_status_report_message(v.ekf_flags(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    if msgid == M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE:
-        return M.MAVLink_extended_sys_state_message(M.MAV_VTOL_STATE_UNDEFINED, v.landed_state())
-    if msgid == M.MAVLINK_MSG_ID_FENCE_STATUS:
-        return failsafes.fence_status_message(v)
-    if msgid == M.MAVLINK_MSG_ID_HOME_POSITION:
-        return home_position(v)
-    if msgid == M.MAVLINK_MSG_ID_LOCAL_POSITION_NED:
-        return M.MAVLink_local_position_ned_message(t_ms, p.north_m, p.east_m,
-                                                    -(p.up_m - p.ground_up_m), p.vn, p.ve, -p.vu)
-    if msgid == M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW:
-        motor = 1000 if not v.armed else 1100 + round(500 * min(1.0, v.battery.current_a / 50.0))
-        return M.MAVLink_servo_output_raw_message(
-            (t_ms * 1000) & 0xFFFFFFFF, 0, motor, motor, motor, motor, 0, 0, 0, 0,
-            v.servo_pwm(9), v.servo_pwm(10), 0, 0, 0, 0, 0, 0)
-    if msgid == M.MAVLINK_MSG_ID_RC_CHANNELS:
-        return M.MAVLink_rc_channels_message(t_ms, 8, 1500, 1500, 1000, 1500, 1800, 1000, 1000,
-                                             1800, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255)
-    if msgid == M.MAVLINK_MSG_ID_POWER_STATUS:
-        return M.MAVLink_power_status_message(5000, 0, 0)
-    if msgid == M.MAVLINK_MSG_ID_MEMINFO:
-        return M.MAVLink_meminfo_message(0, 65535, 524288)
-    if msgid == M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT:
-        return M.MAVLink_nav_controller_output_message(
-            math.degrees(p.roll_rad), math.degrees(p.pitch_rad), 0, 0, 0, 0, 0, 0)
-    if msgid == M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT:
-        return _position_target(v)
-    if msgid == M.MAVLINK_MSG_ID_SYSTEM_TIME:
-        return M.MAVLink_system_time_message(0, t_ms)
-    if msgid == M.MAVLINK_MSG_ID_WIND:
-        speed = math.hypot(p.wind_n, p.wind_e)
-        direction = math.degrees(math.atan2(-p.wind_e, -p.wind_n)) if speed > 0 else -180.0
-        return M.MAVLink_wind_message(direction, speed, 0.0)
-    if msgid == M.MAVLINK_MSG_ID_VIBRATION:
-        return M.MAVLink_vibration_message(t_ms * 1000, 0.003, 0.003, 0.003, 0, 0, 0)
-    if msgid == M.MAVLINK_MSG_ID_WINCH_STATUS:
-        return v.winch.status_message()
-    if msgid == M.MAVLINK_MSG_ID_RAW_IMU:
-        return M.MAVLink_raw_imu_message(t_ms * 1000, 0, 0, -1001, 0, 0, 0, 224, 80, -528, 0, 2515)
-    if msgid == M.MAVLINK_MSG_ID_SCALED_PRESSURE:
-        return M.MAVLink_scaled_pressure_message(t_ms, 945.028, 0.0, 2585, 0)
-    return None
+    builder = _BUILDERS.get(msgid)
+    return builder(v) if builder is not None else None

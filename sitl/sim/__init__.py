@@ -17,6 +17,7 @@ Stable in-process API (used by tests, the demo and the ground-control helper)::
                                           #   .params.get(name), .home, .missions.mission()
         fleet.set_wind(0, 5.0, 270.0)     # fault injection: wind (speed m/s, from degrees)
         fleet.drain_battery(0, 2000.0)    # remove charge (mAh)
+        fleet.set_payload(0, 1.5)         # parcel mass (kg); the gripper's release drops it
         fleet.kill_link(0)                # close the TCP client
         fleet.blackout(0, 10.0)           # lose all traffic for 10 simulated seconds
         fleet.sim_time_s                  # simulated seconds since start

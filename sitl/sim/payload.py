@@ -54,6 +54,7 @@ class Gripper:
             self.v.text(INFO, "Gripper Released")
         self.pwm = int(self.v.params.get("GRIP_RELEASE"))
         self.released = True
+        self.v.payload_kg = 0.0  # the parcel is gone: the power model gets lighter
         self.v.schedule(GRIPPER_ACTION_S, lambda: self.v.text(INFO, "Gripper load released"))
 
 

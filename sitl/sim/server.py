@@ -175,6 +175,13 @@ class SimFleet:
         with self.lock:
             self.vehicle(index).battery.drain_mah(mah)
 
+    def set_payload(self, index: int, kg: float) -> None:
+        """Load a parcel of ``kg`` (dropped by the gripper's release): more power in flight."""
+        if kg < 0:
+            raise ValueError(f"payload must not be negative, got {kg}")
+        with self.lock:
+            self.vehicle(index).payload_kg = kg
+
     def kill_link(self, index: int) -> None:
         """Close the vehicle's TCP client (the GCS sees the connection drop)."""
         with self.lock:

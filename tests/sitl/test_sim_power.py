@@ -76,3 +76,25 @@ def test_wind_changes_groundspeed_and_power() -> None:
     assert bench.v.phys.airspeed_ms == pytest.approx(max_airspeed_ms(30.0), abs=0.3)
     wind = [m for m in bench.msgs if m.get_type() == "WIND"][-1]
     assert wind.speed == pytest.approx(5.0) and wind.direction == pytest.approx(0.0, abs=1.0)
+
+
+def test_payload_costs_power_until_the_gripper_releases_it() -> None:
+    from sitl.sim import SimFleet
+
+    with SimFleet([CMAC], speedup=1.0, base_port=0,
+                  params={"GRIP_ENABLE": 1, "GRIP_TYPE": 1}) as fleet:
+        fleet.set_payload(0, 1.5)
+        with pytest.raises(ValueError, match="negative"):
+            fleet.set_payload(0, -1.0)
+        vehicle = fleet.vehicle(0)
+        assert vehicle.payload_kg == 1.5
+    bench = Bench(step_s=0.05, params={"GRIP_ENABLE": 1, "GRIP_TYPE": 1})
+    bench.v.payload_kg = 1.5
+    bench.ready()
+    bench.takeoff(20.0)
+    bench.step(5.0)
+    loaded = bench.v.battery.current_a
+    assert bench.command(M.MAV_CMD_DO_GRIPPER, 1, 0) == 0
+    bench.step(3.0)
+    assert bench.v.payload_kg == 0.0
+    assert bench.v.battery.current_a < loaded * 0.8

@@ -180,3 +180,18 @@ def test_busy_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
             SimFleet([CMAC], base_port=port)
         assert main(["sim", "--base-port", str(port), "--duration", "0.1"]) == 1
         assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_homes_file_and_wind_arguments(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    homes = tmp_path / "depots.txt"
+    homes.write_text("# depots\n-35.30,149.10,580,90\n-35.31,149.11,575\n")
+    assert main(["sim", "--count", "3", "--homes", str(homes), "--wind", "4,270",
+                 "--base-port", "0", "--duration", "0.3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(" at ")[1].split(":")[0].split(" ")[0] for line in out[:3]] == [
+        "-35.3000000,149.1000000", "-35.3100000,149.1100000", "-35.3000000,149.1000000"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("-35.30,149.10,580\nnot,a,home\n")
+    assert main(["sim", "--homes", str(bad), "--duration", "0.1"]) == 2
+    assert "bad.txt:2" in capsys.readouterr().err
+    assert main(["sim", "--wind", "fast", "--duration", "0.1"]) == 2

@@ -43,7 +43,7 @@ from groundcontrol.flight import FlightConfig, FlightEvent, FlightState
 from groundcontrol.link import LinkManager
 from groundcontrol.messages import VehicleChannel
 from groundcontrol.preflight import PreflightConfig
-from groundcontrol.store import OrderState, Store, StoreError, replay
+from groundcontrol.store import IllegalTransition, OrderState, Store, StoreError, replay
 from groundcontrol.vehicle import VehicleTracker
 from missions.build import build_mission
 from missions.items import Mission
@@ -502,8 +502,13 @@ class FleetController(FleetViews):
         """Cancel an order that has not begun its sortie."""
         def cancel() -> CancelAnswer:
             now = self.now_s()
-            if self.store.request_cancel(order_id, now) is OrderState.CANCELLED:
-                return CancelAnswer(order_id, True)
+            try:
+                if self.store.request_cancel(order_id, now) is OrderState.CANCELLED:
+                    return CancelAnswer(order_id, True)
+            except IllegalTransition as exc:  # in flight or final: refused, with the state
+                return CancelAnswer(order_id, False, f"the sortie has begun ({exc})"
+                                    if exc.from_state == OrderState.IN_FLIGHT.value
+                                    else f"the order is {exc.from_state}")
             for d in self.dispatch(OrderCancelled(order_id), now):
                 if isinstance(d, CancelAnswer):
                     return d

@@ -266,11 +266,16 @@ def _takeoff(v: SimVehicle, p: list[float]) -> Result:
 
 def _mission_start(v: SimVehicle, p: list[float]) -> Result:
     was_auto = v.mode == modes.AUTO
+    first = int(p[0])
+    if first > 0 and (first > v.runner.total or (int(p[1]) and int(p[1]) < first)):
+        return DENIED, None
     if not modes.set_mode(v, modes.AUTO):
         return FAILED, None
 
     def start() -> None:
         v.auto_armed = v.armed
+        if first > 0:
+            v.runner.set_current(first, in_auto=True)
         if not was_auto:
             v.send(v.heartbeat_message())
         if v.runner.state != RunState.RUNNING:

@@ -406,8 +406,10 @@ class SimVehicle:
 
     def takeoff_target(self, alt_rel_m: float) -> NavTarget:
         p = self.phys
-        if self.takeoff_up_m is None and p.on_ground:
-            self.takeoff_up_m = self.home_up_m() + max(alt_rel_m, 1.0)
+        if self.takeoff_up_m is None:
+            # ModeAuto::takeoff_start: never below the current altitude when airborne.
+            target = self.home_up_m() + max(alt_rel_m, 1.0)
+            self.takeoff_up_m = target if p.on_ground else max(target, p.up_m)
             self.takeoff_start_s = self.sim_time_s
         up = self.takeoff_up_m if self.takeoff_up_m is not None else p.up_m
         if p.on_ground and self.sim_time_s - self.takeoff_start_s < SPOOL_UP_S:

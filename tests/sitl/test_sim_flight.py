@@ -290,3 +290,16 @@ def test_auto_by_set_mode_on_the_ground_does_not_take_off_without_mission_start(
     bench.step(8.0)
     assert bench.v.alt_rel_m() < 0.1 and "Mission: 1 Takeoff" in bench.texts()
     bench.until(lambda: not bench.v.armed, 10.0, "auto-disarm on the ground")
+
+
+def test_mission_start_in_the_air_climbs_to_the_takeoff_altitude_first() -> None:
+    bench = Bench()
+    far = offset(CMAC, 80.0, 0.0)
+    assert bench.upload([item(0, 16, frame=0), item(1, 22, z=30), item(2, 16, *far, 30),
+                         item(3, 21)]) == 0
+    bench.ready()
+    bench.takeoff(10.0)
+    assert bench.command(M.MAV_CMD_MISSION_START) == 0
+    bench.until(lambda: 1 in bench.reached(), 40.0, "takeoff item")
+    assert bench.v.alt_rel_m() > 29.0
+    assert bench.command(M.MAV_CMD_MISSION_START, 9) == M.MAV_RESULT_DENIED

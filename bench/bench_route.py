@@ -154,6 +154,10 @@ def _oracle(router: Router, queries: list[tuple[LatLon, Route]]) -> dict[str, fl
     worst, times, missing, invalid = 0.0, [], 0, 0
     allowed = part.buffer(0.01)
     shapely.prepare(allowed)
+
+    def inside(path: list[tuple[float, float]]) -> bool:
+        return all(allowed.covers(LineString(path[k : k + 2])) for k in range(len(path) - 1))
+
     for goal, route in queries:
         t = _clock()
         path, length = env.find_shortest_path(
@@ -165,7 +169,7 @@ def _oracle(router: Router, queries: list[tuple[LatLon, Route]]) -> dict[str, fl
             continue
         # extremitypathfinder is fooled by collinear vertices (seams of overlapping zones)
         # and can slide through a zone: such answers are counted, not compared.
-        if not all(allowed.covers(LineString(path[k : k + 2])) for k in range(len(path) - 1)):
+        if not inside(path):
             invalid += 1
             continue
         worst = max(worst, abs(route.length_m - length) / max(length, 1e-9))
@@ -180,8 +184,7 @@ def _oracle(router: Router, queries: list[tuple[LatLon, Route]]) -> dict[str, fl
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Plan the orders with the router and the oracle; print the figures."""
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench route", description=__doc__.split("\n")[0]
     )
@@ -195,25 +198,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="how many of the routed orders extremitypathfinder also answers (default: all)",
     )
     parser.add_argument("--no-oracle", action="store_true", help="skip extremitypathfinder")
+    # ``python -m bench route ...`` may hand over options meant for other benchmarks.
     args, _ = parser.parse_known_args(argv)
-    setup = BenchSetup(make_airspace(args.seed, args.zones), make_dropoffs(args.seed, args.orders))
-    router, results, f = _time_router(setup)
+    return args
+
+
+def _print_router(
+    args: argparse.Namespace, results: list[Route | RouteFailure], f: dict[str, float]
+) -> None:
     n = len(results)
     print(
         f"airspace: {args.zones} zones (seed {args.seed}), margin {MARGIN_M:g} m, cruise "
         f"{CRUISE_ALT_M:g} m; graph {f['vertices']:.0f} vertices, {f['edges']:.0f} edges"
     )
     print("times are CPU seconds of this process (one core); wall clock in brackets")
-    build_cpu = f["prepare_cpu_s"] + f["graph_cpu_s"]
     print(
-        f"graph build: {build_cpu:.3f} s [{f['prepare_wall_s'] + f['graph_wall_s']:.3f}] "
+        f"graph build: {f['build_cpu_s']:.3f} s [{f['prepare_wall_s'] + f['graph_wall_s']:.3f}] "
         f"= airspace {f['prepare_cpu_s']:.3f} s + visibility graph {f['graph_cpu_s']:.3f} s"
     )
-    mean_ms = f["total_cpu_s"] / n * 1e3
     print(
         f"orders: {n} in {f['total_cpu_s']:.3f} s [{f['total_wall_s']:.3f}] = "
         f"{n / f['total_cpu_s']:.0f} orders/s [{n / f['total_wall_s']:.0f}]; "
-        f"{mean_ms:.3f} ms/order [{f['total_wall_s'] / n * 1e3:.3f}] "
+        f"{f['mean_ms']:.3f} ms/order [{f['total_wall_s'] / n * 1e3:.3f}] "
         f"(p50 {f['p50_ms']:.3f}, p95 {f['p95_ms']:.3f}, max {f['max_ms']:.3f}; the first, "
         f"which grows the depot's shortest-path tree, {f['first_ms']:.1f})"
     )
@@ -222,25 +228,38 @@ def main(argv: Sequence[str] | None = None) -> None:
         for r in results
     )
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()))
-    if args.no_oracle:
-        return
-    routed = [(g, r) for g, r in zip(setup.dropoffs, results, strict=True) if isinstance(r, Route)]
-    queries = routed if args.oracle_orders is None else routed[: args.oracle_orders]
-    print(f"extremitypathfinder: the same free space, {len(queries)} routed orders ...", flush=True)
-    o = _oracle(router, queries)
+
+
+def _print_oracle(o: dict[str, float], f: dict[str, float]) -> None:
     print(
         f"extremitypathfinder prepare: {o['prepare_cpu_s']:.3f} s [{o['prepare_wall_s']:.3f}] "
-        f"= {o['prepare_cpu_s'] / build_cpu:.0f}x our graph build"
+        f"= {o['prepare_cpu_s'] / f['build_cpu_s']:.0f}x our graph build"
     )
     print(
         f"extremitypathfinder query: {o['query_ms']:.3f} ms/order "
-        f"= {o['query_ms'] / mean_ms:.0f}x ours"
+        f"= {o['query_ms'] / f['mean_ms']:.0f}x ours"
     )
     print(
         f"max relative length difference: {o['max_rel_diff']:.2e} over "
         f"{o['queries'] - o['missing'] - o['invalid']:.0f} orders; the oracle found no path for "
         f"{o['missing']:.0f} and a path through a zone for {o['invalid']:.0f}"
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Plan the orders with the router and the oracle; print the figures."""
+    args = _parse(argv)
+    setup = BenchSetup(make_airspace(args.seed, args.zones), make_dropoffs(args.seed, args.orders))
+    router, results, f = _time_router(setup)
+    f["build_cpu_s"] = f["prepare_cpu_s"] + f["graph_cpu_s"]
+    f["mean_ms"] = f["total_cpu_s"] / len(results) * 1e3
+    _print_router(args, results, f)
+    if args.no_oracle:
+        return
+    routed = [(g, r) for g, r in zip(setup.dropoffs, results, strict=True) if isinstance(r, Route)]
+    queries = routed if args.oracle_orders is None else routed[: args.oracle_orders]
+    print(f"extremitypathfinder: the same free space, {len(queries)} routed orders ...", flush=True)
+    _print_oracle(_oracle(router, queries), f)
 
 
 if __name__ == "__main__":

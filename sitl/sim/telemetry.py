@@ -110,18 +110,25 @@ class Streams:
         return out
 
 
+# SYS_STATUS sensor masks as the recorded SITL reports them, before and after the GPS fix.
+_SENSORS_NO_GPS = (0x5371FC0F, 0x53419C0F, 0x47519C0F)
+_SENSORS_GPS = (0x5371FC2F, 0x5361FC2F, 0x4771FC2F)
+_BATTERY_BIT = 1 << 25
+_PREARM_BIT = 1 << 28
+_FENCE_BIT = 1 << 23
+
+
 def _sys_status(v: SimVehicle) -> Any:
-    present = 0x0020002F | (1 << 25) | (1 << 28) | (1 << 21)
-    health = present
+    present, enabled, health = _SENSORS_GPS if v.gps_fix_type() >= 3 else _SENSORS_NO_GPS
     if not v.battery_healthy():
-        health &= ~(1 << 25)
-    if not v.prearm_healthy():
-        health &= ~(1 << 28)
-    enabled = present
+        health &= ~_BATTERY_BIT
+    if v.prearm_healthy():
+        health |= _PREARM_BIT
     if v.fence_enabled():
-        present |= 1 << 23
-        enabled |= 1 << 23
-        health |= 1 << 23
+        present |= _FENCE_BIT
+        enabled |= _FENCE_BIT
+        if not v.fs.breaches:
+            health |= _FENCE_BIT
     b = v.battery
     return M.MAVLink_sys_status_message(
         present, enabled, health, 0, round(b.voltage_v * 1000), round(b.current_a * 100),
@@ -147,14 +154,17 @@ def _global_position_int(v: SimVehicle) -> Any:
 
 
 def _gps_raw_int(v: SimVehicle) -> Any:
+    """SITL's GPS: nothing (fix 0) until detected, then RTK-fixed (6) with 10 satellites."""
     fix = v.gps_fix_type()
-    lat, lon = v.latlon() if fix >= 3 else (0.0, 0.0)
     p = v.phys
+    if fix < 3:
+        return M.MAVLink_gps_raw_int_message(v.time_boot_ms() * 1000, fix, 0, 0, 0, 65535,
+                                             65535, 0, 0, 0)
+    lat, lon = v.latlon()
     cog = round((math.degrees(math.atan2(p.ve, p.vn)) % 360) * 100) if p.groundspeed_ms > 0.2 else 0
     return M.MAVLink_gps_raw_int_message(
         v.time_boot_ms() * 1000, fix, round(lat * 1e7), round(lon * 1e7),
-        round(v.alt_amsl_m() * 1000) if fix >= 3 else 0, 121, 65535,
-        round(p.groundspeed_ms * 100), cog, 10 if fix >= 3 else 0)
+        round(v.alt_amsl_m() * 1000), 121, 200, round(p.groundspeed_ms * 100), cog, 10)
 
 
 def _vfr_hud(v: SimVehicle) -> Any:

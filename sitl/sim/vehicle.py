@@ -326,7 +326,9 @@ class SimVehicle:
         return Home(lat, lon, round(self.alt_amsl_m(), 2), math.degrees(self.phys.yaw_rad))
 
     def gps_fix_type(self) -> int:
-        return 3 if self.sim_time_s >= self.timeline.gps_fix_s else 1
+        """GPS_FIX_TYPE as SITL reports it: 0 before the fix, then 6 (RTK fixed)."""
+        return M.GPS_FIX_TYPE_RTK_FIXED if self.sim_time_s >= self.timeline.gps_fix_s \
+            else M.GPS_FIX_TYPE_NO_GPS
 
     def ekf_flags(self) -> int:
         if self.sim_time_s < self.timeline.tilt_s:

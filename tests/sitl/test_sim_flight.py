@@ -167,7 +167,8 @@ def test_ekf_timeline_and_system_status() -> None:
     assert flags[0] == 0x400 and 0xA7 in flags and flags[-1] == 0x33F
     first_ready = next(t for t, f in ekf if f == 0x33F)
     assert 40 <= first_ready <= 44
-    gps = [m for m in bench.msgs if m.get_type() == "GPS_RAW_INT" and m.fix_type == 3]
+    gps = [m for m in bench.msgs if m.get_type() == "GPS_RAW_INT" and m.fix_type >= 3]
+    assert {m.fix_type for m in bench.msgs if m.get_type() == "GPS_RAW_INT"} == {0, 6}
     assert 9.5 <= gps[0].sim_t <= 11.0
     homes = [m for m in bench.msgs if m.get_type() == "HOME_POSITION"]
     assert homes and 19.5 <= homes[0].sim_t <= 21.0

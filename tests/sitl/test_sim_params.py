@@ -148,3 +148,22 @@ def test_parm_files(tmp_path: Path) -> None:
     bench = Bench(params={**load_parm_file(repo / "copter.parm"), **delivery})
     bench.step(5.0)
     assert "Gripper load grabbed" in bench.texts()  # defaults apply at boot, no reboot needed
+
+
+def test_sys_status_and_gps_raw_like_the_recorded_boot() -> None:
+    from test_sim_support import recorded
+
+    bench = Bench(streams_hz=1)
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+    bench.step(45.0)
+
+    def masks(msgs: list) -> set:
+        return {(m["onboard_control_sensors_present"], m["onboard_control_sensors_health"])
+                for m in msgs}
+
+    ours = masks([m.to_dict() for m in bench.msgs if m.get_type() == "SYS_STATUS"])
+    theirs = masks([r["fields"] for r in recorded("boot_to_ready", "SYS_STATUS")])
+    assert (0x5371FC2F, 0x4771FC2F) in ours & theirs  # GPS fix, EKF not yet ready
+    assert (0x5371FC2F, 0x5771FC2F) in ours & theirs  # ready: prearm bit 28 healthy
+    gps = [m for m in bench.msgs if m.get_type() == "GPS_RAW_INT" and m.fix_type == 6][-1]
+    assert (gps.eph, gps.epv, gps.satellites_visible) == (121, 200, 10)

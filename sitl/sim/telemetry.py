@@ -200,7 +200,7 @@ def home_position(v: SimVehicle) -> Any | None:
         return None
     return M.MAVLink_home_position_message(
         round(h.lat * 1e7), round(h.lon * 1e7), round(h.alt_m * 1000), 0.0, 0.0, 0.0,
-        [1.0, 0.0, 0.0, 0.0], 0.0, 0.0, 0.0, v.time_boot_ms() * 1000)
+        [math.nan] * 4, 0.0, 0.0, 0.0, v.time_boot_ms() * 1000)
 
 
 def _position_target(v: SimVehicle) -> Any | None:
@@ -209,7 +209,7 @@ def _position_target(v: SimVehicle) -> Any | None:
     n, e, up = v.guided_target
     lat, lon = offset_latlon(v.start.lat, v.start.lon, n, e)
     return M.MAVLink_position_target_global_int_message(
-        v.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFF8, round(lat * 1e7), round(lon * 1e7),
+        v.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFDF8, round(lat * 1e7), round(lon * 1e7),
         v.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
@@ -262,7 +262,7 @@ _BUILDERS: dict[int, Callable[[SimVehicle], Any]] = {
     M.MAVLINK_MSG_ID_EKF_STATUS_REPORT: lambda v: M.MAVLink_ekf_status_report_message(
         v.ekf_flags(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
     M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: lambda v: M.MAVLink_extended_sys_state_message(
-        M.MAV_VTOL_STATE_UNDEFINED, v.landed_state()),
+        M.MAV_VTOL_STATE_MC, v.landed_state()),
     M.MAVLINK_MSG_ID_FENCE_STATUS: failsafes.fence_status_message,
     M.MAVLINK_MSG_ID_HOME_POSITION: home_position,
     M.MAVLINK_MSG_ID_LOCAL_POSITION_NED: _local_position,

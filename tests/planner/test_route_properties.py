@@ -31,7 +31,7 @@ TOLERANCE_M = 0.01
 ORACLE_REL = 0.005
 
 PROPERTY_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 

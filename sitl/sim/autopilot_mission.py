@@ -27,6 +27,7 @@ __all__ = ["MissionRunner", "RunState", "command_name"]
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
 CONTINUE_AFTER_LAND = 4
+LAND_SETTLE_S = 1.0
 NAV_COMMANDS = frozenset({
     M.MAV_CMD_NAV_WAYPOINT, M.MAV_CMD_NAV_LOITER_UNLIM, M.MAV_CMD_NAV_LOITER_TURNS,
     M.MAV_CMD_NAV_LOITER_TIME, M.MAV_CMD_NAV_RETURN_TO_LAUNCH, M.MAV_CMD_NAV_LAND,
@@ -353,7 +354,15 @@ class MissionRunner:
     def _verify_land(self, act: _Active) -> None:
         v = self.v
         if act.phase == "fly":
-            if v.land_complete() or (self._arrived(act, 1.0) and v.phys.groundspeed_ms < 0.3):
+            if v.land_complete():
+                act.phase = "descend"
+            elif self._arrived(act, 1.0) and v.phys.groundspeed_ms < 0.3:
+                act.phase = "settle"
+                act.t0_s = v.sim_time_s
+            return
+        if act.phase == "settle":
+            # The recorded copter hovers about a second over the point before descending.
+            if v.sim_time_s - act.t0_s >= LAND_SETTLE_S:
                 act.phase = "descend"
             return
         if not v.armed or not v.land_complete():

@@ -66,13 +66,14 @@ def settle_outcome(ctl: FleetController, job: FlightJob, outcome: FlightOutcome,
     if outcome.delivered:
         ctl.delivered_at.setdefault(job.order_id, now)
         _end(ctl, job.order_id, "delivered", now)
-        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), True), now)
+        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), True, job.order_id), now)
         if not home:
             ctl.fault(job.drone_id, f"delivered, then {reason}", now)
         return
     if home and not job.reattach:
         _end(ctl, job.order_id, "aborted", now)
-        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False), now)
+        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False, job.order_id),
+                     now)
         return
     fail_order(ctl, job.drone_id, job.sortie, reason, now, recover=home)
 
@@ -97,7 +98,8 @@ def _never_flew(ctl: FleetController, job: FlightJob, outcome: FlightOutcome, re
                 now: float) -> None:
     operator = outcome.reason is FlightReason.ABORTED
     if _committed(ctl, job.order_id) and job.sortie.launch_s <= now:
-        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False), now)
+        ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False, job.order_id),
+                     now)
         if not operator:
             ctl.fault(job.drone_id, reason, now, recover_after=True)
         return

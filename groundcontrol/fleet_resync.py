@@ -110,7 +110,7 @@ def _ended_unseen(ctl: FleetController, drone_id: str, sortie: Sortie, snap: Veh
         capacity = ctl.scenario.profile_for(ctl.drones[drone_id]).battery_wh
         battery = battery_wh_of(snap, capacity)
         ctl.dispatch(DroneLanded(drone_id, sortie.landing_wh if battery is None else battery,
-                                 True), now)
+                                 True, sortie.order_id), now)
         ctl.emit(FleetEventKind.NOTE, f"resync: {sortie.order_id} was delivered while the "
                  "controller was down", drone_id, sortie.order_id)
         return

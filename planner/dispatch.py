@@ -21,8 +21,11 @@ Contract with the ground side. An ``Assign`` is carried out from its ``turnaroun
 unless a later Assign or an Unassign of the same order arrives first; the dispatcher treats a
 sortie as fixed once its turnaround began before the time of the event it is handling (so
 events of one instant are handled before anything starting at that instant is fixed: send
-``Tick`` at launch times to fix sorties when nothing else happens). A ``DroneLanded`` should
-name the sortie it ends.
+``Tick`` at launch times to fix sorties when nothing else happens). A fixed sortie stays
+under way, past its planned landing if need be, until a ``DroneLanded`` (which should name it
+by ``order_id``), a ``DroneFault`` or a ``Fail`` ends it: a drone that launches late still
+has its order, and no order is dropped unseen. An order put back in line that gets no drone
+at once is announced with an ``Unassign``, so the ground side holds no stale assignment.
 """
 
 from __future__ import annotations
@@ -150,6 +153,8 @@ class Dispatcher:
         self._sequence: list[str] = []
         self._tentative = _Schedule({}, [])
         self._committed: dict[str, Sortie] = {}
+        self._requeued: dict[str, str] = {}
+        """Orders put back in line by the event being handled, and the drone they had."""
         self._ends: dict[str, _End] = {}
         self._closed: set[str] = set()
         """Ids of orders rejected or cancelled before they flew (never reused)."""
@@ -193,9 +198,18 @@ class Dispatcher:
             raise InvalidInput("now_s", f"time went backwards: {now_s} < {self.now_s}")
         self.now_s = now_s
         self._commit_due(now_s)
-        decisions: list[Decision] = []
         if isinstance(event, OrderPlaced):
             return self._on_order(event.order, now_s)
+        self._requeued = {}
+        decisions = self._on_event(event, now_s)
+        for order_id, drone_id in sorted(self._requeued.items()):
+            # back in line with no drone: the ground side must drop its old assignment
+            if order_id in self._orders and order_id not in self._tentative.sorties:
+                decisions.append(Unassign(order_id, drone_id, "waiting for a drone"))
+        return decisions
+
+    def _on_event(self, event: Event, now_s: float) -> list[Decision]:
+        decisions: list[Decision] = []
         if isinstance(event, OrderCancelled):
             reason, depots = self._on_cancel(event.order_id, decisions)
         elif isinstance(event, DroneLanded):
@@ -285,27 +299,27 @@ class Dispatcher:
         drone = self._known(event.drone_id)
         mine = sorted((s for s in self._committed.values() if s.drone_id == drone.spec.id),
                       key=_start_key)
-        capacity = drone.spec.profile.battery_wh
-        if (event.delivered and not mine and drone.free_at_s == now_s
-                and abs(drone.battery.energy_wh - min(capacity, event.battery_wh)) < 1e-9):
-            return "", set()  # landed just as planned: the plan stands
         if event.order_id is None:
             flown = next((s for s in mine if s.launch_s <= now_s), None)
-        else:  # None when its landing time had passed already by the plan
+        else:  # None when a fault or a Fail ended it already
             flown = next((s for s in mine if s.order_id == event.order_id), None)
-        ended = event.order_id if flown is None else flown.order_id
-        record = next((s for s in self.history if s.order_id == ended), None)
-        battery_id = drone.battery.id if record is None else record.battery_id
+        capacity = drone.spec.profile.battery_wh
+        if (event.delivered and flown is not None and mine == [flown]
+                and drone.free_at_s == now_s == flown.land_s
+                and abs(drone.battery.energy_wh - min(capacity, event.battery_wh)) < 1e-9):
+            del self._committed[flown.order_id]
+            return "", set()  # landed just as planned: the plan stands
+        battery_id = drone.battery.id if flown is None else flown.battery_id
         if flown is not None:
             del self._committed[flown.order_id]
             self._ended(flown.order_id, now_s)
-        if not event.delivered and ended is not None and ended in self._flown:
-            self._requeue(ended)
+            if not event.delivered:
+                self._requeue(flown.order_id, drone.spec.id)
         for sortie in mine:
             # a turnaround that began while the drone was still in the air did not happen
             if sortie is not flown:
                 del self._committed[sortie.order_id]
-                self._requeue(sortie.order_id)
+                self._requeue(sortie.order_id, drone.spec.id)
         battery = Battery(battery_id, capacity, min(capacity, event.battery_wh), now_s)
         self._drones[drone.spec.id] = replace(drone, battery=battery, free_at_s=now_s)
         return f"drone {drone.spec.id} landed", {drone.spec.depot_id}
@@ -321,7 +335,7 @@ class Dispatcher:
                 out.append(Fail(sortie.order_id, drone.spec.id, event.reason or "drone fault"))
                 self._ended(sortie.order_id, now_s)
             else:
-                self._requeue(sortie.order_id)
+                self._requeue(sortie.order_id, drone.spec.id)
         self._drones[drone.spec.id] = replace(drone, status=DroneStatus.FAULT)
         return f"drone {drone.spec.id} fault", {drone.spec.depot_id}
 
@@ -347,7 +361,7 @@ class Dispatcher:
             # a drone without a link cannot be told to launch; one in the air flies on
             if sortie.drone_id == drone.spec.id and sortie.launch_s > now_s:
                 del self._committed[sortie.order_id]
-                self._requeue(sortie.order_id)
+                self._requeue(sortie.order_id, drone.spec.id)
         if drone.status is DroneStatus.AVAILABLE:
             self._drones[drone.spec.id] = replace(drone, status=DroneStatus.LINK_LOST)
         return f"drone {drone.spec.id} link lost", {drone.spec.depot_id}
@@ -364,8 +378,9 @@ class Dispatcher:
         self.history = [replace(s, land_s=min(s.land_s, now_s)) if s.order_id == order_id else s
                         for s in self.history]
 
-    def _requeue(self, order_id: str) -> None:
+    def _requeue(self, order_id: str, drone_id: str) -> None:
         """An accepted order comes back (its sortie did not happen): first in line."""
+        self._requeued[order_id] = drone_id
         order = next(s.plan.order for s in self.history if s.order_id == order_id)
         self._orders[order_id] = order
         self._sequence.insert(0, order_id)
@@ -407,7 +422,7 @@ class Dispatcher:
     # ------------------------------------------------------------------------ scheduling
 
     def _commit_due(self, now_s: float) -> None:
-        """Fix tentative sorties whose turnaround began before ``now_s``; forget landed ones.
+        """Fix tentative sorties whose turnaround began before ``now_s``.
 
         Strictly before: a sortie starting at ``now_s`` can still be moved by the events of
         this instant (a landing reported now), and is fixed by the next event.
@@ -423,8 +438,6 @@ class Dispatcher:
             del self._orders[sortie.order_id]
             self._sequence.remove(sortie.order_id)
             self._fleet.forget(sortie.order_id)
-        for order_id in [o for o, s in self._committed.items() if s.land_s <= now_s]:
-            del self._committed[order_id]
         for depot in self._depots.values():
             depot.prune(now_s)
 

@@ -358,3 +358,58 @@ def test_a_parked_drone_charges_on_its_own_pad_only_when_the_depot_has_one(parke
         Dispatcher(drones * 1 + [FakeDrone("d1", PROFILE, "A")],  # type: ignore[arg-type]
                    {k: replace(m, pads=1, park_charging=True) for k, m in models.items()},
                    fake_plan)
+
+
+def test_a_sortie_that_launches_late_keeps_its_order_until_it_lands() -> None:
+    """Found by the fleet: a committed sortie was forgotten at its planned landing even when
+    the drone had not flown it yet (late, or the controller was down), and the order was lost."""
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    (first,) = disp.schedule()
+    disp.handle(Tick(), first.launch_s + 1.0)
+    disp.handle(Tick(), first.land_s + 500.0)  # not flown yet: still under way, not dropped
+    assert [s.order_id for s in disp.in_flight()] == ["o1"]
+    landed = first.land_s + 900.0
+    out = disp.handle(DroneLanded("d0", first.landing_wh, order_id="o1"), landed)
+    assert not any(isinstance(d, Assign | Unassign | Fail) for d in out)
+    assert disp.in_flight() == () and disp.waiting() == ()
+    assert [s.order_id for s in disp.history] == ["o1"]  # it ended by the landing: delivered
+
+
+def test_a_landing_ends_the_sortie_it_names_when_two_are_fixed() -> None:
+    disp = dispatcher(2)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=3000.0)), 1.0)
+    first, second = sorted(disp.schedule(), key=lambda s: s.order_id)
+    assert first.drone_id != second.drone_id
+    disp.handle(Tick(), max(first.launch_s, second.launch_s) + 1.0)
+    # d0's o2 came back with the parcel; o1 on the other drone is untouched
+    aborted = second if second.drone_id == "d0" else first
+    kept = first if aborted is second else second
+    out = disp.handle(DroneLanded("d0", 400.0, delivered=False, order_id=aborted.order_id),
+                      aborted.launch_s + 100.0)
+    assert [s.order_id for s in disp.in_flight()] == [kept.order_id]
+    assert assigns(out)[aborted.order_id].drone_id in {"d0", "d1"}
+
+
+def test_a_landing_names_its_sortie_not_the_drones_earliest() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=3000.0)), 1.0)
+    _, second = disp.schedule()
+    disp.handle(Tick(), second.launch_s + 1.0)  # both fixed; o1's landing was never reported
+    out = disp.handle(DroneLanded("d0", second.landing_wh, order_id="o2"), second.land_s)
+    assert [s.order_id for s in disp.in_flight()] == []
+    assert [s.order_id for s in disp.history] == ["o2"]  # o1 was not flown: back in line
+    assert assigns(out)["o1"].drone_id == "d0"
+
+
+def test_an_order_put_back_with_no_drone_is_unassigned() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=3000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=3000.0)), 1.0)
+    _, second = disp.schedule()
+    disp.handle(Tick(), second.turnaround_start_s + 1.0)  # o2's loading began, d0 is late
+    out = disp.handle(DroneFault("d0", "motor"), second.turnaround_start_s + 2.0)
+    assert Unassign("o2", "d0", "waiting for a drone") in out
+    assert "o2" in disp.waiting()

@@ -1,6 +1,7 @@
 """Properties of the dispatcher under random order streams and disruptions: no drone flies
-two sorties at once, no pad serves two turnarounds at once, no order is flown twice, and the
-same events with the same seed give the same decisions."""
+two sorties at once, no pad serves two turnarounds at once, no order is flown twice, no
+accepted order is ever dropped unseen (it ends delivered, failed or cancelled, or is still
+scheduled or waiting), and the same events with the same seed give the same decisions."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from test_dispatch_fakes import BIG, PROFILE, FakeDrone, depot_models, fake_plan
 from planner.dispatch import Dispatcher
 from planner.dispatch_model import (
     Assign,
+    CancelAnswer,
     Decision,
     DroneFault,
     DroneLanded,
     DroneRecovered,
     Event,
+    Fail,
     LinkLost,
     LinkRestored,
     OrderCancelled,
     OrderPlaced,
+    Reject,
     Sortie,
     Tick,
+    Unassign,
 )
 
 DRONES = [FakeDrone("a1", PROFILE, "A"), FakeDrone("a2", PROFILE, "A"),
@@ -59,8 +64,11 @@ def _event(disp: Dispatcher, action: object, placed: list[str]) -> Event | None:
     kind, drone, index, energy = action
     if kind == "cancel":
         return OrderCancelled(placed[index % len(placed)]) if placed else None
+    flying = [s.order_id for s in disp.in_flight() if s.drone_id == drone]
+    # the fleet names the sortie that landed; an unnamed landing takes the earliest launched
+    named = flying[index % len(flying)] if flying and index % 4 else None
     return {"fault": DroneFault(drone, "test"), "recover": DroneRecovered(drone, energy),
-            "land": DroneLanded(drone, energy, delivered=index % 3 != 0),
+            "land": DroneLanded(drone, energy, delivered=index % 3 != 0, order_id=named),
             "link": LinkLost(drone) if index % 2 else LinkRestored(drone),
             "tick": Tick()}[kind]
 
@@ -71,15 +79,48 @@ def run(stream: list[tuple[float, object]], seed: int) -> tuple[Dispatcher, list
     disp = Dispatcher(DRONES, models, fake_plan, seed=seed)  # type: ignore[arg-type]
     placed: list[str] = []
     decisions: list[Decision] = []
+    ledger = _Ledger()
     for t, action in stream:
         event = _event(disp, action, placed)
         if event is None:
             continue
         if isinstance(event, OrderPlaced):
             placed.append(event.order.id)
-        decisions.extend(disp.handle(event, t))
+        before = {s.order_id for s in disp.schedule()}
+        out = disp.handle(event, t)
+        decisions.extend(out)
         check(disp)
+        ledger.step(disp, event, out, before)
     return disp, decisions
+
+
+class _Ledger:
+    """Where every accepted order is: an order leaves the dispatcher's hands only by a
+    landing or fault that ends its sortie, a Fail, or an accepted cancel."""
+
+    def __init__(self) -> None:
+        self.accepted: set[str] = set()
+        self.closed: set[str] = set()
+        self.last: dict[str, Decision] = {}
+
+    def step(self, disp: Dispatcher, event: Event, out: list[Decision], before: set[str]
+             ) -> None:
+        if isinstance(event, OrderPlaced) and not any(isinstance(d, Reject) for d in out):
+            self.accepted.add(event.order.id)
+        for d in out:
+            if isinstance(d, Fail) or (isinstance(d, CancelAnswer) and d.cancelled):
+                self.closed.add(d.order_id)
+            if isinstance(d, Assign | Unassign):
+                self.last[d.order_id] = d
+        live = {s.order_id for s in disp.schedule()} | set(disp.waiting())
+        if isinstance(event, DroneLanded | DroneFault):
+            # the fixed sortie this event ended (delivered or lost) is in the record
+            self.closed |= (before - live) & {s.order_id for s in disp.history}
+        lost = self.accepted - self.closed - live
+        assert not lost, f"orders dropped unseen after {event}: {sorted(lost)}"
+        for order_id in disp.waiting():
+            # no stale assignment: the ground side was told the order has no drone
+            assert not isinstance(self.last.get(order_id), Assign), order_id
 
 
 def _no_overlap(intervals: list[tuple[float, float, str]], what: str) -> None:

@@ -122,7 +122,8 @@ class FleetController(FleetViews):
         self.link_lost: set[str] = set()
         self.delivered_at: dict[str, float] = {}
         self.rejected: dict[str, tuple[Infeasibility, ...]] = {}
-        self.orphans: set[str] = set()
+        self.lost: set[str] = set()
+        """Open orders the dispatcher no longer has: a bug, reported as an error."""
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
         self._observers: list[Callable[[FleetEvent], None]] = []
         self._lock = threading.Lock()
@@ -266,7 +267,7 @@ class FleetController(FleetViews):
         if time.monotonic() - self._last_poll > 1.0:
             self._last_poll = time.monotonic()
             self._poll_store(now)
-            self._find_orphans()
+            self._find_lost()
         self._watch_links(now)
         self._recover_due(now)
         self._commit(now)
@@ -289,17 +290,18 @@ class FleetController(FleetViews):
                 continue
             self.dispatch(event, now)
 
-    def _find_orphans(self) -> None:
-        """Open orders the dispatcher no longer has (it drops a committed sortie at its
-        planned landing time even when the drone never flew it): reported, never flown."""
+    def _find_lost(self) -> None:
+        """Open orders the dispatcher no longer has. The dispatcher keeps every accepted
+        order until it ends, so this is a safety net: any such order is reported as an
+        error (and ``run_until_done`` fails naming it) rather than counted done."""
         known = {s.order_id for s in self.dispatcher.schedule()}
         known |= set(self.dispatcher.waiting()) | {j.order_id for j in self.jobs.values()}
         for stored in self.store.orders(OrderState.ASSIGNED) + self.store.orders(
                 OrderState.PLANNED):
             oid = stored.order.id
-            if oid not in known and oid not in self.orphans:
-                self.orphans.add(oid)
-                self.emit(FleetEventKind.NOTE, f"order {oid} was dropped by the dispatcher "
+            if oid not in known and oid not in self.lost:
+                self.lost.add(oid)
+                self.emit(FleetEventKind.NOTE, f"order {oid} was lost by the dispatcher "
                           "and will not be flown", order_id=oid, severity="error")
 
     def _watch_links(self, now: float) -> None:
@@ -336,7 +338,7 @@ class FleetController(FleetViews):
                     or now < sortie.launch_s - self.config.launch_lead_s):
                 continue
             if self.store.order(sortie.order_id).state is not OrderState.ASSIGNED:
-                continue  # settled already (the dispatcher forgets it at its landing time)
+                continue  # its flight has been started or settled already
             self.start_job(sortie, reattach=False)
 
     def _snapshots(self, now: float) -> None:

@@ -44,7 +44,7 @@ class FleetViews:
     delivered_at: dict[str, float]
     rejected: dict[str, tuple[Infeasibility, ...]]
     error: BaseException | None
-    orphans: set[str]
+    lost: set[str]
     _releases: list[Order]
 
     def activity(self, drone_id: str) -> DroneActivity:
@@ -77,30 +77,36 @@ class FleetViews:
     def summary(self) -> FleetSummary:
         return summarize(self.store, self.scenario, self.delivered_at, self.rejected)
 
-    def done(self) -> bool:
-        """No order left to release, no flight under way, and no open order in the store
-        other than those the dispatcher dropped (``orphans``, counted open in the summary)."""
-        if self._releases or self.jobs:
-            return False
+    def open_orders(self) -> list[str]:
+        """Ids of the orders the store still has open (not delivered, failed, cancelled or
+        rejected)."""
         open_states = (OrderState.NEW, OrderState.PLANNED, OrderState.ASSIGNED,
                        OrderState.IN_FLIGHT)
-        return all(s.state not in open_states or s.order.id in self.orphans
-                   for s in self.store.orders())
+        return [s.order.id for s in self.store.orders() if s.state in open_states]
+
+    def done(self) -> bool:
+        """No order left to release, no flight under way, and no open order in the store."""
+        return not self._releases and not self.jobs and not self.open_orders()
 
     def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
                        ) -> FleetSummary:
         """Block until ``done()`` (or ``stalled()``), then return the summary.
 
         Raises:
-            GroundControlError: the loop failed, or the timeout passed first.
+            GroundControlError: the loop failed, an open order was lost by the dispatcher
+                (named), or the timeout passed first.
         """
         deadline = time.monotonic() + timeout_wall_s
         while not self.done():
             if self.error is not None:
                 raise GroundControlError(f"fleet controller failed: {self.error!r}")
+            lost = sorted(self.lost & set(self.open_orders()))
+            if lost and not self._releases and not self.jobs:
+                raise GroundControlError(f"orders lost by the dispatcher: {', '.join(lost)}")
             if stalled is not None and stalled():
                 break
             if time.monotonic() > deadline:
-                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s")
+                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s: "
+                                         f"{', '.join(self.open_orders())}")
             time.sleep(0.1)
         return self.summary()

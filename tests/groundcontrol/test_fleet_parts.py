@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet_model import ScaledWallClock, VehicleClock, battery_wh_of
 from groundcontrol.fleet_setup import (
     PAD_SPACING_DEG,
@@ -15,6 +16,7 @@ from groundcontrol.fleet_setup import (
     sim_homes,
 )
 from groundcontrol.fleet_stats import summarize
+from groundcontrol.fleet_views import FleetViews
 from groundcontrol.scenarios import resolve_scenario
 from groundcontrol.store import Store
 from groundcontrol.vehicle import VehicleState
@@ -125,3 +127,24 @@ def test_summary_counts_every_stored_order_and_groups_rejections(tmp_path: Path)
     lines = summary.lines()
     assert lines[0].startswith("orders 8: delivered 0, infeasible ")
     assert any(line.startswith("  infeasible: payload: ") for line in lines)
+
+
+def test_an_open_order_the_dispatcher_lost_is_an_error_not_done(tmp_path: Path) -> None:
+    """The old workaround counted such orders as done (``orphans``); now waiting fails, naming
+    them, as soon as nothing else is under way."""
+    order = min((o for o in CANBERRA.orders if o.payload_kg < 1.0), key=lambda o: o.created_s)
+    planner = Planner(CANBERRA.airspace, CANBERRA.depots, margin_m=30.0)
+    dispatcher = Dispatcher(fleet_of(CANBERRA), [DepotModel(d.id) for d in CANBERRA.depots],
+                            planner_plan_fn(planner), promise_s=CANBERRA.promise_s)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        decisions = dispatcher.handle(OrderPlaced(order), order.created_s)
+        store.record_dispatch(OrderPlaced(order), order.created_s, decisions)
+        views = FleetViews()
+        views.store, views._releases, views.jobs, views.error = store, [], {}, None
+        views.lost = set()
+        assert views.open_orders() == [order.id] and not views.done()
+        with pytest.raises(GroundControlError, match=f"still open after 0 s: {order.id}"):
+            views.run_until_done(0.0)
+        views.lost = {order.id}
+        with pytest.raises(GroundControlError, match=f"lost by the dispatcher: {order.id}"):
+            views.run_until_done(30.0)

@@ -390,7 +390,8 @@ class FleetController(FleetViews):
         # cannot keep up runs slower than asked, so give it the pace actually measured.
         return FlightConfig(speedup=self._pace(), preflight=pre,
                             mission_timeout_s=cfg.mission_timeout_s,
-                            link_lost_s=cfg.link_lost_wall_s)
+                            link_lost_s=cfg.link_lost_wall_s,
+                            stream_rate_hz=cfg.stream_rate_hz)
 
     def _pace(self) -> float:
         """Scenario seconds per wall second over the last few seconds (at most ``speedup``)."""
@@ -437,9 +438,6 @@ class FleetController(FleetViews):
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
 
     def _on_flight_event(self, job: FlightJob, event: FlightEvent, now: float) -> None:
-        if event.kind == "state" and event.state is FlightState.UPLOADING:
-            # Flight asks for 4 Hz streams; at a simulator speedup that is too much traffic.
-            send_stream_request(self.channels[job.drone_id], self.config.stream_rate_hz)
         if event.kind == "state" and event.state is FlightState.TAKEOFF and not job.reattach:
             try:
                 self.store.start_flight(job.order_id, job.drone_id, now)

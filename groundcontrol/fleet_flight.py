@@ -1,8 +1,8 @@
 """One sortie on one vehicle, run in a worker thread for the fleet controller.
 
 ``FlightJob`` runs the depot turnaround (``GroundCrew.prepare``) and then a
-``groundcontrol.flight.Flight``; or, after a controller restart, a ``ReattachedFlight`` that
-follows a mission the vehicle is already flying (no checks, no upload, no arming). Everything
+``groundcontrol.flight.Flight``; or, after a controller restart, ``Flight.follow()`` on a
+mission the vehicle is already flying (no checks, no upload, no arming). Everything
 the job learns goes to the controller through one callback, so the controller's own thread
 does all the bookkeeping.
 """
@@ -10,11 +10,9 @@ does all the bookkeeping.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from groundcontrol.commands import StreamKeeper
 from groundcontrol.fleet_model import CrewTimeout, GroundCrew
 from groundcontrol.flight import (
     Flight,
@@ -30,38 +28,12 @@ from groundcontrol.vehicle import VehicleTracker
 from missions.items import Mission, MissionItem, MissionType
 from planner.dispatch_model import Sortie
 
-__all__ = ["FlightJob", "JobReport", "ReattachedFlight", "same_mission"]
+__all__ = ["FlightJob", "JobReport", "same_mission"]
 
 
 def same_mission(expected: Mission, got: tuple[MissionItem, ...]) -> bool:
     """True when a downloaded mission is ``expected`` (home's position is the vehicle's)."""
     return not compare_items(expected.items, got, MissionType.MISSION)
-
-
-class ReattachedFlight(Flight):
-    """Follows a mission already under way, from the vehicle's current item to disarmed.
-
-    Used after a controller restart: re-uploading would restart the mission. When the
-    vehicle is already past the delivery item its release text was sent to the previous
-    controller, so passing the item is the evidence.
-    """
-
-    def run(self) -> FlightOutcome:
-        state = self.tracker.snapshot()
-        past = self.mission.delivery_seq is not None and (state.mission_seq or 0) > \
-            self.mission.delivery_seq
-        if past:
-            self.progress.require_text = False
-        keeper = StreamKeeper(self.channel, quiet_s=max(1.0, 3.0 / self.config.speedup))
-        try:
-            # Flight's follower loop; flight.py has no public "follow only" entry yet.
-            self._started_s = time.monotonic()
-            self._set_state(FlightState.EN_ROUTE, "re-attached")
-            outcome = self._fly()
-        finally:
-            keeper.close()
-        self._emit("outcome", str(outcome))
-        return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +75,8 @@ class FlightJob:
         self._tracker = tracker
         self._capacity_wh = capacity_wh
         self._report = report
-        cls = ReattachedFlight if reattach else Flight
-        self.flight: Flight = cls(channel, mission, tracker=tracker, config=config,
-                                  observer=self._on_event)
+        self.flight = Flight(channel, mission, tracker=tracker, config=config,
+                             observer=self._on_event)
         self._thread = threading.Thread(target=self._work, daemon=True,
                                         name=f"flight {drone_id} {sortie.order_id}")
 
@@ -142,5 +113,5 @@ class FlightJob:
             outcome = FlightOutcome(False, True, True, FlightReason.PREFLIGHT_FAILED, str(exc),
                                     FlightState.FAILED)
         else:
-            outcome = self.flight.run()
+            outcome = self.flight.follow() if self.reattach else self.flight.run()
         self._report(JobReport(self, outcome=outcome))

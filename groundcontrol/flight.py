@@ -7,8 +7,10 @@ skips items. The delivery counts as made when MISSION_CURRENT moved past ``deliv
 while armed in AUTO, plus the vehicle's text where the action has one ("Gripper Released").
 ArduCopter without MIS_OPTIONS ContinueAfterLand disarms at a mid-mission NAV_LAND and resets
 the mission to seq 1: that is reported as ``MISSION_RESET``, not as success.
-``abort``/``rtl``/``land``/``pause``/``resume`` may be called from any thread; observers get
-small frozen ``FlightEvent``s. The pure follower and the outcome types live in
+``Flight.follow()`` follows a mission the vehicle is already flying (after a ground-station
+restart) without checks, upload or arming. ``abort``/``rtl``/``land``/``pause``/``resume``
+may be called from any thread; observers get small frozen ``FlightEvent``s. The pure
+follower and the outcome types live in
 ``groundcontrol.progress`` and are re-exported here.
 """
 
@@ -89,6 +91,9 @@ class FlightConfig:
     link_giveup_s: float = 120.0
     require_delivery_text: bool = True
     poll_s: float = 0.05
+    stream_rate_hz: int | None = None
+    """REQUEST_DATA_STREAM(ALL) rate in Hz (0: message intervals only); None picks
+    ``default_stream_rate_hz(speedup)``. A fleet sharing one link asks for less."""
 
 
 Observer = Callable[[FlightEvent], None]
@@ -123,7 +128,6 @@ class Flight:
     @property
     def state(self) -> FlightState:
         return self._state
-
     def abort(self) -> None:
         """Stop the flight: before takeoff nothing more is sent; in the air, RTL."""
         self._aborted = True
@@ -160,13 +164,43 @@ class Flight:
     # -- the flight ------------------------------------------------------------------------
     def run(self) -> FlightOutcome:
         """Fly the mission; never raises for vehicle or link problems (they are outcomes)."""
-        speedup = self.config.speedup
-        keeper = StreamKeeper(self.channel, max(1.0, 3.0 / speedup),
-                              default_stream_rate_hz(speedup), speedup)
-        try:
+
+        def fly() -> FlightOutcome:
             outcome = self._prepare()
-            if outcome is None:
-                outcome = self._fly()
+            return self._fly() if outcome is None else outcome
+
+        return self._streamed(fly)
+
+    def follow(self) -> FlightOutcome:
+        """Follow the mission the vehicle is already flying, from its current item to
+        disarmed: no pre-flight checks, no upload (it would restart the mission), no arming.
+
+        When the vehicle is already past ``delivery_seq`` its release text went to whoever
+        was connected then, so passing the item is the evidence of the delivery. Never
+        raises for vehicle or link problems (they are outcomes).
+        """
+        seq = self.tracker.snapshot().mission_seq or 0
+        if self.mission.delivery_seq is not None and seq > self.mission.delivery_seq:
+            self.progress.require_text = False
+
+        def fly() -> FlightOutcome:
+            self._started_s = time.monotonic()
+            self._set_state(FlightState.EN_ROUTE, "re-attached")
+            return self._fly()
+
+        return self._streamed(fly)
+
+    def _stream_rate_hz(self) -> int:
+        rate = self.config.stream_rate_hz
+        return default_stream_rate_hz(self.config.speedup) if rate is None else rate
+
+    def _streamed(self, fly: Callable[[], FlightOutcome]) -> FlightOutcome:
+        """Run ``fly`` with telemetry kept up (re-requested after a reboot), then report."""
+        speedup = self.config.speedup
+        keeper = StreamKeeper(self.channel, max(1.0, 3.0 / speedup), self._stream_rate_hz(),
+                              speedup)
+        try:
+            outcome = fly()
         finally:
             keeper.close()
             if self._unsubscribe is not None:
@@ -198,7 +232,7 @@ class Flight:
     def _preflight(self) -> None:
         """Telemetry streams at the simulator's rate, then the pre-flight checks, each reported."""
         cfg = self.config
-        self.commander.request_streams(default_stream_rate_hz(cfg.speedup), speedup=cfg.speedup)
+        self.commander.request_streams(self._stream_rate_hz(), speedup=cfg.speedup)
         # the fence is uploaded and enabled by this flight, so it cannot be a precondition
         skip = frozenset({"FENCE_ENABLE"}) if self.mission.fence else frozenset()
         pre = replace(cfg.preflight, speedup=cfg.speedup)

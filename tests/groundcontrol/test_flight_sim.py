@@ -68,8 +68,9 @@ def _sleep_vehicle(tracker: VehicleTracker, seconds: float, speedup: float) -> N
 class Run:
     """A flight running in its own thread, with the events it reported."""
 
-    def __init__(self, flight: Flight) -> None:
+    def __init__(self, flight: Flight, follow: bool = False) -> None:
         self.flight = flight
+        self.follow = follow
         self.events: list[FlightEvent] = []
         flight.observer = self.events.append
         self.outcome: FlightOutcome | None = None
@@ -77,7 +78,7 @@ class Run:
         self.thread.start()
 
     def _run(self) -> None:
-        self.outcome = self.flight.run()
+        self.outcome = self.flight.follow() if self.follow else self.flight.run()
 
     def states(self) -> list[S]:
         return [e.state for e in self.events if e.kind == "state"]
@@ -167,6 +168,42 @@ def test_rtl_in_flight_returns_and_reports_abort(fleet):
     assert outcome.reason is FlightReason.ABORTED
     assert outcome.landed and outcome.disarmed and not outcome.delivered
     assert S.RETURNING in run.states()
+
+
+def test_follow_picks_up_a_mission_past_its_delivery_without_sending_anything(fleet):
+    """A second ground station (as after a controller restart) follows the flight to the end:
+    no checks, upload or arming, and passing the delivery item is the evidence."""
+    _, (channel,), speedup = fleet(1)
+    mission = short_delivery(HOME, north_m=300)
+    first = Run(Flight(channel, mission, config=config(speedup)))
+    first.wait_state(S.RETURNING)
+    tracker = VehicleTracker(channel.sysid)
+    channel.subscribe(tracker.update)
+    deadline = time.monotonic() + 10.0
+    while tracker.snapshot().mission_seq is None:
+        assert time.monotonic() < deadline, "no MISSION_CURRENT"
+        time.sleep(0.02)
+    sent: list[str] = []
+    send = channel.send
+    channel.send = lambda msg: (sent.append(msg.get_type()), send(msg))[1]
+    second = Run(Flight(channel, mission, tracker=tracker, config=config(speedup)), follow=True)
+    outcome = second.result()
+    assert outcome.success and outcome.delivered and outcome.landed, outcome
+    assert first.result().success
+    assert not {S.PREFLIGHT, S.UPLOADING, S.ARMING} & set(second.states())
+    assert not {"MISSION_COUNT", "COMMAND_LONG", "SET_MODE"} & set(sent), sent
+
+
+def test_flight_config_stream_rate_is_what_the_flight_asks_for(fleet):
+    _, (channel,), speedup = fleet(1)
+    sent: list[tuple[str, int]] = []
+    send = channel.send
+    channel.send = lambda msg: (sent.append((msg.get_type(), getattr(msg, "req_message_rate",
+                                                                         -1))), send(msg))[1]
+    flight = Flight(channel, short_delivery(HOME), config=config(speedup, stream_rate_hz=3))
+    flight.abort()  # the streams are asked for before the checks; nothing flies
+    assert not flight.run().delivered
+    assert ("REQUEST_DATA_STREAM", 3) in sent
 
 
 def test_pause_holds_then_resume_completes(fleet):

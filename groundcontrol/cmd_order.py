@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cancel.set_defaults(func=_cancel)
 
 
-def _add(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _add(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # at call time: tests swap sys.stdout
     with Store.open(args.store) as store:
         order = add_order(store, depot_id=args.depot, to=args.to, payload_kg=args.payload,
                           order_id=args.order_id, created_s=args.at, due=args.due,
@@ -70,14 +71,16 @@ def _add(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _import(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # at call time: tests swap sys.stdout
     with Store.open(args.store) as store:
         orders = import_orders(store, args.file, args.at)
     print(f"stored {len(orders)} orders from {args.file}", file=out)
     return 0
 
 
-def _cancel(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _cancel(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # at call time: tests swap sys.stdout
     from groundcontrol.intake import scenario_clock_s
 
     with Store.open(args.store) as store:
@@ -91,7 +94,8 @@ def _cancel(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # at call time: tests swap sys.stdout
     with Store.open(args.store) as store:
         stored = store.orders(OrderState(args.state) if args.state else None)
     if args.json:

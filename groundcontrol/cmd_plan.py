@@ -137,7 +137,8 @@ def _row(p: PlannedOrder) -> list[str]:
 HEADER = ["order", "feasible", "dist km", "time min", "energy Wh", "reserve left Wh", "reasons"]
 
 
-def print_table(outcomes: Sequence[PlannedOrder], out: TextIO = sys.stdout) -> None:
+def print_table(outcomes: Sequence[PlannedOrder], out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # at call time: tests swap sys.stdout
     rows = [HEADER, *(_row(p) for p in outcomes)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     for row in rows:

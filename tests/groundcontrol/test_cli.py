@@ -1,0 +1,52 @@
+"""The command line as a user meets it: output goes where stdout is now, errors are one line."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.cli import main
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, str]:
+    buf = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buf)
+    return main(argv), buf.getvalue()
+
+
+def test_each_call_writes_to_the_stdout_of_that_moment(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A default argument bound to sys.stdout at import time would send the second call's
+    # output to the first (by then closed) stream: seen as "I/O operation on closed file".
+    db = str(tmp_path / "o.db")
+    for argv, expected in ((["order", "list", "--store", db], "0 orders"),
+                           (["plan", "--out", str(tmp_path / "out"),
+                             "--orders", str(_one_order(tmp_path))], "1 of 1 orders feasible")):
+        first = _run(monkeypatch, argv)
+        second = _run(monkeypatch, argv)
+        assert first[0] == second[0] == 0
+        assert expected in first[1]
+        assert expected in second[1]
+    code, out = _run(monkeypatch, ["plan", "--json", "--out", str(tmp_path / "out"),
+                                   "--orders", str(_one_order(tmp_path))])
+    assert code == 0 and json.loads(out.splitlines()[0])["order"] == "T-1"
+
+
+def _one_order(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text("id,depot,lat,lon,payload_kg,created_s\nT-1,mitchell,-35.19,149.13,0.5,0\n")
+    return path
+
+
+def test_bad_arguments_give_one_line_naming_the_problem(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "no-such-scenario", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "no-such-scenario" in err and "canberra" in err
+    assert main(["plan", "--margin", "-5", "--out", str(tmp_path)]) == 2
+    assert "--margin" in capsys.readouterr().err

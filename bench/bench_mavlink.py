@@ -15,7 +15,8 @@
 
 The simulator runs in a child process (``multiprocessing``, which also reports the child's
 CPU time over its pipe), so the CPU figures of the ground station do not include it; the
-child's own CPU is printed too. Prints figures, asserts nothing. Run: ``python -m bench mavlink [--help]``.
+child's own CPU is printed too. Prints figures, asserts nothing.
+Run: ``python -m bench mavlink [--help]``.
 """
 
 from __future__ import annotations

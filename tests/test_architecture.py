@@ -90,3 +90,12 @@ def test_only_the_link_imports_mavutil() -> None:
                 for n in _imports(path))
     )
     assert not offenders, f"only groundcontrol/link.py may import pymavlink.mavutil: {offenders}"
+
+
+def test_ruff_finds_nothing() -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    if ruff is None:
+        pytest.skip("ruff is not installed in this environment")
+    out = subprocess.run([ruff, "check", "--no-cache", "."], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stdout[-3000:]

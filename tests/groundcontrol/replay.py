@@ -33,9 +33,16 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.messages import Inbox, MavMessage, MessageCallback, MessageHub, Predicate
 
-REFERENCE_DIR = Path(
-    os.environ.get("DRONE_REFERENCE_DIR", "/work/shared/reference/ardupilot-copter")
-)
+
+def _reference_dir() -> Path:
+    """$DRONE_REFERENCE_DIR, else shared/ beside the checkout (as CI lays it out), else /work."""
+    if "DRONE_REFERENCE_DIR" in os.environ:
+        return Path(os.environ["DRONE_REFERENCE_DIR"])
+    beside = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ardupilot-copter"
+    return beside if beside.is_dir() else Path("/work/shared/reference/ardupilot-copter")
+
+
+REFERENCE_DIR = _reference_dir()
 BOOT_TEXT = b"\n\nInit ArduCopter V4.7.0-dev (90700977)\n\nFree RAM: 524288\nBooting 0/0\n"
 HOME = (-35.363261, 149.165230, 584.09)
 

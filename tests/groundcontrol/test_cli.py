@@ -50,3 +50,35 @@ def test_bad_arguments_give_one_line_naming_the_problem(
     assert "no-such-scenario" in err and "canberra" in err
     assert main(["plan", "--margin", "-5", "--out", str(tmp_path)]) == 2
     assert "--margin" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def shortest_mission(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from groundcontrol.cmd_plan import plan_scenario
+    from groundcontrol.scenarios import resolve_scenario
+    from planner.load import load_scenario
+
+    out = tmp_path_factory.mktemp("missions")
+    outcomes = plan_scenario(load_scenario(resolve_scenario("canberra")), out_dir=out)
+    best = min((p for p in outcomes if p.files), key=lambda p: p.result.plan.flight_time_s)
+    return next(f for f in best.files if f.suffix == ".plan")
+
+
+@pytest.mark.sim
+def test_fly_on_a_builtin_vehicle_started_at_the_mission_home(
+        shortest_mission: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fly", str(shortest_mission), "--backend", "builtin", "--speedup", "50"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "started a builtin vehicle at the mission's home" in out
+    assert "delivered, landed and disarmed" in out
+
+
+def test_fly_on_ardupilot_without_arducopter_says_so_in_one_line(
+        shortest_mission: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ARDUPILOT_SITL", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no arducopter here
+    assert main(["fly", str(shortest_mission), "--backend", "ardupilot"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "arducopter" in err and "not found" in err

@@ -149,7 +149,7 @@ class FleetConsoleBackend:
         sortie = self._sorties().get(order.id)
         left = None if status.is_final else due - self.controller.now_s()
         reason = "; ".join(str(r) for r in self.controller.rejected.get(order.id, ())) or \
-            "; ".join(stored.reasons)
+            "; ".join(stored.reasons) or self._flight_note(stored)
         plan = None
         if sortie is not None:
             try:
@@ -160,6 +160,13 @@ class FleetConsoleBackend:
         return OrderView(order.id, status, order.depot_id, order.dropoff, order.payload_kg,
                          order.created_s, due, left, sortie.drone_id if sortie else None,
                          reason, plan)
+
+    def _flight_note(self, stored: StoredOrder) -> str:
+        """Why the flight is coming back or ended short; not once delivered or waiting again
+        with nothing amiss."""
+        if stored.state is OrderState.DELIVERED:
+            return ""
+        return self.controller.order_note(stored.order.id)
 
     # ---------------------------------------------------------------------------- actions
 

@@ -122,6 +122,8 @@ class FleetController(FleetViews):
         self.link_lost: set[str] = set()
         self.delivered_at: dict[str, float] = {}
         self.rejected: dict[str, tuple[Infeasibility, ...]] = {}
+        self.why: dict[str, str] = {}
+        """Why an order's flight failed or came back without delivering (for the console)."""
         self.lost: set[str] = set()
         """Open orders the dispatcher no longer has: a bug, reported as an error."""
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -367,6 +369,8 @@ class FleetController(FleetViews):
     def _announce(self, d: Decision) -> None:
         if isinstance(d, Reject):
             self.rejected[d.order_id] = d.reasons
+        elif isinstance(d, Fail):
+            self.why[d.order_id] = d.reason
         severity = "warning" if isinstance(d, Reject | Fail) else "info"
         self.emit(FleetEventKind.DECISION, decision_text(d), getattr(d, "drone_id", None),
                   d.order_id, severity)

@@ -71,6 +71,7 @@ def settle_outcome(ctl: FleetController, job: FlightJob, outcome: FlightOutcome,
             ctl.fault(job.drone_id, f"delivered, then {reason}", now)
         return
     if home and not job.reattach:
+        ctl.why[job.order_id] = f"came back with the parcel ({reason}); flies again"
         _end(ctl, job.order_id, "aborted", now)
         ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False, job.order_id),
                      now)
@@ -83,6 +84,7 @@ def fail_order(ctl: FleetController, drone_id: str, sortie: Sortie, reason: str,
     """The order of a flown sortie fails with ``reason``; the drone is faulted (and put back
     in service at once when ``recover``: it is home and well, only the order is lost)."""
     order_id = sortie.order_id
+    ctl.why[order_id] = reason
     if ctl.store.order(order_id).state is OrderState.IN_FLIGHT and sortie.launch_s > now:
         # Took off before its planned launch: the dispatcher re-queues it rather than failing
         # it, so the store must take the parcel back too (a failed order cannot be assigned).

@@ -43,6 +43,7 @@ class FleetViews:
     link_lost: set[str]
     delivered_at: dict[str, float]
     rejected: dict[str, tuple[Infeasibility, ...]]
+    why: dict[str, str]
     error: BaseException | None
     lost: set[str]
     _releases: list[Order]
@@ -70,6 +71,14 @@ class FleetViews:
                                    job.order_id if job else None, eta,
                                    self.faults.get(drone_id, "")))
         return views
+
+    def order_note(self, order_id: str) -> str:
+        """Why an order's flight is coming back or ended short ("" when nothing is amiss):
+        the store keeps the order in flight until the vehicle is down, this says why."""
+        job = next((j for j in list(self.jobs.values()) if j.order_id == order_id), None)
+        if job is not None and job.flight.cut_short and not job.delivered:
+            return f"returning: {job.flight.cut_short}"
+        return self.why.get(order_id, "")
 
     def pending_releases(self) -> int:
         return len(self._releases)

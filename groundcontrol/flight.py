@@ -123,11 +123,19 @@ class Flight:
         self._reported_seq: int | None = None
         self._told_delivered = False
         self._told_left_auto = False
+        self._cut_short = ""
 
     # -- control from any thread -----------------------------------------------------------
     @property
     def state(self) -> FlightState:
         return self._state
+
+    @property
+    def cut_short(self) -> str:
+        """Why the vehicle is coming back before the end of its mission ("" while it is not):
+        the operator's request, or the mode it switched to (and the failsafe when known)."""
+        return self._cut_short
+
     def abort(self) -> None:
         """Stop the flight: before takeoff nothing more is sent; in the air, RTL."""
         self._aborted = True
@@ -335,8 +343,10 @@ class Flight:
         if self.progress.left_auto and not self._told_left_auto:
             self._told_left_auto = True
             why = self.progress.failsafe_reason(s)
-            self._emit("problem", f"vehicle switched to {self.progress.left_auto}"
-                       + (f" ({why.value})" if why else ""))
+            text = f"vehicle switched to {self.progress.left_auto}" + (
+                f" ({why.value})" if why else "")
+            self._cut_short = self._cut_short or text
+            self._emit("problem", text)
         if self.progress.delivered and not self._told_delivered:
             self._told_delivered = True
             self._emit("delivered", self.progress.text_seen or "passed the delivery item")
@@ -358,6 +368,8 @@ class Flight:
                 request = self._requests.get_nowait()
             except queue.Empty:
                 return
+            if request in ("abort", "rtl", "land"):
+                self._cut_short = f"{request} requested by the operator"
             if request in ("abort", "rtl"):
                 self._operator_reason = FlightReason.ABORTED
                 self.progress.requested_mode = "RTL"

@@ -120,6 +120,29 @@ def test_an_order_added_in_the_console_is_flown_and_shown_delivered(backend) -> 
     assert backend.rtl("mit-q1").ok is False  # nothing to return from
 
 
+def test_after_rtl_the_order_shows_the_return_and_then_the_outcome(backend) -> None:
+    """Found in the console: after an RTL the order stayed plain "in flight" while its
+    vehicle came back; now it says why, then follows the outcome (parcel back, flies again)."""
+    sink = RecordingSink()
+    backend.start(sink)
+    wait_for(lambda: "mit-q1" in sink.vehicles and sink.vehicles["mit-q1"].position, 10.0)
+    order_id = backend.add_order("mitchell", *NEAR, 0.5).order_id
+    assert order_id is not None
+    wait_for(lambda: sink.vehicles["mit-q1"].state is VehicleState.EN_ROUTE, 60.0)
+    assert backend.rtl("mit-q1").ok
+
+    def shown() -> OrderView | None:
+        with sink.lock:
+            return sink.orders.get(order_id)
+
+    wait_for(lambda: (v := shown()) is not None and v.reason.startswith("returning: rtl"), 10.0)
+    assert shown().status is OrderStatus.IN_FLIGHT  # the vehicle is still in the air
+    wait_for(lambda: shown().status is not OrderStatus.IN_FLIGHT, 120.0)
+    after = shown()
+    assert after.status in (OrderStatus.PLANNED, OrderStatus.ASSIGNED), after
+    assert "came back with the parcel" in after.reason and "aborted" in after.reason
+
+
 @pytest.mark.tui
 def test_the_console_app_runs_on_the_fleet_backend(backend) -> None:
     # No pytest async plugin is installed: run the Pilot test with asyncio.run.

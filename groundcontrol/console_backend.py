@@ -20,6 +20,7 @@ from groundcontrol.tui.model import (
     EventView,
     OrderStatus,
     OrderView,
+    PlanView,
     RouteView,
     Severity,
     VehicleState,
@@ -66,6 +67,9 @@ class FleetConsoleBackend:
         self._remove_observer = lambda: None
         self._routes: tuple[RouteView, ...] = ()
         self._ids = itertools.count(1)
+        self._last_flown: dict[str, tuple[str, PlanView | None]] = {}
+        """Drone and plan of each order's latest sortie: the dispatcher drops a sortie once it
+        ends, but a delivered order should still say who flew it and how."""
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -150,16 +154,19 @@ class FleetConsoleBackend:
         left = None if status.is_final else due - self.controller.now_s()
         reason = "; ".join(str(r) for r in self.controller.rejected.get(order.id, ())) or \
             "; ".join(stored.reasons) or self._flight_note(stored)
-        plan = None
+        plan, vehicle = None, None
         if sortie is not None:
+            vehicle = sortie.drone_id
             try:
                 mission = self.controller.mission_for(sortie)
                 plan = plan_view_from_flight_plan(sortie.plan, mission_item_views(mission.items))
             except MissionBuildError as exc:
                 reason = reason or f"mission: {exc}"
+            self._last_flown[order.id] = (vehicle, plan)
+        elif status is OrderStatus.DELIVERED and order.id in self._last_flown:
+            vehicle, plan = self._last_flown[order.id]
         return OrderView(order.id, status, order.depot_id, order.dropoff, order.payload_kg,
-                         order.created_s, due, left, sortie.drone_id if sortie else None,
-                         reason, plan)
+                         order.created_s, due, left, vehicle, reason, plan)
 
     def _flight_note(self, stored: StoredOrder) -> str:
         """Why the flight is coming back or ended short; not once delivered or waiting again

@@ -23,7 +23,6 @@ from groundcontrol.tui.model import (
     PlanView,
     RouteView,
     Severity,
-    VehicleState,
     VehicleView,
     map_view_from_airspace,
     mission_item_views,
@@ -261,7 +260,7 @@ def _vehicle_view(view: DroneView, now_s: float) -> VehicleView:
         s.lon_deg is not None else None
     fault = view.fault or ("link lost" if view.activity is DroneActivity.LINK_LOST else "")
     return VehicleView(
-        name=view.drone_id, sysid=view.sysid, state=VehicleState(view.activity.value),
+        name=view.drone_id, sysid=view.sysid, state=view.activity,
         mode=s.mode, armed=s.armed,
         battery_pct=float(s.battery_pct) if s.battery_pct is not None else None,
         alt_m=s.alt_rel_m, ground_speed_ms=s.groundspeed_ms, heading_deg=s.heading_deg,

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from groundcontrol.errors import GroundControlError
+from groundcontrol.tui.model import VehicleState as ConsoleVehicleState
 from groundcontrol.vehicle import VehicleState, VehicleTracker
 from planner.dispatch_model import (
     Assign,
@@ -106,19 +107,9 @@ class FleetEvent:
     """``debug``, ``info``, ``notice``, ``warning`` or ``error``."""
 
 
-class DroneActivity(Enum):
-    """What a drone is doing, as the console names it."""
-
-    IDLE = "idle"
-    PREFLIGHT = "preflight"
-    UPLOADING = "uploading"
-    EN_ROUTE = "en route"
-    DELIVERING = "delivering"
-    RETURNING = "returning"
-    LANDED = "landed"
-    CHARGING = "charging"
-    FAULT = "fault"
-    LINK_LOST = "link lost"
+DroneActivity = ConsoleVehicleState
+"""What a drone is doing, in the console's words: one vocabulary for the fleet and the console
+(``groundcontrol.tui.model`` is plain data, importable without Textual)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,3 +161,50 @@ async def _console_app_shows_the_fleet(backend: FleetConsoleBackend) -> None:
                 break
         assert app.vehicles["mit-q1"].sysid == 1
         assert {d.id for d in app.map_view.depots} == {"mitchell", "hume", "greenway"}
+
+
+DROPOFF_TEXT = (str(NEAR[0]), str(NEAR[1]))
+
+
+@pytest.mark.tui
+def test_an_order_entered_in_the_form_is_flown_and_shown_delivered(
+        backend: FleetConsoleBackend) -> None:
+    # No pytest async plugin is installed: run the Pilot test with asyncio.run.
+    asyncio.run(asyncio.wait_for(_enter_an_order_and_watch_it(backend), timeout=240.0))
+
+
+async def _enter_an_order_and_watch_it(backend: FleetConsoleBackend) -> None:
+    from textual.widgets import Input
+
+    from groundcontrol.tui.app import ConsoleApp
+
+    app = ConsoleApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, app, lambda: "mit-q1" in app.vehicles, 30.0)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        lat, lon = DROPOFF_TEXT
+        for field, text in (("depot", "mitchell"), ("lat", lat), ("lon", lon), ("payload", "0.8")):
+            # Filled in, not typed: each Pilot key press waits for the app to go idle, which
+            # a console receiving live telemetry seldom is (about 2 s a key).
+            app.screen.query_one(f"#f-{field}", Input).value = text
+        await pilot.press("ctrl+s")
+        await _until(pilot, app, lambda: len(app.orders) == 1, 30.0)
+        (order_id,) = app.orders
+        assert app.orders[order_id].payload_kg == pytest.approx(0.8)
+        await _until(pilot, app,
+                     lambda: app.orders[order_id].status is OrderStatus.DELIVERED, 200.0)
+        delivered = app.orders[order_id]
+        assert delivered.vehicle == "mit-q1"  # who flew it stays visible once delivered
+        assert delivered.plan is not None and delivered.plan.distance_m > 500
+
+
+async def _until(pilot: object, app: object, condition: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        app.flush_updates()  # type: ignore[attr-defined]
+        if condition():  # type: ignore[operator]
+            return
+        assert time.monotonic() < deadline, "condition not reached in time"
+        # Poll slowly: every redraw of the app takes the GIL from the simulated fleet.
+        await pilot.pause(0.5)  # type: ignore[attr-defined]

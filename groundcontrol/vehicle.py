@@ -210,6 +210,8 @@ class VehicleTracker:
         self._texts = StatusTextAssembler()
         self._observers: list[Observer] = []
         self._vehicle_s = 0.0
+        self._vehicle_seen_at: float | None = None
+        """Monotonic time of the last message that carried time_boot_ms."""
         self._last_boot_ms: int | None = None
         self._handlers: dict[str, Callable[[VehicleState, MavMessage], VehicleState]] = {
             "HEARTBEAT": _heartbeat, "GLOBAL_POSITION_INT": _position, "VFR_HUD": _vfr_hud,
@@ -260,6 +262,7 @@ class VehicleTracker:
                 if self._last_boot_ms is not None and boot > self._last_boot_ms:
                     self._vehicle_s += (boot - self._last_boot_ms) / 1000.0
                 self._last_boot_ms = boot  # lower after a reboot: start counting again
+                self._vehicle_seen_at = now
             state = replace(state, last_message_s=now,
                             boot_ms=boot if boot is not None else state.boot_ms)
             self._state = state
@@ -274,6 +277,15 @@ class VehicleTracker:
         with self._lock:
             return self._vehicle_s
 
+    def vehicle_time_now_s(self, speedup: float = 1.0) -> float:
+        """The vehicle's clock now: the last reported time plus the wall time since then at
+        ``speedup`` (time_boot_ms comes only with telemetry, so the last value can be a whole
+        stream interval old)."""
+        with self._lock:
+            if self._vehicle_seen_at is None:
+                return self._vehicle_s
+            return self._vehicle_s + (time.monotonic() - self._vehicle_seen_at) * speedup
+
     def deadline(self, vehicle_s: float, speedup: float = 1.0) -> VehicleDeadline:
         """A deadline ``vehicle_s`` ahead on the vehicle's clock (see ``VehicleDeadline``)."""
         return VehicleDeadline(self, vehicle_s, speedup)
@@ -285,12 +297,17 @@ class VehicleTracker:
 
 class VehicleDeadline:
     """Expires after ``vehicle_s`` seconds of the vehicle's clock, or at the latest after
-    ``4 * vehicle_s / speedup + 5`` wall seconds (a vehicle that stopped reporting time)."""
+    ``4 * vehicle_s / speedup + 5`` wall seconds (a vehicle that stopped reporting time).
+
+    It counts from the vehicle's clock extrapolated to now and ends on a reported time, so it
+    never expires early because the last time_boot_ms was a stream interval old (a pause test
+    read a braking copter as not holding because its 8 s wait ended 5 vehicle seconds short).
+    """
 
     def __init__(self, tracker: VehicleTracker, vehicle_s: float, speedup: float = 1.0) -> None:
         self.tracker = tracker
         self.vehicle_s = vehicle_s
-        self._start = tracker.vehicle_time_s()
+        self._start = tracker.vehicle_time_now_s(speedup)
         self._wall_cap = time.monotonic() + 4.0 * vehicle_s / speedup + 5.0
 
     def elapsed_s(self) -> float:

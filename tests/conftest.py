@@ -1,3 +1,44 @@
-"""Fixtures shared by every test folder: the ArduPilot SITL plugin (``sitl_fleet``)."""
+"""Fixtures shared by every test folder: the ArduPilot SITL plugin (``sitl_fleet``) and small
+copies of the example scenario for tests that run the command line on them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.scenarios import resolve_scenario
 
 pytest_plugins = ["sitl.pytest_plugin"]
+
+CanberraCopy = Callable[[Path, int, tuple[str, ...], float], Path]
+
+
+def _copy_canberra(folder: Path, drones: int, order_ids: tuple[str, ...],
+                   spacing_s: float) -> Path:
+    source = resolve_scenario("canberra")
+    folder.mkdir()
+    for name in ("scenario.json", "depots.json", "airspace.geojson", "vehicle.parm"):
+        shutil.copy(source / name, folder / name)
+    fleet = json.loads((source / "fleet.json").read_text())
+    fleet["drones"] = fleet["drones"][:drones]
+    (folder / "fleet.json").write_text(json.dumps(fleet))
+    with (source / "orders.csv").open() as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    with (folder / "orders.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(next(iter(rows.values()))))
+        writer.writeheader()
+        for i, oid in enumerate(order_ids):
+            writer.writerow({**rows[oid], "created_s": str(100 + spacing_s * i)})
+    return folder
+
+
+@pytest.fixture
+def canberra_copy() -> CanberraCopy:
+    """``canberra_copy(folder, drones, order_ids, spacing_s)``: the Canberra scenario with its
+    first ``drones`` drones and just those orders, placed ``spacing_s`` apart from t=100 s."""
+    return _copy_canberra

@@ -7,17 +7,12 @@ account for every order, and the infeasible ones by the planner's reasons.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from groundcontrol.scenarios import resolve_scenario
 
 pytestmark = pytest.mark.sim
 
@@ -26,26 +21,9 @@ ORDERS = ("CBR-060", "CBR-061", "CBR-012")
 """Two short Mitchell deliveries and one parcel too heavy for the delivery quad (3.4 kg)."""
 
 
-def small_canberra(folder: Path) -> Path:
-    source = resolve_scenario("canberra")
-    folder.mkdir()
-    for name in ("scenario.json", "depots.json", "airspace.geojson", "vehicle.parm"):
-        shutil.copy(source / name, folder / name)
-    fleet = json.loads((source / "fleet.json").read_text())
-    fleet["drones"] = fleet["drones"][:3]
-    (folder / "fleet.json").write_text(json.dumps(fleet))
-    with (source / "orders.csv").open() as f:
-        rows = {r["id"]: r for r in csv.DictReader(f)}
-    with (folder / "orders.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(next(iter(rows.values()))))
-        writer.writeheader()
-        for i, oid in enumerate(ORDERS):
-            writer.writerow({**rows[oid], "created_s": str(100 + 20 * i)})
-    return folder
-
-
-def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path) -> None:
-    folder = small_canberra(tmp_path / "canberra-small")
+def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path,
+                                                        canberra_copy) -> None:
+    folder = canberra_copy(tmp_path / "canberra-small", 3, ORDERS, 20.0)
     store = tmp_path / "demo.sqlite"
     result = subprocess.run(
         [sys.executable, "-m", "groundcontrol.cli", "demo", str(folder), "--headless",

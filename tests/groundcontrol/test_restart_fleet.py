@@ -8,10 +8,8 @@ simulator's own record of where each parcel was released.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,7 +22,6 @@ import pytest
 
 from groundcontrol.fleet_setup import start_sim
 from groundcontrol.preflight import distance_m
-from groundcontrol.scenarios import resolve_scenario
 from planner.load import load_scenario
 from planner.scenario import Scenario
 
@@ -34,25 +31,6 @@ SPEEDUP = 50.0
 ORDERS = ("CBR-060", "CBR-061", "CBR-013")
 """The three shortest Mitchell deliveries, one per drone."""
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_scenario(folder: Path, drones: int, order_ids: tuple[str, ...]) -> Path:
-    """A copy of the Canberra scenario with the first Mitchell quads and a few early orders."""
-    source = resolve_scenario("canberra")
-    folder.mkdir()
-    for name in ("scenario.json", "depots.json", "airspace.geojson", "vehicle.parm"):
-        shutil.copy(source / name, folder / name)
-    fleet = json.loads((source / "fleet.json").read_text())
-    fleet["drones"] = fleet["drones"][:drones]
-    (folder / "fleet.json").write_text(json.dumps(fleet))
-    with (source / "orders.csv").open() as f:
-        rows = {r["id"]: r for r in csv.DictReader(f)}
-    with (folder / "orders.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(next(iter(rows.values()))))
-        writer.writeheader()
-        for i, oid in enumerate(order_ids):
-            writer.writerow({**rows[oid], "created_s": str(100 + 10 * i)})
-    return folder
 
 
 def open_flights(db: Path) -> int:
@@ -67,8 +45,8 @@ def open_flights(db: Path) -> int:
 
 
 @pytest.fixture
-def sim_scenario(tmp_path: Path) -> Iterator[tuple[Path, Scenario, object]]:
-    folder = write_scenario(tmp_path / "scenario", 3, ORDERS)
+def sim_scenario(tmp_path: Path, canberra_copy) -> Iterator[tuple[Path, Scenario, object]]:
+    folder = canberra_copy(tmp_path / "scenario", 3, ORDERS, 10.0)
     scenario = load_scenario(folder)
     sim = start_sim(scenario, folder, SPEEDUP)
     try:

@@ -12,16 +12,15 @@ import tempfile
 from pathlib import Path
 
 from groundcontrol.cmd_demo import DEFAULT_SPEEDUP, build_sim_controller
-from groundcontrol.cmd_run import LEAD_S
 from groundcontrol.fleet import FleetController
 from groundcontrol.fleet_model import FleetConfig, ManualCrew, VehicleClock
 from groundcontrol.fleet_setup import (
     add_fleet_arguments,
     endpoints_from_urls,
     load_fleet_scenario,
-    resume_time_s,
     select_orders,
     start_sim,
+    start_time_s,
 )
 from groundcontrol.store import Store
 
@@ -77,9 +76,7 @@ def _connected(scenario: object, store: Store, args: argparse.Namespace) -> Flee
 
     assert isinstance(scenario, Scenario)
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
-    resumed = resume_time_s(store)
-    start_s = resumed if resumed is not None else (
-        releases[0].created_s - LEAD_S if releases else 0.0)
+    start_s = start_time_s(store, releases)
     holder: list[FleetController] = []
     clock = VehicleClock(lambda: list(holder[0].trackers.values()) if holder else [], start_s,
                          fallback_speedup=args.speedup)

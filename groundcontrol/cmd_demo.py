@@ -25,10 +25,10 @@ from groundcontrol.fleet_setup import (
     add_fleet_arguments,
     load_fleet_scenario,
     printer,
-    resume_time_s,
     select_orders,
     sim_endpoints,
     start_sim,
+    start_time_s,
 )
 from groundcontrol.fleet_stats import FleetSummary
 from groundcontrol.store import Store
@@ -42,8 +42,6 @@ DEFAULT_TIME_SCALE = 0.15
 """The 4-hour Canberra afternoon arrives in 35 minutes of scenario time. Measured on a shared
 2-core machine: 7.4 min wall (5.2 min CPU), 42 of the 50 feasible orders delivered (98 % on
 time), 15 refused for the 30-minute promise; 0.25 delivers 50 in about 7 CPU-minutes."""
-LEAD_S = 60.0
-"""Scenario time before the first order: the simulated vehicles boot and get a GPS fix."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,9 +63,7 @@ def build_sim_controller(scenario: Scenario, folder: Path, sim: Any, store: Stor
                          args: argparse.Namespace) -> FleetController:
     """A controller over simulated drones (``sim`` from ``start_sim``), clocked by the sim."""
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
-    resumed = resume_time_s(store)
-    start_s = resumed if resumed is not None else (
-        releases[0].created_s - LEAD_S if releases else 0.0)
+    start_s = start_time_s(store, releases)
     config = FleetConfig(speedup=args.speedup, configure=True, margin_m=args.margin,
                          auto_recover_s=120.0)
     crew = SimCrew(sim, {d.id: i for i, d in enumerate(scenario.fleet)})

@@ -22,13 +22,12 @@ from groundcontrol.fleet_setup import (
     printer,
     resume_time_s,
     select_orders,
+    start_time_s,
 )
 from groundcontrol.store import Store
 
 __all__ = ["register", "run"]
 
-LEAD_S = 60.0
-"""The clock of a new run starts this long before the first order (vehicles boot, EKF)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
                          margin_m=args.margin, auto_recover_s=300.0)
     with Store.open(Path(args.store)) as store:
         resumed = resume_time_s(store)
-        start_s = resumed if resumed is not None else (
-            releases[0].created_s - LEAD_S if releases else 0.0)
+        start_s = start_time_s(store, releases)
         controller: FleetController | None = None
         clock = VehicleClock(lambda: list(controller.trackers.values()) if controller else [],
                              start_s, fallback_speedup=args.speedup)

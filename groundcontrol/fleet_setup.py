@@ -21,6 +21,7 @@ from planner.model import Order
 from planner.scenario import Scenario
 
 __all__ = [
+    "LEAD_S",
     "PAD_SPACING_DEG",
     "VEHICLE_PARAMS",
     "add_fleet_arguments",
@@ -32,6 +33,7 @@ __all__ = [
     "sim_endpoints",
     "sim_homes",
     "start_sim",
+    "start_time_s",
 ]
 
 VEHICLE_PARAMS = "vehicle.parm"
@@ -155,6 +157,19 @@ def resume_time_s(store: Store) -> float | None:
     """The scenario time of the last dispatcher step in a store (None for a new store)."""
     state = store.load_state()
     return state.dispatch_events[-1][0] if state.dispatch_events else None
+
+
+LEAD_S = 60.0
+"""A new run's clock starts this long before the first order: the vehicles boot and get a fix."""
+
+
+def start_time_s(store: Store, releases: Sequence[Order]) -> float:
+    """Scenario time to start the clock at: where the store left off, else LEAD_S before the
+    first order to release."""
+    resumed = resume_time_s(store)
+    if resumed is not None:
+        return resumed
+    return releases[0].created_s - LEAD_S if releases else 0.0
 
 
 def _clock_text(t_s: float) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import pickle
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from load_samples import error, feature, feature_collection, square, write
 
-from planner.errors import InvalidInput
 from planner.load import (
-    airspace_from_geojson,
     depots_from_json,
     fleet_from_json,
     load_airspace,
@@ -38,35 +36,12 @@ BUILTIN_PROFILE_FILE = Path(__file__).resolve().parents[2] / "planner" / "profil
 HEADER = "id,depot,lat,lon,payload_kg,created_s,due_s,priority,note\n"
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _square(lon: float = 149.10, lat: float = -35.30, size: float = 0.02) -> list[list[float]]:
-    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size]]
-    return [*ring, ring[0]]
-
-
-def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
-    return {"type": "Feature", "properties": props, "geometry": geometry}
-
-
-def _collection(*features: dict[str, Any], **members: Any) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": list(features), **members}
-
-
-def _error(call: Any, *args: Any) -> InvalidInput:
-    with pytest.raises(InvalidInput) as info:
-        call(*args)
-    return info.value
-
 
 # --- depots ---------------------------------------------------------------------------------
 
 
 def test_load_depots_reads_every_field(tmp_path: Path) -> None:
-    path = _write(
+    path = write(
         tmp_path / "depots.json",
         json.dumps(
             [
@@ -134,7 +109,7 @@ def test_load_depots_reads_every_field(tmp_path: Path) -> None:
     ],
 )
 def test_bad_depots_name_the_item_and_field(depots: Any, field: str, problem: str) -> None:
-    exc = _error(depots_from_json, depots, "depots.json")
+    exc = error(depots_from_json, depots, "depots.json")
     assert exc.field == field
     assert problem in exc.problem
     assert str(exc).startswith("depots.json: ")
@@ -149,7 +124,7 @@ def test_orders_csv_good_path_with_optional_cells_blank_lines_and_bom(tmp_path: 
         "\n"
         'A2, hume ,-35.38,149.17,0.25,60,3600,2,"Hume, with a comma"\n'
     )
-    path = _write(tmp_path / "orders.csv", text)
+    path = write(tmp_path / "orders.csv", text)
     assert load_orders(path) == (
         Order("A1", "mitchell", LatLon(-35.2, 149.1), 1.5, created_s=0.0, due_s=None, priority=0),
         Order("A2", "hume", LatLon(-35.38, 149.17), 0.25, created_s=60.0, due_s=3600.0, priority=2),
@@ -173,15 +148,15 @@ def test_orders_json_list_and_object_forms_agree(tmp_path: Path) -> None:
         "priority": 1,
         "note": "n",
     }
-    as_list = load_orders(_write(tmp_path / "a.json", json.dumps([item])))
-    as_object = load_orders(_write(tmp_path / "b.json", json.dumps({"orders": [item]})))
+    as_list = load_orders(write(tmp_path / "a.json", json.dumps([item])))
+    as_object = load_orders(write(tmp_path / "b.json", json.dumps({"orders": [item]})))
     expected = (Order("J1", "hume", LatLon(-35.38, 149.17), 2.0, 10.0, None, 1),)
     assert as_list == as_object == expected
 
 
 def test_load_orders_rejects_other_extensions(tmp_path: Path) -> None:
-    path = _write(tmp_path / "orders.txt", HEADER + "A1,d,-35.2,149.1,1,0,,,\n")
-    exc = _error(load_orders, path)
+    path = write(tmp_path / "orders.txt", HEADER + "A1,d,-35.2,149.1,1,0,,,\n")
+    exc = error(load_orders, path)
     assert exc.source == str(path) and ".txt" in exc.problem
 
 
@@ -224,7 +199,7 @@ def _csv(**changes: str) -> str:
 def test_bad_csv_values_name_file_line_and_column(
     changes: dict[str, str], field: str, problem: str
 ) -> None:
-    exc = _error(orders_from_csv, _csv(**changes), "orders.csv")
+    exc = error(orders_from_csv, _csv(**changes), "orders.csv")
     assert exc.field == field
     assert problem in exc.problem
     assert exc.source == "orders.csv line 2"
@@ -271,7 +246,7 @@ def test_bad_csv_values_name_file_line_and_column(
     ],
 )
 def test_bad_csv_structure(text: str, source: str, field: str, problem: str) -> None:
-    exc = _error(orders_from_csv, text, "orders.csv")
+    exc = error(orders_from_csv, text, "orders.csv")
     assert (exc.source, exc.field) == (source, field)
     assert problem in exc.problem
 
@@ -301,7 +276,7 @@ GOOD_ORDER = {"id": "A1", "depot": "d", "lat": -35.2, "lon": 149.1, "payload_kg"
     ],
 )
 def test_bad_json_orders_name_the_item_and_field(obj: Any, field: str, problem: str) -> None:
-    exc = _error(orders_from_json, obj, "orders.json")
+    exc = error(orders_from_json, obj, "orders.json")
     assert (exc.source, exc.field) == ("orders.json", field)
     assert problem in exc.problem
 
@@ -316,7 +291,7 @@ def test_bad_json_orders_name_the_item_and_field(obj: Any, field: str, problem: 
     ],
 )
 def test_parse_json_is_strict_and_names_the_position(text: str, field: str, problem: str) -> None:
-    exc = _error(parse_json, text, "x.json")
+    exc = error(parse_json, text, "x.json")
     assert (exc.source, exc.field) == ("x.json", field)
     assert problem in exc.problem
 
@@ -365,296 +340,6 @@ def test_orders_written_as_csv_and_json_read_back_equal(rows: list[tuple[Any, ..
     assert orders_from_json(json.loads(json.dumps(as_json))) == orders
 
 
-# --- airspace -------------------------------------------------------------------------------
-
-
-def test_airspace_reads_every_zone_shape_band_area_and_ceiling(tmp_path: Path) -> None:
-    area = _square(149.0, -35.5, 0.4)
-    collection = _collection(
-        _feature({"type": "Polygon", "coordinates": [area]}, role="operating_area", name="A"),
-        _feature(
-            {"type": "Polygon", "coordinates": [_square()]},
-            id="p",
-            name="Poly",
-            kind="prison",
-            source="OSM",
-        ),
-        _feature(
-            {
-                "type": "MultiPolygon",
-                "coordinates": [[_square(149.2)], [_square(149.3, -35.4, 0.01)]],
-            },
-            id="m",
-        ),
-        _feature(
-            {"type": "Point", "coordinates": [149.1005, -35.3453, 600.0]},
-            id="c",
-            radius_m=800,
-            kind="hospital",
-        ),
-        {
-            **_feature(
-                {"type": "Polygon", "coordinates": [_square(149.15)]},
-                floor_m=0,
-                ceiling_m=150,
-                name="Stadium",
-            ),
-            "id": 42,
-        },
-        _feature({"type": "Polygon", "coordinates": [_square(149.25)]}, floor_m=150.5),
-        ceiling_m=110,
-        name="test airspace",
-    )
-    airspace = load_airspace(_write(tmp_path / "a.geojson", json.dumps(collection)))
-    assert airspace.ceiling_agl_m == 110.0
-    assert airspace.operating_area == tuple(LatLon(lat, lon) for lon, lat in area[:-1])
-    poly, multi, circle, band, high = airspace.zones
-    assert (poly.id, poly.name, poly.kind, poly.floor_m, poly.ceiling_m) == (
-        "p",
-        "Poly",
-        "prison",
-        0.0,
-        math.inf,
-    )
-    assert poly.polygons == (tuple(LatLon(lat, lon) for lon, lat in _square()[:-1]),)
-    assert multi.id == "m" and [len(p) for p in multi.polygons] == [4, 4]
-    assert circle.is_circle and circle.polygons == ()
-    assert (circle.circle_center, circle.circle_radius_m) == (LatLon(-35.3453, 149.1005), 800.0)
-    assert (band.id, band.floor_m, band.ceiling_m) == ("42", 0.0, 150.0)  # the Feature's id
-    assert (high.id, high.floor_m) == ("zone-5", 150.5)  # no id given: its feature index
-    assert band.constrains(0.0, 100.0) and not high.constrains(0.0, 120.0)
-
-
-def test_airspace_ceiling_defaults_and_may_come_from_the_operating_area() -> None:
-    zone = _feature({"type": "Polygon", "coordinates": [_square()]})
-    assert airspace_from_geojson(_collection(zone)).ceiling_agl_m == 120.0
-    assert airspace_from_geojson(_collection(zone)).operating_area is None
-    area = _feature(
-        {"type": "Polygon", "coordinates": [_square(149.0, -35.5, 0.4)]},
-        role="operating_area",
-        ceiling_m=90,
-    )
-    assert airspace_from_geojson(_collection(zone, area)).ceiling_agl_m == 90.0
-    exc = _error(airspace_from_geojson, _collection(zone, area, ceiling_m=100), "a.geojson")
-    assert exc.field == "features[1].properties.ceiling_m" and "contradicts" in exc.problem
-
-
-BOWTIE = [[149.10, -35.30], [149.12, -35.28], [149.12, -35.30], [149.10, -35.28], [149.10, -35.30]]
-
-
-@pytest.mark.parametrize(
-    ("geometry", "props", "field", "problem"),
-    [
-        (
-            {"type": "LineString", "coordinates": [[149.1, -35.3], [149.2, -35.3]]},
-            {},
-            "features[0] (Z).geometry.type",
-            "unsupported geometry 'LineString'",
-        ),
-        (
-            {"type": "GeometryCollection", "geometries": []},
-            {},
-            "features[0] (Z).geometry.type",
-            "unsupported geometry",
-        ),
-        (None, {}, "features[0] (Z).geometry", "must be a geometry, got null"),
-        (
-            {"type": "Polygon", "coordinates": [BOWTIE]},
-            {},
-            "features[0] (Z).geometry.coordinates",
-            "self-intersection at lon 149.11, lat -35.29",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square(), _square(149.105, -35.295, 0.005)]},
-            {},
-            "features[0] (Z).geometry.coordinates",
-            "holes are not supported (MAVLink",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()[:-1]]},
-            {},
-            "features[0] (Z).geometry.coordinates[0]",
-            "ring is not closed",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [[[149.1, -35.3], [149.2, -35.3], [149.1, -35.3]]]},
-            {},
-            "features[0] (Z).geometry.coordinates[0]",
-            "at least 4 positions (first = last), got 3",
-        ),
-        (
-            {"type": "Polygon", "coordinates": []},
-            {},
-            "features[0] (Z).geometry.coordinates",
-            "needs an exterior ring",
-        ),
-        (
-            {
-                "type": "Polygon",
-                "coordinates": [[[149.1, -35.3], [149.2, "x"], [149.2, -35.2], [149.1, -35.3]]],
-            },
-            {},
-            "features[0] (Z).geometry.coordinates[0][1] lat",
-            "must be a number, got 'x'",
-        ),
-        (
-            {
-                "type": "Polygon",
-                "coordinates": [[[149.1, -35.3], [149.2, -95.0], [149.2, -35.2], [149.1, -35.3]]],
-            },
-            {},
-            "features[0] (Z).geometry.coordinates[0][1] lat",
-            "outside -90..90",
-        ),
-        (
-            {
-                "type": "Polygon",
-                "coordinates": [[[149.1, -35.3], [149.2], [149.2, -35.2], [149.1, -35.3]]],
-            },
-            {},
-            "features[0] (Z).geometry.coordinates[0][1]",
-            "must be a position",
-        ),
-        (
-            {"type": "MultiPolygon", "coordinates": [[_square()], [[BOWTIE[0], *BOWTIE[1:]]]]},
-            {},
-            "features[0] (Z).geometry.coordinates[1]",
-            "self-intersection",
-        ),
-        (
-            {"type": "MultiPolygon", "coordinates": []},
-            {},
-            "features[0] (Z).geometry.coordinates",
-            "at least one polygon",
-        ),
-        (
-            {"type": "Point", "coordinates": [149.1, -35.3]},
-            {},
-            "features[0] (Z).properties.radius_m",
-            "needs radius_m > 0",
-        ),
-        (
-            {"type": "Point", "coordinates": [149.1, -35.3]},
-            {"radius_m": 0},
-            "features[0] (Z).properties.radius_m",
-            "needs radius_m > 0",
-        ),
-        (
-            {"type": "Point", "coordinates": [149.1, -35.3]},
-            {"radius_m": "500"},
-            "features[0] (Z).properties.radius_m",
-            "must be a number",
-        ),
-        (
-            {"type": "Point", "coordinates": [190.0, -35.3]},
-            {"radius_m": 5},
-            "features[0] (Z).geometry.coordinates lon",
-            "outside -180..180",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"radius_m": 5},
-            "features[0] (Z).properties.radius_m",
-            "only a Point zone has a radius",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"floor_m": 100, "ceiling_m": 100},
-            "features[0] (Z).properties.ceiling_m",
-            "not above floor_m",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"floor_m": -1},
-            "features[0] (Z).properties.floor_m",
-            "must be >= 0",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"role": "exclusion"},
-            "features[0] (Z).properties.role",
-            "unknown role 'exclusion'",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"id": [1]},
-            "features[0] (Z).properties.id",
-            "must be a string or a whole number",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [_square()]},
-            {"kind": 3},
-            "features[0] (Z).properties.kind",
-            "must be a string",
-        ),
-        (
-            {"type": "MultiPolygon", "coordinates": [[_square()]]},
-            {"role": "operating_area"},
-            "features[0] (Z).geometry",
-            "operating area must be a Polygon, got MultiPolygon",
-        ),
-    ],
-)
-def test_bad_zone_names_feature_and_field(
-    geometry: Any, props: dict[str, Any], field: str, problem: str
-) -> None:
-    exc = _error(airspace_from_geojson, _collection(_feature(geometry, name="Z", **props)), "a.gj")
-    assert exc.source == "a.gj"
-    assert exc.field == field
-    assert problem in exc.problem
-
-
-@pytest.mark.parametrize(
-    ("obj", "field", "problem"),
-    [
-        ([], "type", "must be a GeoJSON FeatureCollection"),
-        ({"type": "Feature", "geometry": None}, "type", "FeatureCollection"),
-        (_collection(), "features", "no features"),
-        ({"type": "FeatureCollection"}, "features", "no features"),
-        (
-            _collection({"type": "Polygon", "coordinates": [_square()]}),
-            "features[0]",
-            "must be a GeoJSON Feature",
-        ),
-        (
-            _collection({"type": "Feature", "properties": [], "geometry": None}),
-            "features[0].properties",
-            "must be an object",
-        ),
-        (
-            _collection(_feature({"type": "Polygon", "coordinates": [_square()]}), ceiling_m=0),
-            "ceiling_m",
-            "must be > 0",
-        ),
-        (
-            _collection(_feature({"type": "Polygon", "coordinates": [_square()]}), ceiling_m="120"),
-            "ceiling_m",
-            "must be a number",
-        ),
-        (
-            _collection(
-                _feature({"type": "Polygon", "coordinates": [_square()]}, id="z"),
-                _feature({"type": "Polygon", "coordinates": [_square(149.2)]}, id="z"),
-            ),
-            "features[1].properties.id",
-            "duplicate zone id 'z'",
-        ),
-        (
-            _collection(
-                _feature({"type": "Polygon", "coordinates": [_square()]}, role="operating_area"),
-                _feature({"type": "Polygon", "coordinates": [_square()]}, role="operating_area"),
-            ),
-            "features[1]",
-            "a second operating area",
-        ),
-    ],
-)
-def test_bad_feature_collections(obj: Any, field: str, problem: str) -> None:
-    exc = _error(airspace_from_geojson, obj, "a.gj")
-    assert (exc.source, exc.field) == ("a.gj", field)
-    assert problem in exc.problem
-
-
 # --- fleet ----------------------------------------------------------------------------------
 
 
@@ -662,7 +347,7 @@ def test_fleet_with_builtin_and_file_profiles(tmp_path: Path) -> None:
     custom = json.loads((BUILTIN_PROFILE_FILE / "delivery-quad.json").read_text())
     custom.update(name="heavy-quad", max_payload_kg=4.0)
     (tmp_path / "profiles").mkdir()
-    _write(tmp_path / "profiles" / "heavy.json", json.dumps(custom))
+    write(tmp_path / "profiles" / "heavy.json", json.dumps(custom))
     fleet_json = {
         "drones": [
             {"id": "q1", "name": "Quad 1", "profile": "delivery-quad", "depot": "a", "sysid": 1},
@@ -670,7 +355,7 @@ def test_fleet_with_builtin_and_file_profiles(tmp_path: Path) -> None:
             {"id": "q2", "profile": "delivery-quad", "depot": "b", "sysid": 2},
         ]
     }
-    fleet = load_fleet(_write(tmp_path / "fleet.json", json.dumps(fleet_json)))
+    fleet = load_fleet(write(tmp_path / "fleet.json", json.dumps(fleet_json)))
     assert fleet.drones == (
         Drone("q1", "delivery-quad", "a", 1, "Quad 1"),
         Drone("h1", "heavy-quad", "b", 7, ""),
@@ -718,7 +403,7 @@ DRONE = {"id": "q1", "profile": "delivery-quad", "depot": "a", "sysid": 1}
     ],
 )
 def test_bad_fleets(obj: Any, field: str, problem: str, tmp_path: Path) -> None:
-    exc = _error(fleet_from_json, obj, "fleet.json", tmp_path)
+    exc = error(fleet_from_json, obj, "fleet.json", tmp_path)
     assert (exc.source, exc.field) == ("fleet.json", field)
     assert problem in exc.problem
 
@@ -726,9 +411,9 @@ def test_bad_fleets(obj: Any, field: str, problem: str, tmp_path: Path) -> None:
 def test_two_different_profiles_with_one_name_are_rejected(tmp_path: Path) -> None:
     custom = json.loads((BUILTIN_PROFILE_FILE / "delivery-quad.json").read_text())
     custom["max_payload_kg"] = 9.0  # same name as the built-in, different vehicle
-    _write(tmp_path / "mine.json", json.dumps(custom))
+    write(tmp_path / "mine.json", json.dumps(custom))
     obj = {"drones": [DRONE, {**DRONE, "id": "q2", "sysid": 2, "profile": "mine.json"}]}
-    exc = _error(fleet_from_json, obj, "fleet.json", tmp_path)
+    exc = error(fleet_from_json, obj, "fleet.json", tmp_path)
     assert exc.field == "drones[1].profile" and "different profile named" in exc.problem
 
 
@@ -778,7 +463,7 @@ def test_bad_files_give_one_clear_line(name: str, fragments: list[str]) -> None:
         "airspace": load_airspace,
     }[name.split("_")[0]]
     path = BAD / name
-    exc = _error(loader, path)
+    exc = error(loader, path)
     message = str(exc)
     assert message.startswith(str(path))
     assert "\n" not in message
@@ -788,11 +473,11 @@ def test_bad_files_give_one_clear_line(name: str, fragments: list[str]) -> None:
 
 def test_missing_file_and_non_utf8_file_name_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
-    exc = _error(load_depots, missing)
+    exc = error(load_depots, missing)
     assert (exc.source, exc.field) == (str(missing), "file") and "cannot read" in exc.problem
     latin1 = tmp_path / "orders.csv"
     latin1.write_bytes(HEADER.encode() + "A1,Zürich,1,2,1,0,,,\n".encode("latin-1"))
-    exc = _error(load_orders, latin1)
+    exc = error(load_orders, latin1)
     assert (exc.source, exc.field) == (str(latin1), "file") and "UTF-8" in exc.problem
 
 
@@ -800,27 +485,27 @@ def test_missing_file_and_non_utf8_file_name_the_file(tmp_path: Path) -> None:
 
 
 def _scenario_dir(tmp_path: Path, *, drone_depot: str = "a", **top: Any) -> Path:
-    _write(
+    write(
         tmp_path / "depots.json",
         json.dumps([{"id": "a", "lat": -35.2, "lon": 149.1, "ground_alt_amsl_m": 600}]),
     )
-    _write(
+    write(
         tmp_path / "airspace.geojson",
         json.dumps(
-            _collection(
-                _feature(
-                    {"type": "Polygon", "coordinates": [_square(149.0, -35.5, 0.4)]},
+            feature_collection(
+                feature(
+                    {"type": "Polygon", "coordinates": [square(149.0, -35.5, 0.4)]},
                     role="operating_area",
                 ),
-                _feature({"type": "Point", "coordinates": [149.15, -35.25]}, radius_m=300, id="h"),
+                feature({"type": "Point", "coordinates": [149.15, -35.25]}, radius_m=300, id="h"),
             )
         ),
     )
-    _write(tmp_path / "fleet.json", json.dumps({"drones": [{**DRONE, "depot": drone_depot}]}))
-    _write(
+    write(tmp_path / "fleet.json", json.dumps({"drones": [{**DRONE, "depot": drone_depot}]}))
+    write(
         tmp_path / "orders.csv", HEADER + "A1,a,-35.3,149.2,1,0,,,\nA2,ghost,-35.3,149.2,1,60,,,\n"
     )
-    _write(tmp_path / "scenario.json", json.dumps(top))
+    write(tmp_path / "scenario.json", json.dumps(top))
     return tmp_path
 
 
@@ -841,9 +526,9 @@ def test_load_scenario_with_default_file_names(tmp_path: Path) -> None:
 
 def test_load_scenario_uses_named_files_and_overrides(tmp_path: Path) -> None:
     folder = _scenario_dir(tmp_path, name="x", files={"orders": "today.json"})
-    _write(folder / "today.json", json.dumps([GOOD_ORDER | {"depot": "a"}]))
+    write(folder / "today.json", json.dumps([GOOD_ORDER | {"depot": "a"}]))
     assert [o.id for o in load_scenario(folder).orders] == ["A1"]
-    other = _write(tmp_path / "other.csv", HEADER + "Z9,a,-35.3,149.2,1,0,,,\n")
+    other = write(tmp_path / "other.csv", HEADER + "Z9,a,-35.3,149.2,1,0,,,\n")
     scenario = load_scenario(folder, orders=other)
     assert [o.id for o in scenario.orders] == ["Z9"] and scenario.name == "x"
 
@@ -859,25 +544,25 @@ def test_load_scenario_uses_named_files_and_overrides(tmp_path: Path) -> None:
 )
 def test_bad_scenario_files(tmp_path: Path, top: dict[str, Any], field: str, problem: str) -> None:
     folder = _scenario_dir(tmp_path, **top)
-    exc = _error(load_scenario, folder)
+    exc = error(load_scenario, folder)
     assert exc.source == str(folder / "scenario.json")
     assert exc.field == field and problem in exc.problem
 
 
 def test_drone_at_unknown_depot_is_a_load_error(tmp_path: Path) -> None:
     folder = _scenario_dir(tmp_path, drone_depot="elsewhere")
-    exc = _error(load_scenario, folder)
+    exc = error(load_scenario, folder)
     assert (exc.source, exc.field) == (str(folder / "fleet.json"), "drones[0].depot")
     assert "unknown depot 'elsewhere' (depots: a)" in exc.problem
 
 
 def test_missing_referenced_file_names_it(tmp_path: Path) -> None:
     folder = _scenario_dir(tmp_path, files={"airspace": "gone.geojson"})
-    exc = _error(load_scenario, folder)
+    exc = error(load_scenario, folder)
     assert exc.source == str(folder / "gone.geojson") and exc.field == "file"
 
 
 def test_scenario_profile_for_unknown_profile_names_the_drone() -> None:
     scenario = Scenario("s", (), Airspace(), (Drone("q9", "ghost-quad", "a", 9),), ())
-    exc = _error(scenario.profile_for, scenario.fleet[0])
+    exc = error(scenario.profile_for, scenario.fleet[0])
     assert exc.field == "fleet[q9].profile" and "unknown profile 'ghost-quad'" in exc.problem

@@ -47,7 +47,10 @@ def set_mode(v: SimVehicle, mode: int) -> bool:
     v.mode = mode
     v.hold_ne = None
     v.guided_target = None
-    if mode != GUIDED and v.takeoff_up_m is not None and not v.phys.on_ground:
+    if mode != GUIDED and v.takeoff_up_m is not None:
+        # A new mode ends a pending takeoff even before the copter left the ground; otherwise
+        # an RTL during the spool-up sat armed on the ground for ever, where ArduCopter's
+        # auto-disarm disarms a landed copter after DISARM_DELAY.
         v.takeoff_up_m = None
     v.auto_waiting = mode == AUTO
     if mode in (AUTO, GUIDED, RTL):

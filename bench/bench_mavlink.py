@@ -1,7 +1,7 @@
 """MAVLink benchmark: mission upload times (ours vs MAVProxy) and telemetry throughput.
 
 1. Upload of 100- and 500-item missions to the built-in simulator at speedup 1 (real time:
-   timing is the point) with ``groundcontrol.transfer``: upload alone (MISSION_COUNT to the
+   timing is the point) with ``groundcontrol.mavlink.transfer``: upload alone (MISSION_COUNT to the
    vehicle's MISSION_ACK ACCEPTED) and upload + read-back + compare (``upload_verified``). Then
    the same ``.waypoints`` file by MAVProxy (``wp load``) against the same simulated vehicle in
    the same run, driven through its stdin, timed from the command to MAVProxy's "Sent all N
@@ -42,11 +42,11 @@ from typing import TextIO
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import send_stream_request
-from groundcontrol.link import LinkManager
-from groundcontrol.messages import MavMessage
-from groundcontrol.transfer import upload, upload_verified
-from groundcontrol.vehicle import VehicleTracker
+from groundcontrol.mavlink.commands import send_stream_request
+from groundcontrol.mavlink.link import LinkManager
+from groundcontrol.mavlink.messages import MavMessage
+from groundcontrol.mavlink.transfer import upload, upload_verified
+from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.items import Cmd, Frame, MissionItem
 from missions.wpl import write_wpl
 

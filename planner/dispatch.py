@@ -2,7 +2,7 @@
 
 Pure and deterministic: no clock (``now_s`` is an argument), no I/O, and ties broken by a
 seeded permutation, so the same events, times and seed give the same decisions. Replaying
-the event log rebuilds the state after a restart (``groundcontrol.store.replay``).
+the event log rebuilds the state after a restart (``groundcontrol.fleet.store.sqlite.replay``).
 
 How it decides. Accepted orders wait in a sequence (priority, then earliest due first). When
 an event changes what a depot has (a landing off the plan, a fault, a lost link, a cancel),

@@ -7,7 +7,7 @@ a distinct ``--sysid``, ``--home`` at its depot, ``--speedup`` and ``--defaults`
 
 Readiness ("ready to arm": the EKF uses GPS) needs a MAVLink client, which lives in
 ``groundcontrol``; the launcher takes it as a callable so this module stays a process manager
-(``sitl.ready.ekf_ready_check`` is the real one; ``launch_fleet`` wires it in).
+(``groundcontrol.flight.ready.ekf_ready_check`` is the real one; callers pass it in).
 
 Defaults: ArduCopter SITL only arms with the autotest ``copter.parm`` (frame class, calibrated
 INS, RC ranges). ``sitl_defaults`` finds it (``--defaults``, ``$ARDUPILOT_DEFAULTS``, or
@@ -349,20 +349,20 @@ def launch_fleet(
     binary: str | os.PathLike[str] | None = None,
     defaults: str | None = None,
     overlay: bool = True,
+    ready: ReadyCheck | None = None,
     ready_timeout_s: float | None = None,
     first_instance: int | None = None,
 ) -> ArduPilotSitl:
     """An ``ArduPilotSitl`` for delivery flights, not yet started: use it with ``with``.
 
-    Entering it starts one instance per home on free ports and waits until each is ready to
-    arm (``sitl.ready``). Logs go to ``log_dir`` (a new temporary folder by default) and stay.
+    Entering it starts one instance per home on free ports and, given ``ready`` (the ground
+    station's probe, e.g. ``groundcontrol.flight.ready.ekf_ready_check(speedup)``), waits until
+    each passes it. Logs go to ``log_dir`` (a new temporary folder by default) and stay.
     ``first_instance`` is the first ``-I``; by default the first block of free ports from 0.
 
     Raises:
         SitlNotFound: no ``arducopter`` or no base defaults (see ``sitl_defaults``).
     """
-    from sitl.ready import ekf_ready_check  # groundcontrol is only needed once we launch
-
     path = find_arducopter(binary)
     parsed = [h if isinstance(h, Home) else Home(*[float(x) for x in h]) for h in homes]
     if log_dir is None:
@@ -373,7 +373,7 @@ def launch_fleet(
         homes=parsed, log_dir=log_dir, binary=path,
         defaults=sitl_defaults(path, defaults, overlay), speedup=speedup,
         first_instance=free_instance(len(parsed)) if first_instance is None else first_instance,
-        ready=ekf_ready_check(speedup),
+        ready=ready,
         ready_timeout_s=timeout)
 
 

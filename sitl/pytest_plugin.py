@@ -21,7 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from sitl.ardupilot import ArduPilotSitl, Home, SitlNotFound, free_instance, launch_fleet
+from sitl.ardupilot import (
+    ArduPilotSitl,
+    Home,
+    ReadyCheck,
+    SitlNotFound,
+    free_instance,
+    launch_fleet,
+)
 
 __all__ = ["CMAC", "SitlFleetFactory", "sitl_fleet", "sitl_log_tail"]
 
@@ -40,9 +47,24 @@ def sitl_log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+ReadyFactory = Callable[[float], ReadyCheck]
+"""``ready(speedup)``: the readiness probe for instances at that speedup."""
+
+
 @pytest.fixture
-def sitl_fleet(request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[SitlFleetFactory]:
+def sitl_ready() -> ReadyFactory | None:
+    """The ground station's readiness probe (none here: ``sitl`` does not import it).
+
+    A project's conftest overrides this with the real one, e.g.
+    ``groundcontrol.flight.ready.ekf_ready_check``; without it instances are used as soon as
+    their ports answer.
+    """
+    return None
+
+
+@pytest.fixture
+def sitl_fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               sitl_ready: ReadyFactory | None) -> Iterator[SitlFleetFactory]:
     """``sitl_fleet(count, homes=None, speedup=10.0, overlay=True)``: running, ready SITLs."""
     started: list[ArduPilotSitl] = []
     request.node.stash[_LOGS] = []
@@ -60,7 +82,8 @@ def sitl_fleet(request: pytest.FixtureRequest,
             # A random block keeps clear of 5760 and of other test runs on the same machine.
             first = free_instance(count, start=random.randint(100, 2400))
             sitl = launch_fleet(chosen, speedup, overlay=overlay, first_instance=first,
-                                log_dir=tmp_path_factory.mktemp("sitl"))
+                                log_dir=tmp_path_factory.mktemp("sitl"),
+                                ready=sitl_ready(speedup) if sitl_ready else None)
         except SitlNotFound as exc:
             pytest.skip(f"ArduPilot SITL not usable here: {exc}")
         request.node.stash[_LOGS].extend(

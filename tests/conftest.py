@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from groundcontrol.flight.ready import ekf_ready_check
 from groundcontrol.scenarios import resolve_scenario
 
 pytest_plugins = ["sitl.pytest_plugin"]
@@ -35,6 +36,12 @@ def _copy_canberra(folder: Path, drones: int, order_ids: tuple[str, ...],
         for i, oid in enumerate(order_ids):
             writer.writerow({**rows[oid], "created_s": str(100 + spacing_s * i)})
     return folder
+
+
+@pytest.fixture
+def sitl_ready() -> Callable[[float], Callable[[str, float], None]]:
+    """SITL instances from ``sitl_fleet`` are ready when the ground station says so (EKF)."""
+    return ekf_ready_check
 
 
 @pytest.fixture

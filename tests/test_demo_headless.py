@@ -26,7 +26,7 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path,
     folder = canberra_copy(tmp_path / "canberra-small", 3, ORDERS, 20.0)
     store = tmp_path / "demo.sqlite"
     result = subprocess.run(
-        [sys.executable, "-m", "groundcontrol.cli", "demo", str(folder), "--headless",
+        [sys.executable, "-m", "groundcontrol.cli.main", "demo", str(folder), "--headless",
          "--speedup", "50", "--orders", "3", "--store", str(store), "--timeout", "240"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = result.stdout

@@ -35,10 +35,13 @@ forgets stream rates, mode and home, keeps parameters and stored missions, and b
 the next connection. Parameters from ``params_files``/``params`` apply at boot (so GRIP_ENABLE
 there needs no reboot); set over MAVLink, GRIP_ENABLE/WINCH_TYPE act after a reboot.
 
-Modules: boot (timeline), params, physics (kinematics, ANGLE_MAX speed cap, wind), battery
-(the simulator's own power model), mission_server (protocol), autopilot_mission (AUTO),
-modes (modes, arming), rtl, payload (gripper, winch), failsafes (battery, GCS, fence), fence,
-telemetry (streams), commands (everything else from the GCS), vehicle, server (TCP, fleet).
+Modules, bottom up (each imports only those before it): params, physics (kinematics, ANGLE_MAX
+speed cap, wind), battery (the simulator's own power model), mission_server (the mission
+protocol), fence, streams (telemetry rates); state (Home, Timeline, Mode, FailsafeState and
+VehicleCore, the vehicle as its parts see it); boot (timeline), payload (gripper, winch), rtl,
+autopilot_mission (AUTO); protocol (SimVehicleLike, the whole vehicle as the next four see it);
+failsafes (battery, GCS, fence), modes (modes, arming), telemetry (message builders), commands
+(everything else from the GCS); vehicle; server (TCP, fleet).
 
 Not modelled: terrain frames (treated as relative), spline waypoints (flown as straight
 legs), SmartRTL/ZigZag/other modes, RC input, the 1354-parameter table (about 100 that matter),
@@ -50,7 +53,8 @@ from __future__ import annotations
 from .battery import Battery, PowerModel
 from .params import ParamStore, load_parm_file
 from .server import SimFleet, SimulatorError
-from .vehicle import Home, Mode, SimVehicle, Timeline
+from .state import Home, Mode, Timeline
+from .vehicle import SimVehicle
 
 __all__ = [
     "Battery",

@@ -12,17 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .mission_server import StoredItem
 from .physics import NavTarget
+from .rtl import RtlController
+from .state import VehicleCore
 
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
-
-__all__ = ["MissionRunner", "RunState", "command_name"]
+__all__ = ["MissionRunner", "MissionVehicle", "RunState", "command_name"]
 
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
@@ -52,6 +51,12 @@ def command_name(command: int) -> str:
     return _NAMES.get(command, "?")
 
 
+class MissionVehicle(VehicleCore, Protocol):
+    """The vehicle as the runner sees it: the core plus the RTL that NAV_RETURN_TO_LAUNCH flies."""
+
+    rtl: RtlController
+
+
 class RunState(IntEnum):
     STOPPED = 0
     RUNNING = 1
@@ -72,7 +77,7 @@ class _Active:
 class MissionRunner:
     """Runs the stored mission for one vehicle."""
 
-    def __init__(self, vehicle: SimVehicle) -> None:
+    def __init__(self, vehicle: MissionVehicle) -> None:
         self.v = vehicle
         self.state = RunState.STOPPED
         self.current_seq = 0

@@ -4,12 +4,10 @@ EKF origin (home) and "EKF3 IMU0 is using GPS", at the recorded times after boot
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
+from .state import VehicleCore
 
 __all__ = ["BOOT_BANNER", "FIRMWARE_TEXT", "schedule_boot"]
 
@@ -20,7 +18,7 @@ BOOT_BANNER = (b"\n\nInit ArduCopter V4.7.0-dev (90700977)\n\nFree RAM: 524288\n
 FIRMWARE_TEXT = "ArduCopter V4.7.0-dev (90700977)"
 
 
-def schedule_boot(v: SimVehicle) -> None:
+def schedule_boot(v: VehicleCore) -> None:
     """Write the banner now and schedule the rest of the boot timeline."""
     v.raw(BOOT_BANNER)
     t = v.timeline
@@ -50,7 +48,7 @@ def schedule_boot(v: SimVehicle) -> None:
     v.schedule_at(t.origin_s, functools.partial(_origin_set, v))
 
 
-def _origin_set(v: SimVehicle) -> None:
+def _origin_set(v: VehicleCore) -> None:
     """EKF origin: home is set where the copter stands (written to mission slot 0)."""
     v.set_home(v.current_home(), announce=True)
     v.text(INFO, "EKF3 IMU0 origin set")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
@@ -18,10 +18,9 @@ from .autopilot_mission import RunState
 from .boot import FIRMWARE_TEXT
 from .fence import segment_enters_exclusion
 from .physics import ne_offset_m
+from .protocol import SimVehicleLike
+from .state import Home
 from .telemetry import build_message
-
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
 
 __all__ = ["handle", "run_do", "send_param_value"]
 
@@ -43,7 +42,7 @@ _REQUESTABLE = {
 }
 
 
-def handle(v: SimVehicle, msg: Any) -> None:
+def handle(v: SimVehicleLike, msg: Any) -> None:
     """Dispatch one GCS message."""
     kind = msg.get_type()
     if kind in ("HEARTBEAT", "RC_CHANNELS_OVERRIDE", "MANUAL_CONTROL"):
@@ -71,13 +70,13 @@ def handle(v: SimVehicle, msg: Any) -> None:
 
 
 # ---- parameters ----------------------------------------------------------------------------
-def send_param_value(v: SimVehicle, name: str, index: int, ptype: int | None = None) -> None:
+def send_param_value(v: SimVehicleLike, name: str, index: int, ptype: int | None = None) -> None:
     p = v.params
     v.send(M.MAVLink_param_value_message(name.encode(), p.get(name), ptype or p.ptype(name),
                                          p.count(), index))
 
 
-def _param(v: SimVehicle, msg: Any) -> None:
+def _param(v: SimVehicleLike, msg: Any) -> None:
     kind = msg.get_type()
     p = v.params
     if kind == "PARAM_REQUEST_READ":
@@ -115,7 +114,7 @@ def _param_name(raw: Any) -> str:
 
 
 # ---- position targets ---------------------------------------------------------------------------
-def _position_target(v: SimVehicle, msg: Any) -> None:
+def _position_target(v: SimVehicleLike, msg: Any) -> None:
     if v.mode != modes.GUIDED or not v.armed or v.land_complete():
         return
     if msg.type_mask & 0x7:  # position ignored: velocity/acceleration targets not modelled
@@ -134,7 +133,7 @@ def _position_target(v: SimVehicle, msg: Any) -> None:
 
 
 # ---- commands ------------------------------------------------------------------------
-def _command(v: SimVehicle, msg: Any) -> None:
+def _command(v: SimVehicleLike, msg: Any) -> None:
     if msg.get_type() == "COMMAND_INT":
         params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.x, msg.y, msg.z]
     else:
@@ -147,8 +146,8 @@ def _command(v: SimVehicle, msg: Any) -> None:
         follow()
 
 
-def _dispatch(v: SimVehicle, cmd: int, p: list[float]) -> Result:
-    table: dict[int, Callable[[SimVehicle, list[float]], Result]] = {
+def _dispatch(v: SimVehicleLike, cmd: int, p: list[float]) -> Result:
+    table: dict[int, Callable[[SimVehicleLike, list[float]], Result]] = {
         M.MAV_CMD_SET_MESSAGE_INTERVAL: _set_interval,
         M.MAV_CMD_REQUEST_MESSAGE: _request_message,
         M.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: lambda v, p: _request_message(v, [148.0]),
@@ -173,7 +172,7 @@ def _dispatch(v: SimVehicle, cmd: int, p: list[float]) -> Result:
     return UNSUPPORTED, None
 
 
-def _reposition(v: SimVehicle, p: list[float]) -> Result:
+def _reposition(v: SimVehicleLike, p: list[float]) -> Result:
     """MAV_CMD_DO_REPOSITION (COMMAND_INT, relative altitude): go there in GUIDED."""
     if int(p[1]) & M.MAV_DO_REPOSITION_FLAGS_CHANGE_MODE and v.mode != modes.GUIDED:
         modes.set_mode(v, modes.GUIDED)
@@ -189,12 +188,12 @@ def _reposition(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, None
 
 
-def _set_interval(v: SimVehicle, p: list[float]) -> Result:
+def _set_interval(v: SimVehicleLike, p: list[float]) -> Result:
     v.streams.set_interval(int(p[0]), p[1])
     return ACCEPTED, None
 
 
-def _request_message(v: SimVehicle, p: list[float]) -> Result:
+def _request_message(v: SimVehicleLike, p: list[float]) -> Result:
     msgid = int(p[0])
     if msgid not in _REQUESTABLE:
         return FAILED, None
@@ -209,32 +208,32 @@ def _request_message(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, send
 
 
-def _origin(v: SimVehicle) -> Any | None:
+def _origin(v: SimVehicleLike) -> Any | None:
     if v.home is None:
         return None
     return M.MAVLink_gps_global_origin_message(round(v.start.lat * 1e7), round(v.start.lon * 1e7),
                                                round(v.start.alt_m * 1000), v.time_boot_ms() * 1000)
 
 
-def _autopilot_version(v: SimVehicle) -> Any:
+def _autopilot_version(v: SimVehicleLike) -> Any:
     return M.MAVLink_autopilot_version_message(
         64495, 0x04070000, 0, 0, 0, list(b"90700977"), [0] * 8, [0] * 8, 0, 0, v.sysid, [0] * 18)
 
 
-def _mode_result(v: SimVehicle, mode: int) -> Result:
+def _mode_result(v: SimVehicleLike, mode: int) -> Result:
     before = v.mode
     ok = modes.set_mode(v, mode)
     follow = (lambda: v.send(v.heartbeat_message())) if ok and v.mode != before else None
     return (ACCEPTED if ok else FAILED), follow
 
 
-def _do_set_mode(v: SimVehicle, p: list[float]) -> Result:
+def _do_set_mode(v: SimVehicleLike, p: list[float]) -> Result:
     if not int(p[0]) & M.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
         return UNSUPPORTED, None
     return _mode_result(v, int(p[1]))
 
 
-def _arm_disarm(v: SimVehicle, p: list[float]) -> Result:
+def _arm_disarm(v: SimVehicleLike, p: list[float]) -> Result:
     forced = int(p[1]) == FORCE_MAGIC
     if p[0] == 0:
         if not v.armed:
@@ -250,12 +249,12 @@ def _arm_disarm(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, lambda: modes.arm(v)
 
 
-def _texts(v: SimVehicle, prefix: str, reasons: list[str]) -> None:
+def _texts(v: SimVehicleLike, prefix: str, reasons: list[str]) -> None:
     for reason in reasons:
         v.text(CRITICAL, prefix + reason)
 
 
-def _takeoff(v: SimVehicle, p: list[float]) -> Result:
+def _takeoff(v: SimVehicleLike, p: list[float]) -> Result:
     if v.mode != modes.GUIDED or not v.armed or not v.land_complete() or p[6] <= 0:
         return FAILED, None
     v.takeoff_up_m = None
@@ -264,7 +263,7 @@ def _takeoff(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, None
 
 
-def _mission_start(v: SimVehicle, p: list[float]) -> Result:
+def _mission_start(v: SimVehicleLike, p: list[float]) -> Result:
     was_auto = v.mode == modes.AUTO
     first = int(p[0])
     if first > 0 and (first > v.runner.total or (int(p[1]) and int(p[1]) < first)):
@@ -284,7 +283,7 @@ def _mission_start(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, start
 
 
-def _pause_continue(v: SimVehicle, p: list[float]) -> Result:
+def _pause_continue(v: SimVehicleLike, p: list[float]) -> Result:
     if int(p[0]) not in (0, 1):
         return DENIED, None
     pause = int(p[0]) == 0
@@ -302,13 +301,13 @@ def _pause_continue(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, None
 
 
-def _set_mission_current(v: SimVehicle, p: list[float]) -> Result:
+def _set_mission_current(v: SimVehicleLike, p: list[float]) -> Result:
     if not v.runner.set_current(int(p[0]), in_auto=v.mode == modes.AUTO):
         return DENIED, None
     return ACCEPTED, v.send_mission_current
 
 
-def _reboot(v: SimVehicle, p: list[float]) -> Result:
+def _reboot(v: SimVehicleLike, p: list[float]) -> Result:
     if int(p[0]) != 1:
         return UNSUPPORTED, None
     if v.armed:
@@ -316,7 +315,7 @@ def _reboot(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, v.request_reboot
 
 
-def _fence_enable(v: SimVehicle, p: list[float]) -> Result:
+def _fence_enable(v: SimVehicleLike, p: list[float]) -> Result:
     mode = int(p[0])
     if mode not in (0, 1, 2):
         return FAILED, None
@@ -324,16 +323,14 @@ def _fence_enable(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, None
 
 
-def _run_prearm(v: SimVehicle, p: list[float]) -> Result:
+def _run_prearm(v: SimVehicleLike, p: list[float]) -> Result:
     if v.armed:
         return DENIED, None
     reasons = modes.prearm_failures(v)
     return ACCEPTED, lambda: _texts(v, "PreArm: ", reasons)
 
 
-def _set_home(v: SimVehicle, p: list[float]) -> Result:
-    from .vehicle import Home
-
+def _set_home(v: SimVehicleLike, p: list[float]) -> Result:
     if int(p[0]) == 1:
         if v.home is None:
             return FAILED, None
@@ -345,7 +342,7 @@ def _set_home(v: SimVehicle, p: list[float]) -> Result:
     return ACCEPTED, None
 
 
-def run_do(v: SimVehicle, cmd: int, p: list[float], from_mission: bool) -> bool:
+def run_do(v: SimVehicleLike, cmd: int, p: list[float], from_mission: bool) -> bool:
     """Execute a DO command (from the mission or a COMMAND_LONG); False when refused."""
     if cmd == M.MAV_CMD_DO_CHANGE_SPEED:
         speed = p[1]

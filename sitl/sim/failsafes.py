@@ -6,21 +6,24 @@ capacity drops under BATT_LOW_MAH/BATT_CRT_MAH; latched until reboot; system_sta
 GCS: only HEARTBEATs from MAV_GCS_SYSID count; RTL after FS_GCS_TIMEOUT; the mode stays after
 recovery. Fence: breach texts, the FENCE_ACTION, then "Manual recovery started" (any mode
 change during a breach suspends checks for 10 s); system_status stays ACTIVE.
+
+Failsafe actions change mode through the vehicle (``v.set_mode``, ``v.disarm``) rather than
+calling modes.py, because modes.py asks this module for arming reasons and the fence's
+manual recovery: the imports then only point one way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .fence import Breach, check_breaches
+from .protocol import SimVehicleLike
+from .state import Mode
 
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
-
-__all__ = ["FailsafeState", "fence_enabled", "fence_status_message", "update"]
+__all__ = ["battery_arm_reasons", "fence_arm_reasons", "fence_enabled", "fence_status_message",
+           "gcs_heartbeat", "on_mode_change", "update"]
 
 M = mavlink
 WARNING = M.MAV_SEVERITY_WARNING
@@ -29,24 +32,7 @@ _BREACH_NAMES = ((Breach.ALT_MAX, "Max Alt"), (Breach.CIRCLE, "Circle"),
                  (Breach.POLYGON, "Polygon"), (Breach.ALT_MIN, "Min Alt"))
 
 
-@dataclass
-class FailsafeState:
-    """Failsafe flags and timers of one boot."""
-
-    battery_level: int = 0
-    """0 none, 1 low, 2 critical (latched)."""
-    battery_by_voltage: bool = False
-    low_since_s: float | None = None
-    crit_since_s: float | None = None
-    gcs: bool = False
-    last_gcs_heartbeat_s: float | None = None
-    breaches: Breach = Breach.NONE
-    breach_count: int = 0
-    last_breach_ms: int = 0
-    recovery_until_s: float = 0.0
-
-
-def update(v: SimVehicle, dt: float) -> None:
+def update(v: SimVehicleLike, dt: float) -> None:
     """Run all failsafe checks once per step."""
     _battery(v)
     _gcs(v)
@@ -54,7 +40,7 @@ def update(v: SimVehicle, dt: float) -> None:
 
 
 # ---- battery ---------------------------------------------------------------------------------
-def _battery_condition(v: SimVehicle, volt_param: str, mah_param: str,
+def _battery_condition(v: SimVehicleLike, volt_param: str, mah_param: str,
                        since: float | None) -> tuple[bool, float | None, bool]:
     """(triggered, new 'since', by_voltage) for one threshold pair."""
     p = v.params
@@ -69,7 +55,7 @@ def _battery_condition(v: SimVehicle, volt_param: str, mah_param: str,
     return by_voltage or by_mah, since, by_voltage
 
 
-def _battery(v: SimVehicle) -> None:
+def _battery(v: SimVehicleLike) -> None:
     fs = v.fs
     if int(v.params.get("BATT_MONITOR")) == 0:
         return
@@ -83,10 +69,8 @@ def _battery(v: SimVehicle) -> None:
         _battery_event(v, 1, "low", "BATT_FS_LOW_ACT", low_v)
 
 
-def _battery_event(v: SimVehicle, level: int, word: str, action_param: str,
+def _battery_event(v: SimVehicleLike, level: int, word: str, action_param: str,
                    by_voltage: bool) -> None:
-    from . import modes
-
     v.fs.battery_level = level
     v.fs.battery_by_voltage = v.fs.battery_by_voltage or by_voltage
     b = v.battery
@@ -96,15 +80,15 @@ def _battery_event(v: SimVehicle, level: int, word: str, action_param: str,
         return
     v.text(WARNING, "Battery Failsafe")
     if v.land_complete():
-        modes.disarm(v)
+        v.disarm()
         return
-    target = {1: modes.LAND, 2: modes.RTL, 3: modes.RTL, 4: modes.LAND, 6: modes.RTL,
-              7: modes.BRAKE}.get(action, modes.LAND)
-    if not modes.set_mode(v, target):
-        modes.set_mode(v, modes.LAND)
+    target = {1: Mode.LAND, 2: Mode.RTL, 3: Mode.RTL, 4: Mode.LAND, 6: Mode.RTL,
+              7: Mode.BRAKE}.get(action, Mode.LAND)
+    if not v.set_mode(target):
+        v.set_mode(Mode.LAND)
 
 
-def battery_arm_reasons(v: SimVehicle) -> list[str]:
+def battery_arm_reasons(v: SimVehicleLike) -> list[str]:
     if v.fs.battery_level == 0:
         return []
     kind = "low voltage" if v.fs.battery_by_voltage else "low capacity"
@@ -112,16 +96,14 @@ def battery_arm_reasons(v: SimVehicle) -> list[str]:
 
 
 # ---- GCS ---------------------------------------------------------------------------------------
-def gcs_heartbeat(v: SimVehicle, sysid: int) -> None:
+def gcs_heartbeat(v: SimVehicleLike, sysid: int) -> None:
     """A HEARTBEAT arrived from sysid: only MAV_GCS_SYSID keeps the failsafe quiet."""
     if sysid != int(v.params.get("MAV_GCS_SYSID")):
         return
     v.fs.last_gcs_heartbeat_s = v.sim_time_s
 
 
-def _gcs(v: SimVehicle) -> None:
-    from . import modes
-
+def _gcs(v: SimVehicleLike) -> None:
     fs = v.fs
     enabled = int(v.params.get("FS_GCS_ENABLE"))
     if fs.last_gcs_heartbeat_s is None:
@@ -136,23 +118,23 @@ def _gcs(v: SimVehicle) -> None:
     fs.gcs = True
     v.text(WARNING, "GCS Failsafe")
     if v.land_complete():
-        modes.disarm(v)
+        v.disarm()
         return
-    if enabled == 2 and v.mode == modes.AUTO:
+    if enabled == 2 and v.mode == Mode.AUTO:
         return
-    target = modes.LAND if enabled == 5 else modes.RTL
-    if not modes.set_mode(v, target):
-        modes.set_mode(v, modes.LAND)
+    target = Mode.LAND if enabled == 5 else Mode.RTL
+    if not v.set_mode(target):
+        v.set_mode(Mode.LAND)
 
 
 # ---- fence -------------------------------------------------------------------------------------
-def fence_enabled(v: SimVehicle) -> bool:
+def fence_enabled(v: SimVehicleLike) -> bool:
     if v.fence_runtime_enabled is not None:
         return v.fence_runtime_enabled
     return bool(v.params.get("FENCE_ENABLE"))
 
 
-def _current_breaches(v: SimVehicle) -> Breach:
+def _current_breaches(v: SimVehicleLike) -> Breach:
     if v.home is None:
         return Breach.NONE
     lat, lon = v.latlon()
@@ -161,21 +143,19 @@ def _current_breaches(v: SimVehicle) -> Breach:
                           v.params.get("FENCE_ALT_MAX"))
 
 
-def fence_arm_reasons(v: SimVehicle) -> list[str]:
+def fence_arm_reasons(v: SimVehicleLike) -> list[str]:
     breaches = _current_breaches(v)
     return [f"Vehicle breaching {name} fence" for bit, name in _BREACH_NAMES if breaches & bit]
 
 
-def on_mode_change(v: SimVehicle) -> None:
+def on_mode_change(v: SimVehicleLike) -> None:
     """Any mode change during a breach starts manual recovery (AC_Fence::manual_recovery_start)."""
     if v.fs.breaches and fence_enabled(v):
         v.fs.recovery_until_s = v.sim_time_s + RECOVERY_S
         v.text(M.MAV_SEVERITY_INFO, "Manual recovery started")
 
 
-def _fence(v: SimVehicle) -> None:
-    from . import modes
-
+def _fence(v: SimVehicleLike) -> None:
     fs = v.fs
     if not fence_enabled(v):
         fs.breaches = Breach.NONE
@@ -200,12 +180,12 @@ def _fence(v: SimVehicle) -> None:
     action = int(v.params.get("FENCE_ACTION"))
     if not v.armed or action == 0 or v.land_complete():
         return
-    target = modes.LAND if action == 2 else modes.BRAKE if action == 4 else modes.RTL
-    if (v.mode == target or not modes.set_mode(v, target)) and v.mode != modes.LAND:
-        modes.set_mode(v, modes.LAND)
+    target = Mode.LAND if action == 2 else Mode.BRAKE if action == 4 else Mode.RTL
+    if (v.mode == target or not v.set_mode(target)) and v.mode != Mode.LAND:
+        v.set_mode(Mode.LAND)
 
 
-def fence_status_message(v: SimVehicle) -> Any | None:
+def fence_status_message(v: SimVehicleLike) -> Any | None:
     if not fence_enabled(v):
         return None
     fs = v.fs

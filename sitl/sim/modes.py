@@ -3,16 +3,12 @@ ArduCopter/mode*.cpp, AP_Arming)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from . import failsafes
 from .autopilot_mission import RunState
 from .physics import NavTarget
-
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
+from .protocol import SimVehicleLike
 
 __all__ = ["arm", "arm_failures", "disarm", "nav_target", "periodic_prearm_report",
            "prearm_failures", "set_mode", "update"]
@@ -27,7 +23,7 @@ LAND_COMPLETE_S = 2.07
 """Touchdown to land-complete (disarm in LAND/RTL/AUTO) as recorded: 2.06-2.1 s."""
 
 
-def set_mode(v: SimVehicle, mode: int) -> bool:
+def set_mode(v: SimVehicleLike, mode: int) -> bool:
     """Copter::set_mode; True when the vehicle is now in ``mode``."""
     if mode not in SUPPORTED:
         return False
@@ -62,7 +58,7 @@ def set_mode(v: SimVehicle, mode: int) -> bool:
     return True
 
 
-def nav_target(v: SimVehicle) -> NavTarget | None:
+def nav_target(v: SimVehicleLike) -> NavTarget | None:
     """The target of the current mode while armed (None: hold where it is)."""
     p = v.phys
     if v.mode == AUTO:
@@ -90,14 +86,14 @@ def nav_target(v: SimVehicle) -> NavTarget | None:
     return None
 
 
-def is_landing(v: SimVehicle) -> bool:
+def is_landing(v: SimVehicleLike) -> bool:
     if v.mode == LAND or (v.mode == RTL and v.rtl.phase == "land"):
         return True
     act = v.runner.active
     return v.mode == AUTO and act is not None and act.phase == "descend"
 
 
-def update(v: SimVehicle) -> None:
+def update(v: SimVehicleLike) -> None:
     """Per-step mode logic after physics."""
     if v.mode == AUTO and v.auto_waiting and v.home is not None:
         v.auto_waiting = False
@@ -113,7 +109,7 @@ def update(v: SimVehicle) -> None:
     _auto_disarm(v)
 
 
-def _auto_disarm(v: SimVehicle) -> None:
+def _auto_disarm(v: SimVehicleLike) -> None:
     delay = v.params.get("DISARM_DELAY")
     if not v.armed or delay <= 0 or not v.land_complete() or v.takeoff_up_m is not None:
         return
@@ -125,13 +121,13 @@ def _auto_disarm(v: SimVehicle) -> None:
         disarm(v)
 
 
-def mission_finished(v: SimVehicle) -> None:
+def mission_finished(v: SimVehicleLike) -> None:
     """ModeAuto::exit_mission: hover in the air, disarm on the ground."""
     if v.armed and v.land_complete():
         disarm(v)
 
 
-def _ekf_reasons(v: SimVehicle) -> list[str]:
+def _ekf_reasons(v: SimVehicleLike) -> list[str]:
     t = v.timeline
     if v.sim_time_s < t.ekf_init_s:
         return ["Accels inconsistent", "EKF attitude is bad",
@@ -141,7 +137,7 @@ def _ekf_reasons(v: SimVehicle) -> list[str]:
     return []
 
 
-def prearm_failures(v: SimVehicle) -> list[str]:
+def prearm_failures(v: SimVehicleLike) -> list[str]:
     """Reasons ARM would fail now (without the "PreArm: "/"Arm: " prefix)."""
     if int(v.params.get("ARMING_CHECK")) == 0:
         return failsafes.battery_arm_reasons(v)
@@ -157,14 +153,14 @@ def prearm_failures(v: SimVehicle) -> list[str]:
     return reasons
 
 
-def arm_failures(v: SimVehicle) -> list[str]:
+def arm_failures(v: SimVehicleLike) -> list[str]:
     if v.mode in (RTL, LAND) or (v.mode == AUTO and
                                   not int(v.params.get("AUTO_OPTIONS")) & AUTO_ALLOW_ARMING):
         return ["Mode not armable"]
     return prearm_failures(v)
 
 
-def arm(v: SimVehicle) -> None:
+def arm(v: SimVehicleLike) -> None:
     """Arm now (checks done by the caller): home moves to here."""
     v.armed = True
     v.arm_time_s = v.sim_time_s
@@ -173,7 +169,7 @@ def arm(v: SimVehicle) -> None:
     v.text(INFO, "Arming motors")
 
 
-def disarm(v: SimVehicle) -> None:
+def disarm(v: SimVehicleLike) -> None:
     """Disarm; the mission is reset (AP_Arming_Copter::disarm) and restarts if in AUTO."""
     if not v.armed:
         return
@@ -190,7 +186,7 @@ def disarm(v: SimVehicle) -> None:
         v.runner.rewind()
 
 
-def periodic_prearm_report(v: SimVehicle) -> None:
+def periodic_prearm_report(v: SimVehicleLike) -> None:
     """1 Hz pre-arm check: failures that persist are reported, at most every 30 s."""
     now = v.sim_time_s
     reasons = [] if v.armed else prearm_failures(v)

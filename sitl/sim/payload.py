@@ -6,12 +6,9 @@ commands are refused (winch) or accepted without effect (gripper as a MAVLink co
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
+from .state import VehicleCore
 
 __all__ = ["Gripper", "Winch"]
 
@@ -23,7 +20,7 @@ GRIPPER_ACTION_S = 0.5
 class Gripper:
     """Servo gripper on the output whose SERVOn_FUNCTION is 28."""
 
-    def __init__(self, vehicle: SimVehicle) -> None:
+    def __init__(self, vehicle: VehicleCore) -> None:
         self.v = vehicle
         self.pwm = 0
         self.released = False
@@ -61,7 +58,7 @@ class Gripper:
 class Winch:
     """PWM winch: line length follows the commanded length or rate, WINCH_RATE_MAX limited."""
 
-    def __init__(self, vehicle: SimVehicle) -> None:
+    def __init__(self, vehicle: VehicleCore) -> None:
         self.v = vehicle
         self.line_length_m = 0.0
         self.speed_ms = 0.0

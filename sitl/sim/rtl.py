@@ -4,12 +4,9 @@ RTL_LOIT_TIME, descend and land (LAND_SPEED below LAND_ALT_LOW), disarm."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .physics import NavTarget
-
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
+from .state import VehicleCore
 
 __all__ = ["RtlController"]
 
@@ -17,7 +14,7 @@ __all__ = ["RtlController"]
 class RtlController:
     """State machine for RTL mode and the mission's NAV_RETURN_TO_LAUNCH."""
 
-    def __init__(self, vehicle: SimVehicle) -> None:
+    def __init__(self, vehicle: VehicleCore) -> None:
         self.v = vehicle
         self.phase = "idle"
         self.return_up_m = 0.0

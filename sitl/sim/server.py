@@ -23,7 +23,8 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .battery import PowerModel
 from .params import load_parm_file
-from .vehicle import Home, SimVehicle, Timeline
+from .state import Home, Timeline
+from .vehicle import SimVehicle
 
 __all__ = ["SimFleet", "SimulatorError"]
 

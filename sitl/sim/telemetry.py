@@ -1,114 +1,23 @@
-"""Telemetry streams: ArduPilot's REQUEST_DATA_STREAM groups, SET_MESSAGE_INTERVAL overrides,
-and the builders of each streamed message from the vehicle's state.
+"""The builders of each streamed message from the vehicle's state, HEARTBEAT and HOME_POSITION.
 
-Nothing streams until asked (after boot and after every reboot), as on the recorded SITL.
+Which message is due when lives in streams.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from . import failsafes
 from .physics import offset_latlon
+from .protocol import SimVehicleLike
 
-if TYPE_CHECKING:
-    from .vehicle import SimVehicle
-
-__all__ = ["STREAM_GROUPS", "Streams", "build_message", "heartbeat", "home_position"]
+__all__ = ["build_message", "heartbeat", "home_position"]
 
 M = mavlink
-
-STREAM_GROUPS: dict[int, tuple[int, ...]] = {
-    M.MAV_DATA_STREAM_RAW_SENSORS: (M.MAVLINK_MSG_ID_RAW_IMU, M.MAVLINK_MSG_ID_SCALED_PRESSURE),
-    M.MAV_DATA_STREAM_EXTENDED_STATUS: (
-        M.MAVLINK_MSG_ID_SYS_STATUS, M.MAVLINK_MSG_ID_POWER_STATUS, M.MAVLINK_MSG_ID_MEMINFO,
-        M.MAVLINK_MSG_ID_MISSION_CURRENT, M.MAVLINK_MSG_ID_GPS_RAW_INT,
-        M.MAVLINK_MSG_ID_NAV_CONTROLLER_OUTPUT, M.MAVLINK_MSG_ID_FENCE_STATUS,
-        M.MAVLINK_MSG_ID_POSITION_TARGET_GLOBAL_INT, M.MAVLINK_MSG_ID_EXTENDED_SYS_STATE),
-    M.MAV_DATA_STREAM_RC_CHANNELS: (M.MAVLINK_MSG_ID_SERVO_OUTPUT_RAW,
-                                    M.MAVLINK_MSG_ID_RC_CHANNELS),
-    M.MAV_DATA_STREAM_POSITION: (M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT,
-                                 M.MAVLINK_MSG_ID_LOCAL_POSITION_NED),
-    M.MAV_DATA_STREAM_EXTRA1: (M.MAVLINK_MSG_ID_ATTITUDE,),
-    M.MAV_DATA_STREAM_EXTRA2: (M.MAVLINK_MSG_ID_VFR_HUD,),
-    M.MAV_DATA_STREAM_EXTRA3: (
-        M.MAVLINK_MSG_ID_SYSTEM_TIME, M.MAVLINK_MSG_ID_WIND, M.MAVLINK_MSG_ID_BATTERY_STATUS,
-        M.MAVLINK_MSG_ID_EKF_STATUS_REPORT, M.MAVLINK_MSG_ID_VIBRATION,
-        M.MAVLINK_MSG_ID_WINCH_STATUS),
-}
-
-
-class Streams:
-    """Per-message intervals in sim seconds: stream group rates plus per-message overrides."""
-
-    def __init__(self) -> None:
-        self._group_rate_hz: dict[int, float] = {}
-        self._override_s: dict[int, float] = {}
-        self._next_due: dict[int, float] = {}
-        self._active: dict[int, float] = {}
-        """Cached finite intervals by message id (recomputed when a rate changes)."""
-
-    def request_data_stream(self, stream_id: int, rate_hz: int, start: int) -> None:
-        groups = list(STREAM_GROUPS) if stream_id == M.MAV_DATA_STREAM_ALL else [stream_id]
-        for group in groups:
-            if group in STREAM_GROUPS:
-                self._group_rate_hz[group] = float(rate_hz) if start and rate_hz > 0 else 0.0
-        self._recompute()
-
-    def set_interval(self, msgid: int, interval_us: float) -> None:
-        """SET_MESSAGE_INTERVAL: -1 stops, 0 restores the stream rate, >0 overrides."""
-        if interval_us == 0:
-            self._override_s.pop(msgid, None)
-        elif interval_us < 0:
-            self._override_s[msgid] = math.inf
-        else:
-            self._override_s[msgid] = interval_us / 1e6
-        self._recompute()
-
-    def _recompute(self) -> None:
-        ids = set(self._override_s)
-        for ids_in_group in STREAM_GROUPS.values():
-            ids.update(ids_in_group)
-        self._active = {}
-        for msgid in sorted(ids):
-            interval = self.interval_s(msgid)
-            if math.isinf(interval):
-                self._next_due.pop(msgid, None)
-            else:
-                self._active[msgid] = interval
-
-    def interval_s(self, msgid: int) -> float:
-        if msgid in self._override_s:
-            return self._override_s[msgid]
-        rate = 0.0
-        for group, ids in STREAM_GROUPS.items():
-            if msgid in ids:
-                rate = max(rate, self._group_rate_hz.get(group, 0.0))
-        return 1.0 / rate if rate > 0 else math.inf
-
-    def interval_us(self, msgid: int) -> int:
-        interval = self.interval_s(msgid)
-        return -1 if math.isinf(interval) else round(interval * 1e6)
-
-    @property
-    def any_active(self) -> bool:
-        return bool(self._active)
-
-    def due(self, now_s: float) -> list[int]:
-        """Message ids to send now (each at most once per call)."""
-        out = []
-        for msgid, interval in self._active.items():
-            due = self._next_due.get(msgid)
-            if due is None or now_s >= due:
-                out.append(msgid)
-                base = now_s if due is None or now_s - due > interval else due
-                self._next_due[msgid] = base + interval
-        return out
-
 
 # SYS_STATUS sensor masks as the recorded SITL reports them, before and after the GPS fix.
 _SENSORS_NO_GPS = (0x5371FC0F, 0x53419C0F, 0x47519C0F)
@@ -118,7 +27,7 @@ _PREARM_BIT = 1 << 28
 _FENCE_BIT = 1 << 23
 
 
-def _sys_status(v: SimVehicle) -> Any:
+def _sys_status(v: SimVehicleLike) -> Any:
     present, enabled, health = _SENSORS_GPS if v.gps_fix_type() >= 3 else _SENSORS_NO_GPS
     if not v.battery_healthy():
         health &= ~_BATTERY_BIT
@@ -135,7 +44,7 @@ def _sys_status(v: SimVehicle) -> Any:
         b.remaining_pct, 0, 0, 0, 0, 0, 0)
 
 
-def _battery_status(v: SimVehicle) -> Any:
+def _battery_status(v: SimVehicleLike) -> Any:
     b = v.battery
     cells = [round(b.voltage_v * 1000)] + [65535] * 9
     return M.MAVLink_battery_status_message(
@@ -144,7 +53,7 @@ def _battery_status(v: SimVehicle) -> Any:
         b.remaining_pct, 0, v.battery_charge_state(), [0, 0, 0, 0], 0, 0)
 
 
-def _global_position_int(v: SimVehicle) -> Any:
+def _global_position_int(v: SimVehicleLike) -> Any:
     p = v.phys
     lat, lon = v.latlon()
     return M.MAVLink_global_position_int_message(
@@ -153,7 +62,7 @@ def _global_position_int(v: SimVehicle) -> Any:
         round((math.degrees(p.yaw_rad) % 360) * 100))
 
 
-def _gps_raw_int(v: SimVehicle) -> Any:
+def _gps_raw_int(v: SimVehicleLike) -> Any:
     """SITL's GPS: nothing (fix 0) until detected, then RTK-fixed (6) with 10 satellites."""
     fix = v.gps_fix_type()
     p = v.phys
@@ -167,7 +76,7 @@ def _gps_raw_int(v: SimVehicle) -> Any:
         round(v.alt_amsl_m() * 1000), 121, 200, round(p.groundspeed_ms * 100), cog, 10)
 
 
-def _vfr_hud(v: SimVehicle) -> Any:
+def _vfr_hud(v: SimVehicleLike) -> Any:
     p = v.phys
     throttle = 0 if not v.armed else min(100, round(39 * v.battery.current_a / 28.0))
     return M.MAVLink_vfr_hud_message(
@@ -175,7 +84,7 @@ def _vfr_hud(v: SimVehicle) -> Any:
         v.alt_amsl_m(), p.vu)
 
 
-def _mission_current(v: SimVehicle) -> Any:
+def _mission_current(v: SimVehicleLike) -> Any:
     seq, total, state, in_auto = v.mission_current()
     return M.MAVLink_mission_current_message(seq, total, state, in_auto)
 
@@ -183,7 +92,7 @@ def _mission_current(v: SimVehicle) -> Any:
 _GUIDED_FLAG_MODES = (3, 4, 5, 6, 17)  # AUTO, GUIDED, LOITER, RTL, BRAKE
 
 
-def heartbeat(v: SimVehicle) -> Any:
+def heartbeat(v: SimVehicleLike) -> Any:
     """HEARTBEAT: base_mode 0x51, +0x08 in guided-capable modes (and during boot), +0x80 armed."""
     base = 0x51
     if v.mode in _GUIDED_FLAG_MODES or v.sim_time_s < v.timeline.ready_s:
@@ -194,7 +103,7 @@ def heartbeat(v: SimVehicle) -> Any:
                                        v.mode, v.system_status(), 3)
 
 
-def home_position(v: SimVehicle) -> Any | None:
+def home_position(v: SimVehicleLike) -> Any | None:
     h = v.home
     if h is None:
         return None
@@ -203,7 +112,7 @@ def home_position(v: SimVehicle) -> Any | None:
         [math.nan] * 4, 0.0, 0.0, 0.0, v.time_boot_ms() * 1000)
 
 
-def _position_target(v: SimVehicle) -> Any | None:
+def _position_target(v: SimVehicleLike) -> Any | None:
     if v.mode != 4 or v.guided_target is None:
         return None
     n, e, up = v.guided_target
@@ -213,27 +122,27 @@ def _position_target(v: SimVehicle) -> Any | None:
         v.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def _attitude(v: SimVehicle) -> Any:
+def _attitude(v: SimVehicleLike) -> Any:
     p = v.phys
     yaw = math.atan2(math.sin(p.yaw_rad), math.cos(p.yaw_rad))
     return M.MAVLink_attitude_message(v.time_boot_ms(), p.roll_rad, p.pitch_rad, yaw,
                                       0.0, 0.0, 0.0)
 
 
-def _local_position(v: SimVehicle) -> Any:
+def _local_position(v: SimVehicleLike) -> Any:
     p = v.phys
     return M.MAVLink_local_position_ned_message(v.time_boot_ms(), p.north_m, p.east_m,
                                                 -(p.up_m - p.ground_up_m), p.vn, p.ve, -p.vu)
 
 
-def _servo_output(v: SimVehicle) -> Any:
+def _servo_output(v: SimVehicleLike) -> Any:
     motor = 1000 if not v.armed else 1100 + round(500 * min(1.0, v.battery.current_a / 50.0))
     return M.MAVLink_servo_output_raw_message(
         (v.time_boot_ms() * 1000) & 0xFFFFFFFF, 0, motor, motor, motor, motor, 0, 0, 0, 0,
         v.servo_pwm(9), v.servo_pwm(10), 0, 0, 0, 0, 0, 0)
 
 
-def _wind(v: SimVehicle) -> Any:
+def _wind(v: SimVehicleLike) -> Any:
     p = v.phys
     speed = math.hypot(p.wind_n, p.wind_e)
     # Direction the wind comes FROM; SITL reports -180 in calm air.
@@ -241,17 +150,17 @@ def _wind(v: SimVehicle) -> Any:
     return M.MAVLink_wind_message(direction, speed, 0.0)
 
 
-def _nav_controller(v: SimVehicle) -> Any:
+def _nav_controller(v: SimVehicleLike) -> Any:
     p = v.phys
     return M.MAVLink_nav_controller_output_message(
         math.degrees(p.roll_rad), math.degrees(p.pitch_rad), 0, 0, 0, 0, 0, 0)
 
 
-def _winch_status(v: SimVehicle) -> Any:
+def _winch_status(v: SimVehicleLike) -> Any:
     return v.winch.status_message()
 
 
-_BUILDERS: dict[int, Callable[[SimVehicle], Any]] = {
+_BUILDERS: dict[int, Callable[[SimVehicleLike], Any]] = {
     M.MAVLINK_MSG_ID_SYS_STATUS: _sys_status,
     M.MAVLINK_MSG_ID_BATTERY_STATUS: _battery_status,
     M.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: _global_position_int,
@@ -286,7 +195,7 @@ _BUILDERS: dict[int, Callable[[SimVehicle], Any]] = {
 }
 
 
-def build_message(v: SimVehicle, msgid: int) -> Any | None:
+def build_message(v: SimVehicleLike, msgid: int) -> Any | None:
     """The streamed message ``msgid`` from the vehicle's state (None: nothing to send now)."""
     builder = _BUILDERS.get(msgid)
     return builder(v) if builder is not None else None

@@ -13,7 +13,6 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -27,9 +26,11 @@ from .params import ParamStore
 from .payload import Gripper, Winch
 from .physics import NavTarget, Physics, ne_offset_m, offset_latlon
 from .rtl import RtlController
-from .telemetry import Streams, build_message
+from .state import FailsafeState, Home, Mode, Timeline
+from .streams import Streams
+from .telemetry import build_message
 
-__all__ = ["Home", "Mode", "SimVehicle", "Timeline"]
+__all__ = ["SimVehicle"]
 
 JERK_FACTOR = 0.62
 AUTO_TAKEOFF_WITHOUT_THROTTLE = 2
@@ -39,43 +40,6 @@ SPOOL_UP_S = 3.0
 
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
-
-
-class Mode:
-    """Copter custom_mode numbers."""
-
-    STABILIZE = 0
-    ALT_HOLD = 2
-    AUTO = 3
-    GUIDED = 4
-    LOITER = 5
-    RTL = 6
-    LAND = 9
-    BRAKE = 17
-    SUPPORTED = (0, 2, 3, 4, 5, 6, 9, 17)
-
-
-@dataclass(frozen=True, slots=True)
-class Home:
-    """A home/start location: degrees, metres AMSL, heading in degrees."""
-
-    lat: float
-    lon: float
-    alt_m: float
-    heading_deg: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """Boot timeline in seconds after boot (defaults: the recorded SITL)."""
-
-    ready_s: float = 2.35
-    ekf_init_s: float = 4.35
-    tilt_s: float = 5.8
-    gps_detect_s: float = 9.81
-    gps_fix_s: float = 10.03
-    origin_s: float = 20.02
-    ekf_gps_s: float = 41.62
 
 
 class SimVehicle:
@@ -132,7 +96,7 @@ class SimVehicle:
         self.touchdown_s: float | None = 0.0
         self.land_mode_reason = ""
         self.fence_runtime_enabled: bool | None = None
-        self.fs = failsafes.FailsafeState()
+        self.fs = FailsafeState()
         self.auto_waiting = False
         """AUTO entered: the mission starts/resumes on the next step (ModeAuto::run)."""
         self._events: list[tuple[float, int, Callable[[], None]]] = []
@@ -490,6 +454,10 @@ class SimVehicle:
 
     def mission_finished(self) -> None:
         modes.mission_finished(self)
+
+    def set_mode(self, mode: int) -> bool:
+        """modes.set_mode, for the failsafes (modes.py imports failsafes.py, not back)."""
+        return modes.set_mode(self, mode)
 
     def disarm(self, from_land: bool = False) -> None:
         modes.disarm(self)

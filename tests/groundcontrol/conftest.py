@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import replay
 
+from groundcontrol.flight.ready import ekf_ready_check
+
 needs_reference = pytest.mark.skipif(
     not replay.REFERENCE_DIR.is_dir(),
     reason=f"reference recordings not found in {replay.REFERENCE_DIR}",
@@ -79,7 +81,8 @@ def vehicle_endpoints(
             # copter.parm (ARDUPILOT_DEFAULTS or the binary's own tree) plus the delivery
             # overlay, free ports, and a wait until each copter is ready to arm.
             sitl = ardupilot.launch_fleet(homes, SITL_SPEEDUP,
-                                          log_dir=tmp_path_factory.mktemp("sitl"))
+                                          log_dir=tmp_path_factory.mktemp("sitl"),
+                                          ready=ekf_ready_check(SITL_SPEEDUP))
         except ardupilot.SitlNotFound as exc:
             pytest.skip(f"ArduPilot SITL not usable: {exc}")
         sitl.__enter__()

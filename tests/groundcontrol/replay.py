@@ -31,7 +31,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.messages import Inbox, MavMessage, MessageCallback, MessageHub, Predicate
+from groundcontrol.mavlink.messages import Inbox, MavMessage, MessageCallback, MessageHub, Predicate
 
 
 def _reference_dir() -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from groundcontrol.cli import main
+from groundcontrol.cli.main import main
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, str]:
@@ -54,7 +54,7 @@ def test_bad_arguments_give_one_line_naming_the_problem(
 
 @pytest.fixture(scope="module")
 def shortest_mission(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from groundcontrol.cmd_plan import plan_scenario
+    from groundcontrol.cli.plan import plan_scenario
     from groundcontrol.scenarios import resolve_scenario
     from planner.load import load_scenario
 

@@ -10,8 +10,8 @@ import replay
 from conftest import needs_reference
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import CommandConfig, Commander, StreamKeeper
 from groundcontrol.errors import CommandFailed, CommandTimeout, ModeChangeFailed, ParameterTimeout
+from groundcontrol.mavlink.commands import CommandConfig, Commander, StreamKeeper
 
 FAST = CommandConfig(ack_timeout_s=0.3, retries=2, text_wait_s=0.2, mode_confirm_s=0.8,
                      arm_confirm_s=0.8, param_timeout_s=0.2, param_retries=2)

@@ -6,8 +6,8 @@ import pytest
 
 dronekit = pytest.importorskip("dronekit")
 
-from groundcontrol.dronekit_compat import mission_from_commands, to_dronekit_commands  # noqa: E402
-from groundcontrol.dronekit_example import demo_mission  # noqa: E402
+from groundcontrol.cli.dronekit_example import demo_mission  # noqa: E402
+from groundcontrol.mavlink.dronekit import mission_from_commands, to_dronekit_commands  # noqa: E402
 
 
 def test_commands_leave_out_home_and_keep_every_field():
@@ -26,7 +26,7 @@ def test_commands_leave_out_home_and_keep_every_field():
 @pytest.mark.sim
 def test_dronekit_example_flies_the_builtin_simulator():
     sim = pytest.importorskip("sitl.sim")
-    from groundcontrol.dronekit_example import fly
+    from groundcontrol.cli.dronekit_example import fly
 
     speedup = 10.0
     with sim.SimFleet(homes=[(-35.363261, 149.165230, 584.0, 353.0)], speedup=speedup,

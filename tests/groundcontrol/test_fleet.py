@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from groundcontrol.fleet import FleetActionError, FleetController
-from groundcontrol.fleet_model import FleetConfig, SimClock, SimCrew
-from groundcontrol.fleet_setup import sim_endpoints, start_sim
-from groundcontrol.preflight import distance_m
+from groundcontrol.fleet.controller import FleetActionError, FleetController
+from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
+from groundcontrol.fleet.setup import sim_endpoints, start_sim
+from groundcontrol.fleet.store.sqlite import OrderState, Store
+from groundcontrol.flight.preflight import distance_m
 from groundcontrol.scenarios import resolve_scenario
-from groundcontrol.store import OrderState, Store
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import Assign, DepotModel, OrderPlaced
 from planner.load import load_scenario

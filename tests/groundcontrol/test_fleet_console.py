@@ -15,13 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from groundcontrol.console_backend import FleetConsoleBackend
-from groundcontrol.fleet import FleetController
-from groundcontrol.fleet_model import FleetConfig, SimClock, SimCrew
-from groundcontrol.fleet_setup import sim_endpoints, start_sim
-from groundcontrol.scenarios import resolve_scenario
-from groundcontrol.store import Store
-from groundcontrol.tui.model import (
+from groundcontrol.console.fleet_backend import FleetConsoleBackend
+from groundcontrol.console.model import (
     EventView,
     MapView,
     OrderStatus,
@@ -29,6 +24,11 @@ from groundcontrol.tui.model import (
     VehicleState,
     VehicleView,
 )
+from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
+from groundcontrol.fleet.setup import sim_endpoints, start_sim
+from groundcontrol.fleet.store.sqlite import Store
+from groundcontrol.scenarios import resolve_scenario
 from planner.load import load_scenario
 
 pytestmark = pytest.mark.sim
@@ -150,7 +150,7 @@ def test_the_console_app_runs_on_the_fleet_backend(backend) -> None:
 
 
 async def _console_app_shows_the_fleet(backend: FleetConsoleBackend) -> None:
-    from groundcontrol.tui.app import ConsoleApp
+    from groundcontrol.console.app import ConsoleApp
 
     app = ConsoleApp(backend)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -176,7 +176,7 @@ def test_an_order_entered_in_the_form_is_flown_and_shown_delivered(
 async def _enter_an_order_and_watch_it(backend: FleetConsoleBackend) -> None:
     from textual.widgets import Input
 
-    from groundcontrol.tui.app import ConsoleApp
+    from groundcontrol.console.app import ConsoleApp
 
     app = ConsoleApp(backend)
     async with app.run_test(size=(80, 24)) as pilot:

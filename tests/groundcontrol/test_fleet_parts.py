@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 
 from groundcontrol.errors import GroundControlError
-from groundcontrol.fleet_model import ScaledWallClock, VehicleClock, battery_wh_of
-from groundcontrol.fleet_setup import (
+from groundcontrol.fleet.model import ScaledWallClock, VehicleClock, battery_wh_of
+from groundcontrol.fleet.setup import (
     PAD_SPACING_DEG,
     endpoints_from_urls,
     select_orders,
     sim_homes,
 )
-from groundcontrol.fleet_stats import summarize
-from groundcontrol.fleet_views import FleetViews
+from groundcontrol.fleet.stats import summarize
+from groundcontrol.fleet.store.sqlite import Store
+from groundcontrol.fleet.views import FleetViews
+from groundcontrol.mavlink.vehicle import VehicleState
 from groundcontrol.scenarios import resolve_scenario
-from groundcontrol.store import Store
-from groundcontrol.vehicle import VehicleState
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import DepotModel, OrderPlaced
 from planner.load import load_scenario

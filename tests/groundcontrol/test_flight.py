@@ -8,9 +8,9 @@ import pytest
 import replay
 from conftest import needs_reference
 
-from groundcontrol.flight import FlightReason, FlightState, ProgressTracker
-from groundcontrol.transfer import item_from_message
-from groundcontrol.vehicle import VehicleTracker
+from groundcontrol.flight.flight import FlightReason, FlightState, ProgressTracker
+from groundcontrol.mavlink.transfer import item_from_message
+from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.items import Mission
 
 
@@ -119,15 +119,15 @@ def _flight_mission(name: str) -> Mission:
 
 
 def _fast_config():
-    from groundcontrol.flight import FlightConfig
-    from groundcontrol.preflight import PreflightConfig
+    from groundcontrol.flight.flight import FlightConfig
+    from groundcontrol.flight.preflight import PreflightConfig
 
     return FlightConfig(speedup=50.0, preflight=PreflightConfig(ready_timeout_s=100.0))
 
 
 @needs_reference
 def test_flight_run_follows_the_recorded_delivery_to_completion():
-    from groundcontrol.flight import Flight
+    from groundcontrol.flight.flight import Flight
 
     fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
     channel = replay.MemoryChannel(fake)
@@ -148,7 +148,7 @@ def test_flight_run_follows_the_recorded_delivery_to_completion():
 
 @needs_reference
 def test_flight_run_reports_the_reset_of_a_mis_options_0_vehicle():
-    from groundcontrol.flight import Flight
+    from groundcontrol.flight.flight import Flight
 
     fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
     channel = replay.MemoryChannel(fake)
@@ -163,7 +163,7 @@ def test_flight_run_reports_the_reset_of_a_mis_options_0_vehicle():
 
 @needs_reference
 def test_preflight_refuses_a_vehicle_without_continue_after_land():
-    from groundcontrol.flight import Flight
+    from groundcontrol.flight.flight import Flight
 
     fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
     channel = replay.MemoryChannel(fake)
@@ -182,8 +182,8 @@ def test_preflight_refuses_a_vehicle_without_continue_after_land():
     ("delivery_flight", "GCS resumes it", 1),
 ])
 def test_fly_command_exit_status(tmp_path, capsys, recording, note, status):
-    from groundcontrol.cli import main
-    from groundcontrol.tlog import read_tlog
+    from groundcontrol.cli.main import main
+    from groundcontrol.mavlink.tlog import read_tlog
     from missions.qgc_plan import write_plan
 
     mission = _flight_mission("delivery_flight_continue")
@@ -207,7 +207,7 @@ def test_fly_command_exit_status(tmp_path, capsys, recording, note, status):
 
 
 def test_fly_command_rejects_a_missing_file(tmp_path, capsys):
-    from groundcontrol.cli import main
+    from groundcontrol.cli.main import main
 
     assert main(["fly", str(tmp_path / "nope.plan")]) == 2
     assert "no such file" in capsys.readouterr().err
@@ -215,7 +215,7 @@ def test_fly_command_rejects_a_missing_file(tmp_path, capsys):
 
 @needs_reference
 def test_abort_before_takeoff_sends_nothing_more():
-    from groundcontrol.flight import Flight, FlightState
+    from groundcontrol.flight.flight import Flight, FlightState
 
     fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
     channel = replay.MemoryChannel(fake)
@@ -232,7 +232,7 @@ def test_abort_before_takeoff_sends_nothing_more():
 
 
 def test_waypoints_file_delivery_is_derived():
-    from groundcontrol.cmd_fly import mission_from_items
+    from groundcontrol.cli.fly import mission_from_items
     from missions.items import MissionItem
 
     items = (MissionItem(0, 16, 0), MissionItem(1, 22), MissionItem(2, 16, x=1, y=1),

@@ -10,11 +10,11 @@ from conftest import needs_reference
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from test_flight import _fast_config, _flight_mission
 
-from groundcontrol.commands import Commander
-from groundcontrol.flight import Flight, FlightConfig
-from groundcontrol.link import Link
-from groundcontrol.preflight import PreflightConfig, check_home, check_params, distance_m
-from groundcontrol.vehicle import VehicleState
+from groundcontrol.flight.flight import Flight, FlightConfig
+from groundcontrol.flight.preflight import PreflightConfig, check_home, check_params, distance_m
+from groundcontrol.mavlink.commands import Commander
+from groundcontrol.mavlink.link import Link
+from groundcontrol.mavlink.vehicle import VehicleState
 from missions.items import Mission, MissionItem, ParamRequirement
 
 

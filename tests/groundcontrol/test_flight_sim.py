@@ -15,15 +15,21 @@ import pytest
 import replay
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import CommandConfig, Commander
 from groundcontrol.errors import GroundControlError, MissionRejected
-from groundcontrol.flight import Flight, FlightConfig, FlightEvent, FlightOutcome, FlightReason
-from groundcontrol.flight import FlightState as S
-from groundcontrol.link import LinkManager
-from groundcontrol.preflight import PreflightConfig
-from groundcontrol.tlog import TlogWriter, read_tlog
-from groundcontrol.transfer import TransferConfig, compare_items, download, upload_verified
-from groundcontrol.vehicle import VehicleTracker
+from groundcontrol.flight.flight import (
+    Flight,
+    FlightConfig,
+    FlightEvent,
+    FlightOutcome,
+    FlightReason,
+)
+from groundcontrol.flight.flight import FlightState as S
+from groundcontrol.flight.preflight import PreflightConfig
+from groundcontrol.mavlink.commands import CommandConfig, Commander
+from groundcontrol.mavlink.link import LinkManager
+from groundcontrol.mavlink.tlog import TlogWriter, read_tlog
+from groundcontrol.mavlink.transfer import TransferConfig, compare_items, download, upload_verified
+from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.items import Frame, Mission, MissionItem, MissionType, ParamRequirement
 
 pytestmark = pytest.mark.timeout(240)
@@ -130,7 +136,7 @@ def test_short_delivery_end_to_end_with_tlog(fleet, tmp_path):
 
 
 def test_planned_canberra_delivery(fleet):
-    cmd_plan = pytest.importorskip("groundcontrol.cmd_plan")
+    cmd_plan = pytest.importorskip("groundcontrol.cli.plan")
     from groundcontrol.scenarios import resolve_scenario
     from missions.build import build_mission
     from planner.load import load_scenario
@@ -221,7 +227,7 @@ def test_pause_holds_then_resume_completes(fleet):
     _sleep_vehicle(tracker, 5.0, speedup)
     held = tracker.snapshot()
     assert held.groundspeed_ms is not None and held.groundspeed_ms < 1.0
-    from groundcontrol.preflight import distance_m
+    from groundcontrol.flight.preflight import distance_m
     assert distance_m(start.lat_deg, start.lon_deg, held.lat_deg, held.lon_deg) < 3.0
     run.flight.resume()
     outcome = run.result()
@@ -308,7 +314,7 @@ def test_lossy_link_upload_against_the_vehicle(fleet):
 
 
 def test_fly_command_against_the_vehicle(vehicle_endpoints, tmp_path, capsys):
-    from groundcontrol.cli import main
+    from groundcontrol.cli.main import main
     from missions.qgc_plan import write_plan
 
     (url,), speedup = vehicle_endpoints(1, None)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from groundcontrol.cli import main
-from groundcontrol.intake import add_order, import_orders, parse_due
-from groundcontrol.store import DuplicateOrder, OrderState, Store
+from groundcontrol.cli.main import main
+from groundcontrol.fleet.intake import add_order, import_orders, parse_due
+from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, Store
 from planner.errors import InvalidInput
 
 HEADER = "id,depot,lat,lon,payload_kg,created_s,due_s,priority\n"

@@ -10,9 +10,14 @@ from conftest import needs_reference
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import LinkError, ResponseTimeout
-from groundcontrol.link import Link, LinkManager
-from groundcontrol.messages import wait_for
-from groundcontrol.vehicle import VehicleTracker, copter_mode_name, copter_mode_number, ekf_ready
+from groundcontrol.mavlink.link import Link, LinkManager
+from groundcontrol.mavlink.messages import wait_for
+from groundcontrol.mavlink.vehicle import (
+    VehicleTracker,
+    copter_mode_name,
+    copter_mode_number,
+    ekf_ready,
+)
 
 
 def _wait(cond, timeout_s=5.0):

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["errors", "vehicle", "transfer", "commands", "preflight"])
+@pytest.mark.parametrize("name", ["errors", "mavlink.vehicle", "mavlink.transfer",
+                                  "mavlink.commands", "flight.preflight"])
 def test_doctests(name: str) -> None:
     module = importlib.import_module(f"groundcontrol.{name}")
     result = doctest.testmod(module)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from groundcontrol.fleet_setup import start_sim
-from groundcontrol.preflight import distance_m
+from groundcontrol.fleet.setup import start_sim
+from groundcontrol.flight.preflight import distance_m
 from planner.load import load_scenario
 from planner.scenario import Scenario
 
@@ -78,7 +78,7 @@ def test_killed_controller_resumes_and_every_order_ends_once(sim_scenario, tmp_p
     folder, scenario, sim = sim_scenario
     released = count_releases(sim, scenario)
     db = tmp_path / "run.sqlite"
-    command = [sys.executable, "-m", "groundcontrol.cli", "run", str(folder),
+    command = [sys.executable, "-m", "groundcontrol.cli.main", "run", str(folder),
                "--connect", ",".join(sim.endpoints), "--store", str(db),  # type: ignore[attr-defined]
                "--speedup", str(SPEEDUP), "--configure", "--timeout", "300"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "planner"))
 from test_dispatch_fakes import PROFILE, FakeDrone, depot_models, fake_plan, order
 
-from groundcontrol.store import (
+from groundcontrol.fleet.store.sqlite import (
     SCHEMA_VERSION,
     DuplicateOrder,
     IllegalTransition,

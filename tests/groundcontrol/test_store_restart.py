@@ -3,7 +3,7 @@ from the store, and finish the day: no order lost, none delivered twice, and the
 dispatcher makes exactly the decisions that were recorded.
 
 The process here dispatches and books flights in simulated time without vehicles; the same
-test against the built-in simulator needs the fleet executor (groundcontrol/fleet.py)."""
+test against the built-in simulator needs the fleet executor (groundcontrol/fleet/controller.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ CHILD = r'''
 import sys, time
 sys.path.insert(0, sys.argv[2])
 from test_dispatch_fakes import PROFILE, FakeDrone, depot_models, fake_plan, order
-from groundcontrol.store import OrderState, Store, replay
+from groundcontrol.fleet.store.sqlite import OrderState, Store, replay
 from planner.dispatch import Dispatcher
 from planner.dispatch_model import OrderPlaced, Tick
 

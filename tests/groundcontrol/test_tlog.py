@@ -11,9 +11,9 @@ import pytest
 import replay
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.commands import CommandConfig, Commander
-from groundcontrol.link import Link
-from groundcontrol.tlog import TlogWriter, read_tlog
+from groundcontrol.mavlink.commands import CommandConfig, Commander
+from groundcontrol.mavlink.link import Link
+from groundcontrol.mavlink.tlog import TlogWriter, read_tlog
 
 MAVLOGDUMP = Path(sys.executable).parent / "mavlogdump.py"
 

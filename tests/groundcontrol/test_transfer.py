@@ -15,7 +15,7 @@ from groundcontrol.errors import (
     MissionTransferTimeout,
     MissionVerifyFailed,
 )
-from groundcontrol.transfer import (
+from groundcontrol.mavlink.transfer import (
     TransferConfig,
     clear,
     compare_items,

@@ -21,8 +21,9 @@ from pathlib import Path
 import fake_arducopter
 import pytest
 
-from groundcontrol.link import Link
-from groundcontrol.preflight import distance_m
+from groundcontrol.flight.preflight import distance_m
+from groundcontrol.flight.ready import NotReady, ekf_ready_check, wait_vehicle_ready
+from groundcontrol.mavlink.link import Link
 from sitl.ardupilot import (
     DELIVERY_OVERLAY,
     ArduPilotSitl,
@@ -36,7 +37,6 @@ from sitl.ardupilot import (
     sitl_defaults,
     sitl_port,
 )
-from sitl.ready import NotReady, ekf_ready_check, wait_vehicle_ready
 
 pytestmark = pytest.mark.sim
 
@@ -288,7 +288,7 @@ def test_plugin_skips_without_arducopter_and_attaches_logs_to_failures(
 def test_sitl_command_runs_until_interrupted(tmp_path, fake_binary, base_parm):
     first = _instance(2)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "groundcontrol.cli", "sitl", "--count", "2",
+        [sys.executable, "-m", "groundcontrol.cli.main", "sitl", "--count", "2",
          "--home", "-35.4175,149.066,590,90", "--sitl", str(fake_binary),
          "--defaults", str(base_parm), "--speedup", str(SPEEDUP), "--instance", str(first),
          "--log-dir", str(tmp_path)],
@@ -322,7 +322,7 @@ def test_sitl_command_runs_until_interrupted(tmp_path, fake_binary, base_parm):
 
 
 def test_sitl_command_bad_home_is_exit_2(capsys):
-    from groundcontrol.cli import main
+    from groundcontrol.cli.main import main
 
     assert main(["sitl", "--home", "1,2", "--home", "3,4", "--count", "3"]) == 2
     assert "--home given 2 times for --count 3" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from test_sim_support import CMAC, SimClient, item, offset
 
-from groundcontrol.cli import main
+from groundcontrol.cli.main import main
 from sitl.sim import Home, SimFleet, SimulatorError
 
 M = mavlink
@@ -150,8 +150,8 @@ def test_cli_prints_endpoints_and_rejects_bad_homes(capsys: pytest.CaptureFixtur
 
 def test_cli_subprocess_serves_a_gcs() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "groundcontrol.cli", "sim", "--speedup", "20", "--base-port", "0",
-         "--duration", "20"], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "groundcontrol.cli.main", "sim", "--speedup", "20",
+         "--base-port", "0", "--duration", "20"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -1,4 +1,4 @@
-"""A planned delivery flown on real ArduPilot SITL through ``groundcontrol.flight``.
+"""A planned delivery flown on real ArduPilot SITL through ``groundcontrol.flight.flight``.
 
 ``sitl`` marker: needs ``arducopter`` (``$ARDUPILOT_SITL`` or PATH) and ArduPilot's autotest
 ``copter.parm`` (``$ARDUPILOT_DEFAULTS`` or the binary's ArduPilot tree); skipped with the reason
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from groundcontrol.flight import Flight, FlightConfig, FlightReason
-from groundcontrol.link import Link
-from groundcontrol.preflight import PreflightConfig
+from groundcontrol.flight.flight import Flight, FlightConfig, FlightReason
+from groundcontrol.flight.preflight import PreflightConfig
+from groundcontrol.mavlink.link import Link
 from missions.build import build_mission
 from missions.items import Mission
 from planner.load import load_scenario
@@ -40,7 +40,7 @@ def _order_and_home() -> tuple[Scenario, Order, Home]:
 
 
 def _mission(scenario: Scenario, order: Order) -> Mission:
-    from groundcontrol.cmd_plan import profiles_for_depot
+    from groundcontrol.cli.plan import profiles_for_depot
 
     profile = profiles_for_depot(scenario, order.depot_id)[0]
     result = Planner(scenario.airspace, scenario.depots, margin_m=30.0).plan(order, profile)

@@ -1,0 +1,1 @@
+"""The ``drone-delivery`` command: ``main`` builds the parser, one module per subcommand."""

@@ -1,0 +1,87 @@
+"""``drone-delivery console``: the dispatcher console on a live fleet.
+
+``--sim`` (the default without ``--connect``) starts the built-in simulator's drones at the
+scenario's depots, as the demo does; ``--connect`` drives vehicles given as connection strings
+(ArduPilot SITL or real), with the turnarounds left to the depot crew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from groundcontrol.cli.demo import DEFAULT_SPEEDUP, build_sim_controller
+from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.model import FleetConfig, ManualCrew, VehicleClock
+from groundcontrol.fleet.setup import (
+    add_fleet_arguments,
+    endpoints_from_urls,
+    load_fleet_scenario,
+    select_orders,
+    start_sim,
+    start_time_s,
+)
+from groundcontrol.fleet.store.sqlite import Store
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "console", help="the dispatcher console on a live fleet",
+        description="Open the dispatcher console on a scenario's fleet: simulated drones "
+                    "(--sim, the default) or vehicles given by --connect.")
+    add_fleet_arguments(p, default_speedup=DEFAULT_SPEEDUP)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--connect", metavar="URL[,URL...]",
+                       help="one MAVLink URL for the fleet, or one per drone in fleet order")
+    where.add_argument("--sim", action="store_true",
+                       help="built-in simulated drones at the depots (default)")
+    p.add_argument("--configure", action="store_true",
+                   help="with --connect: let pre-flight set missing vehicle parameters")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from groundcontrol.console.app import ConsoleApp
+    from groundcontrol.console.fleet_backend import FleetConsoleBackend
+
+    scenario, folder = load_fleet_scenario(args)
+    with tempfile.TemporaryDirectory(prefix="drone-delivery-console-") as tmp:
+        store_path = Path(args.store) if args.store else Path(tmp) / "console.sqlite"
+        sim = None if args.connect else start_sim(scenario, folder, args.speedup)
+        try:
+            with Store.open(store_path) as store:
+                if sim is not None:
+                    controller = build_sim_controller(scenario, folder, sim, store, args)
+                    where = f"built-in sim x{args.speedup:g}"
+                else:
+                    controller = _connected(scenario, store, args)
+                    where = args.connect
+                controller.start()
+                try:
+                    ConsoleApp(FleetConsoleBackend(controller, f"{scenario.name} · {where}"
+                                                   )).run()
+                finally:
+                    controller.stop()
+        finally:
+            if sim is not None:
+                sim.stop()
+    return 0
+
+
+def _connected(scenario: object, store: Store, args: argparse.Namespace) -> FleetController:
+    from planner.scenario import Scenario
+
+    assert isinstance(scenario, Scenario)
+    releases = select_orders(scenario.orders, args.orders, args.time_scale)
+    start_s = start_time_s(store, releases)
+    holder: list[FleetController] = []
+    clock = VehicleClock(lambda: list(holder[0].trackers.values()) if holder else [], start_s,
+                         fallback_speedup=args.speedup)
+    config = FleetConfig(speedup=args.speedup, configure=args.configure, margin_m=args.margin)
+    controller = FleetController(scenario, store, endpoints_from_urls(scenario, args.connect),
+                                 clock, config=config, crew=ManualCrew(), releases=releases)
+    holder.append(controller)
+    return controller

@@ -1,0 +1,181 @@
+"""``drone-delivery fly``: fly one mission file on one vehicle and say how it went.
+
+Exit status 0 only when the delivery was made and the vehicle landed and disarmed; 1 with the
+reason otherwise; 2 for bad input (unreadable mission file, bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from groundcontrol.errors import GroundControlError
+from groundcontrol.flight.flight import DELIVERY_TEXTS, Flight, FlightConfig, FlightEvent
+from groundcontrol.flight.preflight import PreflightConfig
+from groundcontrol.flight.progress import FlightOutcome
+from groundcontrol.mavlink.link import Link
+from groundcontrol.mavlink.tlog import TlogWriter
+from missions.items import Cmd, Mission, MissionItem
+from sitl.ardupilot import SitlError, SitlNotFound
+
+__all__ = ["BACKENDS", "load_mission", "mission_from_items", "register", "run", "vehicle_at"]
+
+BACKENDS = ("builtin", "ardupilot")
+DEFAULT_SPEEDUP = {None: 1.0, "builtin": 20.0, "ardupilot": 10.0}
+
+_NAV_COMMANDS = {Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_LOITER_TIME, Cmd.NAV_TAKEOFF,
+                 Cmd.NAV_PAYLOAD_PLACE}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "fly", help="fly one mission on one vehicle",
+        description="Check, upload (verified), arm, start and follow one delivery mission. "
+                    "Exit 0 only when the payload was delivered and the vehicle landed and "
+                    "disarmed.")
+    p.add_argument("mission", type=Path, help="mission file (.plan or .waypoints)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--connect",
+                       help="MAVLink URL: tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
+                            "serial:DEVICE:BAUD (default: tcp:127.0.0.1:5760)")
+    where.add_argument("--backend", choices=BACKENDS,
+                       help="start a simulated vehicle at the mission's home and fly it there: "
+                            "the built-in simulator or ArduPilot SITL (arducopter from --sitl, "
+                            "ARDUPILOT_SITL or PATH); implies --configure")
+    p.add_argument("--sitl", help="arducopter binary for --backend ardupilot")
+    p.add_argument("--sysid", type=int, help="vehicle system id (default: the first heard)")
+    p.add_argument("--tlog", type=Path, help="write a .tlog of the flight here")
+    p.add_argument("--timeout", type=float, default=1800.0,
+                   help="wall seconds allowed for the mission once started (default: %(default)s)")
+    p.add_argument("--speedup", type=float,
+                   help="the simulator's speedup, so heartbeats and waits match its clock "
+                        "(default: 1 with --connect, 20 builtin, 10 ardupilot)")
+    p.add_argument("--configure", action="store_true",
+                   help="set missing required parameters (reboots when one needs it)")
+    p.add_argument("--min-battery", type=int, default=90, help="minimum battery %% to take off")
+    p.set_defaults(func=run)
+
+
+def mission_from_items(name: str, items: tuple[MissionItem, ...]) -> Mission:
+    """A ``Mission`` from bare items: the first payload action is the delivery, the nav item
+    before it the drop-off (``.waypoints`` files do not say)."""
+    delivery = next((i.seq for i in items if i.command in DELIVERY_TEXTS), None)
+    dropoff = None
+    if delivery is not None:
+        dropoff = next((i.seq for i in reversed(items[:delivery + 1])
+                        if i.command in _NAV_COMMANDS), delivery)
+    return Mission(name, items, delivery_seq=delivery, dropoff_seq=dropoff)
+
+
+def load_mission(path: Path) -> Mission:
+    """Read a ``.plan`` (with its fence, rally and parameter needs) or a ``.waypoints`` file.
+
+    Raises:
+        ValueError: unknown extension or a malformed file (names the line/field).
+    """
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if suffix == ".plan":
+        from missions.qgc_plan import read_plan
+
+        mission = read_plan(path)
+        if mission.delivery_seq is None:
+            derived = mission_from_items(mission.name, mission.items)
+            mission = Mission(mission.name, mission.items, mission.fence, mission.rally,
+                              mission.required_params, derived.delivery_seq,
+                              derived.dropoff_seq, mission.order_id, mission.cruise_speed_ms)
+        return mission
+    if suffix in (".waypoints", ".txt"):
+        from missions.wpl import read_wpl
+
+        return mission_from_items(path.stem, tuple(read_wpl(path)))
+    raise ValueError(f"{path}: expected a .plan or .waypoints file")
+
+
+def _printer(out: TextIO, t0: float) -> object:
+    def show(event: FlightEvent) -> None:
+        if event.kind in ("state", "progress", "delivered", "problem", "upload", "check",
+                          "outcome"):
+            out.write(f"{time.monotonic() - t0:7.1f}s  vehicle {event.sysid}  "
+                      f"{event.state.value:<10}  {event.kind}: {event.detail}\n")
+            out.flush()
+
+    return show
+
+
+@contextlib.contextmanager
+def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speedup: float,
+               sitl: str | None = None) -> Iterator[str]:
+    """The MAVLink URL to fly on: ``connect``, or a vehicle started at the mission's home."""
+    if backend is None:
+        yield connect or "tcp:127.0.0.1:5760"
+        return
+    home_item = mission.items[0]
+    home = (home_item.x, home_item.y, home_item.z, 0.0)
+    if backend == "builtin":
+        import sitl as sitl_package
+        from sitl.sim import SimFleet
+
+        # The same base defaults and delivery overlay as ArduPilot SITL gets (--defaults).
+        params = Path(sitl_package.__file__).parent / "params"
+        files = [params / "copter.parm", params / "delivery.parm"]
+        with SimFleet(homes=[home], speedup=speedup, params_files=files, base_port=0) as fleet:
+            yield fleet.endpoints[0]
+        return
+    from groundcontrol.flight.ready import ekf_ready_check
+    from sitl.ardupilot import launch_fleet
+
+    with launch_fleet([home], speedup, binary=sitl, ready=ekf_ready_check(speedup)) as ardupilot:
+        yield ardupilot.endpoints[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    mission = load_mission(args.mission)
+    speedup = args.speedup if args.speedup is not None else DEFAULT_SPEEDUP[args.backend]
+    if args.timeout <= 0 or speedup <= 0:
+        raise ValueError("--timeout and --speedup must be positive")
+    out = sys.stdout
+    config = FlightConfig(
+        speedup=speedup, mission_timeout_s=args.timeout * speedup,
+        preflight=PreflightConfig(min_battery_pct=args.min_battery,
+                                  configure=args.configure or args.backend is not None))
+    try:
+        with vehicle_at(mission, args.backend, args.connect, speedup, args.sitl) as url:
+            if args.backend:
+                out.write(f"started a {args.backend} vehicle at the mission's home: {url}\n")
+            outcome = _fly(url, mission, config, args, out)
+    except GroundControlError as exc:
+        print(f"drone-delivery fly: {exc}", file=sys.stderr)
+        return 1
+    except SitlError as exc:  # no arducopter, or it would not start: its log tail is in exc
+        print(f"drone-delivery fly: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, SitlNotFound) else 1
+    if outcome.success:
+        out.write(f"delivered, landed and disarmed ({outcome.duration_s:.0f} s)\n")
+        return 0
+    print(f"drone-delivery fly: not delivered: {outcome}", file=sys.stderr)
+    return 1
+
+
+def _fly(url: str, mission: Mission, config: FlightConfig, args: argparse.Namespace,
+         out: TextIO) -> FlightOutcome:
+    with Link(url, heartbeat_period_s=1.0 / config.speedup) as link:
+        channel = link.wait_vehicle(args.sysid, timeout_s=30.0)
+        out.write(f"connected to vehicle {channel.sysid} on {url}; mission {mission.name}: "
+                  f"{len(mission.items)} items, delivery at seq {mission.delivery_seq}\n")
+        tlog = TlogWriter(args.tlog) if args.tlog else None
+        if tlog is not None:
+            tlog.attach(channel)
+        try:
+            flight = Flight(channel, mission, config=config,
+                            observer=_printer(out, time.monotonic()))  # type: ignore[arg-type]
+            return flight.run()
+        finally:
+            if tlog is not None:
+                tlog.close()

@@ -1,0 +1,54 @@
+"""The ``drone-delivery`` command: one subcommand module per job.
+
+Each module in ``COMMANDS`` exposes ``register(subparsers) -> None``; the parser it adds sets
+``func(args) -> int`` with ``set_defaults``. Errors from bad input end with exit status 2 and
+one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: tuple[str, ...] = (
+    "groundcontrol.cli.plan",
+    "groundcontrol.cli.demo",
+    "groundcontrol.cli.order",
+    "groundcontrol.cli.fly",
+    "groundcontrol.cli.run",
+    "groundcontrol.cli.console",
+    "groundcontrol.cli.sitl",
+    "sitl.cli_sim",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drone-delivery",
+        description="Plan, dispatch, fly and watch drone deliveries over MAVLink.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ValueError as exc:  # bad input from files or arguments: one clear line
+        print(f"drone-delivery {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

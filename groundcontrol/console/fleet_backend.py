@@ -1,0 +1,270 @@
+"""The real ``ConsoleBackend``: a running ``FleetController`` seen through the console's views.
+
+A pusher thread sends every vehicle's view a few times a second (the console keeps the
+latest), the orders the controller's events name, and the map when the routes change; each
+fleet event also becomes an event-log line. Actions go to the controller, which carries them
+out on its own thread; refusals come back as ``ActionResult.refused`` with the reasons.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+from groundcontrol.console.model import (
+    ActionResult,
+    ConsoleSink,
+    EventView,
+    OrderStatus,
+    OrderView,
+    PlanView,
+    RouteView,
+    Severity,
+    VehicleView,
+    map_view_from_airspace,
+    mission_item_views,
+    plan_view_from_flight_plan,
+)
+from groundcontrol.fleet.controller import FleetActionError, FleetController
+from groundcontrol.fleet.model import DroneActivity, DroneView, FleetEvent, FleetEventKind
+from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, StoredOrder
+from missions.errors import MissionBuildError
+from planner.dispatch_model import Assign, CancelAnswer, Reject, Sortie
+from planner.errors import InvalidInput
+from planner.model import LatLon, Order
+
+__all__ = ["FleetConsoleBackend"]
+
+_STATUS = {
+    OrderState.NEW: OrderStatus.NEW, OrderState.INFEASIBLE: OrderStatus.INFEASIBLE,
+    OrderState.PLANNED: OrderStatus.PLANNED, OrderState.ASSIGNED: OrderStatus.ASSIGNED,
+    OrderState.IN_FLIGHT: OrderStatus.IN_FLIGHT, OrderState.DELIVERED: OrderStatus.DELIVERED,
+    OrderState.FAILED: OrderStatus.FAILED, OrderState.CANCELLED: OrderStatus.CANCELLED,
+}
+_SEVERITY = {"debug": Severity.DEBUG, "info": Severity.INFO, "notice": Severity.NOTICE,
+             "warning": Severity.WARNING, "error": Severity.ERROR}
+
+
+class FleetConsoleBackend:
+    """``ConsoleBackend`` over a started ``FleetController``.
+
+    Args:
+        controller: the fleet (started by the caller; ``stop`` does not stop it).
+        title: the console's header.
+        refresh_s: wall seconds between pushes of the vehicles and changed orders.
+    """
+
+    def __init__(self, controller: FleetController, title: str, refresh_s: float = 0.25) -> None:
+        self.controller = controller
+        self.title = title
+        self.refresh_s = refresh_s
+        self._sink: ConsoleSink | None = None
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._remove_observer = lambda: None
+        self._routes: tuple[RouteView, ...] = ()
+        self._ids = itertools.count(1)
+        self._last_flown: dict[str, tuple[str, PlanView | None]] = {}
+        """Drone and plan of each order's latest sortie: the dispatcher drops a sortie once it
+        ends, but a delivered order should still say who flew it and how."""
+
+    # ------------------------------------------------------------------------- lifecycle
+
+    def start(self, sink: ConsoleSink) -> None:
+        self._sink = sink
+        self._remove_observer = self.controller.add_observer(self._on_event)
+        self._push_map(force=True)
+        for stored in self.controller.store.orders():
+            sink.put_order(self._order_view(stored))
+        self._push_vehicles()
+        self._thread = threading.Thread(target=self._run, name="console-backend", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._remove_observer()
+        if self._thread is not None:
+            self._thread.join(2.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            self._push_vehicles()
+            with self._lock:
+                dirty, self._dirty = self._dirty, set()
+            for order_id in sorted(dirty):
+                self._push_order(order_id)
+            self._push_map()
+
+    # ---------------------------------------------------------------------------- pushes
+
+    def _on_event(self, event: FleetEvent) -> None:
+        if event.order_id is not None:
+            with self._lock:
+                self._dirty.add(event.order_id)
+        if event.kind is FleetEventKind.ORDER or self._sink is None:
+            return
+        source = "dispatch" if event.kind is FleetEventKind.DECISION else (
+            event.drone_id or "fleet")
+        self._sink.put_event(EventView(event.t_s, source,
+                                       _SEVERITY.get(event.severity, Severity.INFO), event.text))
+
+    def _push_vehicles(self) -> None:
+        if self._sink is None:
+            return
+        now = self.controller.now_s()
+        put_clock = getattr(self._sink, "put_clock", None)  # newer consoles show the clock
+        if put_clock is not None:
+            put_clock(now)
+        for view in self.controller.drone_views():
+            self._sink.put_vehicle(_vehicle_view(view, now))
+
+    def _push_order(self, order_id: str) -> None:
+        if self._sink is None:
+            return
+        try:
+            stored = self.controller.store.order(order_id)
+        except ValueError:
+            return  # an id the dispatcher refused before it was stored
+        self._sink.put_order(self._order_view(stored))
+
+    def _sorties(self) -> dict[str, Sortie]:
+        return {s.order_id: s for s in self.controller.dispatcher.schedule()}
+
+    def _push_map(self, force: bool = False) -> None:
+        if self._sink is None:
+            return
+        flying = {job.order_id: job.drone_id for job in list(self.controller.jobs.values())}
+        routes = tuple(
+            RouteView(s.order_id, (*s.plan.outbound, *s.plan.inbound[1:]), s.drone_id,
+                      s.order_id in flying, len(s.plan.outbound) - 1)
+            for s in self._sorties().values())
+        if force or routes != self._routes:
+            self._routes = routes
+            scenario = self.controller.scenario
+            self._sink.put_map(map_view_from_airspace(scenario.depots, scenario.airspace,
+                                                      routes))
+
+    def _order_view(self, stored: StoredOrder) -> OrderView:
+        order, status = stored.order, _STATUS[stored.state]
+        due = self.controller.scenario.due_s(order)
+        sortie = self._sorties().get(order.id)
+        left = None if status.is_final else due - self.controller.now_s()
+        reason = "; ".join(str(r) for r in self.controller.rejected.get(order.id, ())) or \
+            "; ".join(stored.reasons) or self._flight_note(stored)
+        plan, vehicle = None, None
+        if sortie is not None:
+            vehicle = sortie.drone_id
+            try:
+                mission = self.controller.mission_for(sortie)
+                plan = plan_view_from_flight_plan(sortie.plan, mission_item_views(mission.items))
+            except MissionBuildError as exc:
+                reason = reason or f"mission: {exc}"
+            self._last_flown[order.id] = (vehicle, plan)
+        elif status is OrderStatus.DELIVERED and order.id in self._last_flown:
+            vehicle, plan = self._last_flown[order.id]
+        return OrderView(order.id, status, order.depot_id, order.dropoff, order.payload_kg,
+                         order.created_s, due, left, vehicle, reason, plan)
+
+    def _flight_note(self, stored: StoredOrder) -> str:
+        """Why the flight is coming back or ended short; not once delivered or waiting again
+        with nothing amiss."""
+        if stored.state is OrderState.DELIVERED:
+            return ""
+        return self.controller.order_note(stored.order.id)
+
+    # ---------------------------------------------------------------------------- actions
+
+    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float) -> ActionResult:
+        ctl = self.controller
+        order_id = self._new_id()
+        try:
+            order = Order(order_id, depot_id, LatLon(lat, lon), payload_kg,
+                          created_s=ctl.now_s())
+            decisions = ctl.add_order(order, source="console")
+        except (InvalidInput, DuplicateOrder) as exc:
+            return ActionResult.refused(str(exc))
+        for d in decisions:
+            if isinstance(d, Reject) and d.order_id == order_id:
+                return ActionResult.refused(*(str(r) for r in d.reasons), order_id=order_id)
+        assigned = [d for d in decisions if isinstance(d, Assign) and d.order_id == order_id]
+        text = (f"{order_id}: {assigned[0].drone_id} drops off at t={assigned[0].eta_dropoff_s:.0f}"
+                f" s" if assigned else f"{order_id} accepted, waiting for a drone")
+        return ActionResult.accepted(text, order_id)
+
+    def _new_id(self) -> str:
+        known = {s.order.id for s in self.controller.store.orders()}
+        while True:
+            candidate = f"C{next(self._ids):03d}"
+            if candidate not in known:
+                return candidate
+
+    def plan(self, order_id: str) -> ActionResult:
+        sortie = self._sorties().get(order_id)
+        if sortie is None:
+            return ActionResult.refused(f"{order_id} has no drone planned (see its status)",
+                                        order_id=order_id)
+        p = sortie.plan
+        return ActionResult.accepted(
+            f"{order_id} on {sortie.drone_id}: {p.distance_m / 1000:.1f} km, "
+            f"{p.energy_wh:.0f} Wh, reserve left {p.reserve_left_wh:.0f} Wh, "
+            f"{p.flight_time_s / 60:.1f} min, launch t={sortie.launch_s:.0f} s", order_id)
+
+    def launch(self, order_id: str | None = None, vehicle: str | None = None) -> ActionResult:
+        sorties = self._sorties().values()
+        mine = [s for s in sorties if (order_id is None or s.order_id == order_id)
+                and (vehicle is None or s.drone_id == vehicle)]
+        if not mine:
+            return ActionResult.refused("the dispatcher has no sortie for that order/vehicle",
+                                        order_id=order_id)
+        first = min(mine, key=lambda s: s.launch_s)
+        return ActionResult.accepted(
+            f"{first.order_id} launches on {first.drone_id} at t={first.launch_s:.0f} s (the "
+            "dispatcher times every launch)", first.order_id)
+
+    def _command(self, vehicle: str, action: str) -> ActionResult:
+        try:
+            return ActionResult.accepted(self.controller.command(vehicle, action))
+        except FleetActionError as exc:
+            return ActionResult.refused(str(exc))
+
+    def pause(self, vehicle: str) -> ActionResult:
+        return self._command(vehicle, "pause")
+
+    def resume(self, vehicle: str) -> ActionResult:
+        return self._command(vehicle, "resume")
+
+    def rtl(self, vehicle: str) -> ActionResult:
+        return self._command(vehicle, "rtl")
+
+    def land(self, vehicle: str) -> ActionResult:
+        return self._command(vehicle, "land")
+
+    def abort(self, vehicle: str) -> ActionResult:
+        return self._command(vehicle, "abort")
+
+    def cancel_order(self, order_id: str) -> ActionResult:
+        try:
+            answer: CancelAnswer = self.controller.cancel(order_id)
+        except (ValueError, InvalidInput) as exc:
+            return ActionResult.refused(str(exc), order_id=order_id)
+        if answer.cancelled:
+            return ActionResult.accepted(f"{order_id} cancelled", order_id)
+        return ActionResult.refused(f"{order_id}: {answer.reason}", order_id=order_id)
+
+
+def _vehicle_view(view: DroneView, now_s: float) -> VehicleView:
+    s = view.vehicle
+    position = LatLon(s.lat_deg, s.lon_deg) if s.lat_deg is not None and \
+        s.lon_deg is not None else None
+    fault = view.fault or ("link lost" if view.activity is DroneActivity.LINK_LOST else "")
+    return VehicleView(
+        name=view.drone_id, sysid=view.sysid, state=view.activity,
+        mode=s.mode, armed=s.armed,
+        battery_pct=float(s.battery_pct) if s.battery_pct is not None else None,
+        alt_m=s.alt_rel_m, ground_speed_ms=s.groundspeed_ms, heading_deg=s.heading_deg,
+        position=position, order_id=view.order_id,
+        eta_s=None if view.eta_s is None else max(0.0, view.eta_s - now_s),
+        link_age_s=s.link_age_s(), mission_seq=s.mission_seq,
+        mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault)

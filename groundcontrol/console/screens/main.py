@@ -1,0 +1,165 @@
+"""The main screen: map, fleet, orders and event log, with the dispatcher's keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from groundcontrol.console.actions import ACTIONS, Target
+from groundcontrol.console.buffer import Batch
+from groundcontrol.console.model import MapView, OrderView, VehicleView
+from groundcontrol.console.screens.detail import OrderDetailScreen, VehicleDetailScreen
+from groundcontrol.console.widgets.events import EventLog
+from groundcontrol.console.widgets.fleet import FleetTable
+from groundcontrol.console.widgets.format import clock
+from groundcontrol.console.widgets.map import FleetMap
+from groundcontrol.console.widgets.orders import OrdersTable
+
+__all__ = ["MainScreen"]
+
+MAP_LEGEND = "⌂depot ▒no-fly ↑drone ×drop-off"
+
+
+class MainScreen(Screen[None]):
+    """Vehicle actions apply to the fleet panel's selected row, order actions to the orders
+    panel's; the header's subtitle names both."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(s.key, f"act('{s.name}')", s.label, tooltip=s.help) for s in ACTIONS),
+        Binding("enter,i", "details", "Details", show=False),
+        Binding("1", "focus_panel('fleet')", "Fleet", show=False),
+        Binding("2", "focus_panel('orders')", "Orders", show=False),
+        Binding("3", "focus_panel('events')", "Events", show=False),
+        Binding("4", "focus_panel('map')", "Map", show=False),
+        Binding("z", "zoom", "Zoom", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Container(id="panels"):
+            with Container(id="map-panel", classes="panel"):
+                yield FleetMap(id="map")
+            with Container(id="fleet-panel", classes="panel"):
+                yield FleetTable(id="fleet")
+            with Container(id="orders-panel", classes="panel"):
+                yield OrdersTable(id="orders")
+            with Container(id="events-panel", classes="panel"):
+                yield EventLog(id="events")
+        yield Footer(compact=True)
+
+    def on_resize(self) -> None:
+        # Wide terminals: the map gets the whole left side and the log the bottom row.
+        self.set_class(self.size.width >= 140 and self.size.height >= 36, "-wide")
+
+    def on_mount(self) -> None:
+        for panel, title in (
+            ("#map-panel", "Map [4]"),
+            ("#fleet-panel", "Fleet [1]"),
+            ("#orders-panel", "Orders [2]"),
+            ("#events-panel", "Events [3]"),
+        ):
+            self.query_one(panel).border_title = title
+        self.query_one("#map-panel").border_subtitle = MAP_LEGEND
+        for panel in ("#fleet-panel", "#orders-panel"):
+            self.query_one(panel).border_subtitle = "⏎ details · z zoom · ←→ columns"
+        self.fleet.focus()
+        self._show_selection()
+
+    @property
+    def fleet(self) -> FleetTable:
+        return self.query_one("#fleet", FleetTable)
+
+    @property
+    def orders(self) -> OrdersTable:
+        return self.query_one("#orders", OrdersTable)
+
+    @property
+    def map(self) -> FleetMap:
+        return self.query_one("#map", FleetMap)
+
+    @property
+    def events(self) -> EventLog:
+        return self.query_one("#events", EventLog)
+
+    def apply(
+        self, batch: Batch, vehicles: dict[str, VehicleView], map_view: MapView | None
+    ) -> None:
+        """Show one drained batch; ``vehicles`` is the latest view of every vehicle."""
+        if batch.vehicles:
+            self.fleet.update_views(batch.vehicles)
+            self.map.set_vehicles(vehicles)
+        if batch.orders:
+            self.orders.update_views(batch.orders)
+        if map_view is not None:
+            self.map.set_map(map_view)
+        if batch.events or batch.dropped_events:
+            self.events.add_events(batch.events, batch.dropped_events)
+        self._show_selection()
+
+    def selected_vehicle(self) -> VehicleView | None:
+        return self.fleet.selected_view
+
+    def selected_order(self) -> OrderView | None:
+        return self.orders.selected_view
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selection()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_details()
+
+    def _show_selection(self) -> None:
+        vehicle, order = self.fleet.selected_key, self.orders.selected_key
+        self.map.select(vehicle)
+        title = getattr(self.app, "backend_title", "")
+        now = getattr(self.app, "clock_s", None)
+        shown = f"{title} · {clock(now)}" if now is not None else title
+        self.sub_title = f"{shown} · ▶ {vehicle or '-'} / {order or '-'}"
+
+    def action_act(self, name: str) -> None:
+        """Run an action on the selected vehicle or order (confirmation for dangerous ones)."""
+        spec = next(s for s in ACTIONS if s.name == name)
+        app = self.app
+        if spec.target is Target.NONE:
+            app.request_action(name, None)  # type: ignore[attr-defined]
+            return
+        if spec.name == "launch" and self.focused is self.fleet:
+            # Launch from the fleet panel: put the selected order on the selected vehicle.
+            vehicle = self.fleet.selected_key
+            if vehicle is None:
+                self.notify("No vehicle selected", severity="warning")
+                return
+            app.request_action(name, self.orders.selected_key, vehicle=vehicle)  # type: ignore[attr-defined]
+            return
+        key = self.fleet.selected_key if spec.target is Target.VEHICLE else self.orders.selected_key
+        if key is None:
+            self.notify(f"No {spec.target.value} selected", severity="warning")
+            return
+        app.request_action(name, key)  # type: ignore[attr-defined]
+
+    def action_details(self) -> None:
+        """Open the detail view of the selected row of the focused table (fleet by default)."""
+        if self.focused is self.orders:
+            order = self.orders.selected_view
+            if order is not None:
+                self.app.push_screen(OrderDetailScreen(order))
+            return
+        vehicle = self.fleet.selected_view
+        if vehicle is not None:
+            order = self.orders.views.get(vehicle.order_id or "")
+            self.app.push_screen(VehicleDetailScreen(vehicle, order))
+
+    def action_focus_panel(self, name: str) -> None:
+        self.query_one(f"#{name}").focus()
+
+    def action_zoom(self) -> None:
+        """Maximise the focused panel (or the map when nothing is focused); again to restore."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        self.maximize(self.focused or self.map)

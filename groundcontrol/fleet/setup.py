@@ -1,0 +1,198 @@
+"""Building a fleet controller for the commands: orders to release, simulated drones at their
+depots, connection strings, the clock after a restart, and progress lines.
+
+Shared by ``drone-delivery demo``, ``run`` and ``console`` so they behave the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from groundcontrol.fleet.model import FleetEvent, FleetEventKind
+from groundcontrol.fleet.store.sqlite import Store
+from groundcontrol.scenarios import resolve_scenario
+from planner.load import load_scenario
+from planner.model import Order
+from planner.scenario import Scenario
+
+__all__ = [
+    "LEAD_S",
+    "PAD_SPACING_DEG",
+    "VEHICLE_PARAMS",
+    "add_fleet_arguments",
+    "endpoints_from_urls",
+    "load_fleet_scenario",
+    "printer",
+    "resume_time_s",
+    "select_orders",
+    "sim_endpoints",
+    "sim_homes",
+    "start_sim",
+    "start_time_s",
+]
+
+VEHICLE_PARAMS = "vehicle.parm"
+"""A scenario's vehicle parameter file (applied by the simulator at first boot)."""
+PAD_SPACING_DEG = 0.00005
+"""About 5.5 m between the pads of one depot, so simulated drones do not start stacked."""
+
+
+def add_fleet_arguments(p: argparse.ArgumentParser, *, default_speedup: float) -> None:
+    """Arguments every fleet command takes (scenario, orders, timing, store)."""
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario folder or example name (default: canberra)")
+    p.add_argument("--orders", type=int, metavar="N",
+                   help="fly only the first N orders of the scenario (default: all)")
+    p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+                   help="compress the order arrival times by this factor (0.5: twice as many "
+                        "orders per hour; default %(default)s)")
+    p.add_argument("--speedup", type=float, default=default_speedup, metavar="K",
+                   help="simulated seconds per wall second (default %(default)s)")
+    p.add_argument("--store", type=Path, metavar="PATH",
+                   help="the dispatch database; an existing one is resumed")
+    p.add_argument("--margin", type=float, default=30.0,
+                   help="safety margin from no-fly zones, metres (default 30)")
+
+
+def load_fleet_scenario(args: argparse.Namespace) -> tuple[Scenario, Path]:
+    """The scenario named on the command line and its folder; checks the numeric options.
+
+    Raises:
+        ValueError: a bad option value or scenario.
+    """
+    if args.speedup <= 0:
+        raise ValueError(f"--speedup must be positive, got {args.speedup:g}")
+    if not 0 < args.time_scale <= 1:
+        raise ValueError(f"--time-scale must be in (0, 1], got {args.time_scale:g}")
+    if args.orders is not None and args.orders < 0:
+        raise ValueError(f"--orders must be >= 0, got {args.orders}")
+    if args.margin < 0:
+        raise ValueError(f"--margin must be >= 0 m, got {args.margin:g}")
+    folder = resolve_scenario(args.scenario)
+    return load_scenario(folder), folder
+
+
+def select_orders(orders: Sequence[Order], count: int | None, time_scale: float
+                  ) -> tuple[Order, ...]:
+    """The first ``count`` orders by arrival, arrivals compressed by ``time_scale`` from the
+    first one (a due time keeps its distance from the arrival: the promise is not shrunk).
+
+    >>> from planner.model import LatLon
+    >>> o = [Order(f"o{i}", "d", LatLon(0, 0), 1.0, created_s=100.0 * i) for i in (1, 2, 3)]
+    >>> [(x.id, x.created_s) for x in select_orders(o, 2, 0.5)]
+    [('o1', 100.0), ('o2', 150.0)]
+    """
+    chosen = sorted(orders, key=lambda o: (o.created_s, o.id))[:count]
+    if not chosen:
+        return ()
+    t0 = chosen[0].created_s
+
+    def scaled(o: Order) -> Order:
+        created = t0 + (o.created_s - t0) * time_scale
+        due = None if o.due_s is None else created + (o.due_s - o.created_s)
+        return replace(o, created_s=created, due_s=due)
+
+    return tuple(scaled(o) for o in chosen)
+
+
+def sim_homes(scenario: Scenario) -> list[tuple[float, float, float, float]]:
+    """Start position of each drone (fleet order): its depot, one pad apart per drone."""
+    homes = []
+    for drone in scenario.fleet:
+        depot = scenario.depot_by_id(drone.depot_id)
+        if depot is None:
+            raise ValueError(f"drone {drone.id}: unknown depot {drone.depot_id!r}")
+        pad = [d.id for d in scenario.drones_at(depot.id)].index(drone.id)
+        homes.append((depot.position.lat + pad * PAD_SPACING_DEG, depot.position.lon,
+                      depot.ground_alt_amsl_m, 0.0))
+    return homes
+
+
+def start_sim(scenario: Scenario, folder: Path, speedup: float) -> Any:
+    """A started ``SimFleet`` with one vehicle per drone at its depot (sysids as the fleet's).
+
+    Raises:
+        ValueError: the fleet's sysids are not consecutive in fleet order (the simulator
+            numbers its vehicles from the first one).
+    """
+    from sitl.sim import SimFleet
+
+    first = scenario.fleet[0].sysid if scenario.fleet else 1
+    for i, drone in enumerate(scenario.fleet):
+        if drone.sysid != first + i:
+            raise ValueError(f"fleet: the simulator needs consecutive sysids in fleet order; "
+                             f"{drone.id} has {drone.sysid}, expected {first + i}")
+    params = [folder / VEHICLE_PARAMS] if (folder / VEHICLE_PARAMS).is_file() else []
+    fleet = SimFleet(sim_homes(scenario), speedup=speedup, params_files=params, base_port=0,
+                     sysid_base=first)
+    return fleet.start()
+
+
+def sim_endpoints(scenario: Scenario, fleet: Any) -> dict[str, str]:
+    """Drone id to the simulated vehicle's connection string."""
+    return {d.id: url for d, url in zip(scenario.fleet, fleet.endpoints, strict=True)}
+
+
+def endpoints_from_urls(scenario: Scenario, text: str) -> dict[str, str]:
+    """``--connect``: one URL for every drone (routed by sysid), or one per drone in fleet order.
+
+    Raises:
+        ValueError: another number of URLs than 1 or the fleet's size.
+    """
+    urls = [u.strip() for u in text.split(",") if u.strip()]
+    if len(urls) == 1:
+        return {d.id: urls[0] for d in scenario.fleet}
+    if len(urls) != len(scenario.fleet):
+        raise ValueError(f"--connect: give 1 URL or {len(scenario.fleet)} (one per drone in "
+                         f"fleet order), got {len(urls)}")
+    return {d.id: url for d, url in zip(scenario.fleet, urls, strict=True)}
+
+
+def resume_time_s(store: Store) -> float | None:
+    """The scenario time of the last dispatcher step in a store (None for a new store)."""
+    state = store.load_state()
+    return state.dispatch_events[-1][0] if state.dispatch_events else None
+
+
+LEAD_S = 60.0
+"""A new run's clock starts this long before the first order: the vehicles boot and get a fix."""
+
+
+def start_time_s(store: Store, releases: Sequence[Order]) -> float:
+    """Scenario time to start the clock at: where the store left off, else LEAD_S before the
+    first order to release."""
+    resumed = resume_time_s(store)
+    if resumed is not None:
+        return resumed
+    return releases[0].created_s - LEAD_S if releases else 0.0
+
+
+def _clock_text(t_s: float) -> str:
+    t = int(t_s)
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def printer(out: TextIO, verbose: bool = False) -> Callable[[FleetEvent], None]:
+    """Progress lines for ``--headless`` and ``run``: decisions, launches, outcomes, problems."""
+    t0 = time.monotonic()
+
+    def show(event: FleetEvent) -> None:
+        if event.kind is FleetEventKind.ORDER:
+            return
+        if event.kind is FleetEventKind.TEXT and not verbose and event.severity == "info":
+            return
+        if event.kind is FleetEventKind.FLIGHT and not verbose and not any(
+                w in event.text for w in ("starting", "re-attached", "done", "failed",
+                                          "delivered", "aborted", "problem")):
+            return
+        who = event.drone_id or "dispatch"
+        out.write(f"{_clock_text(event.t_s)} [{time.monotonic() - t0:6.1f}s] {who:<8} "
+                  f"{event.text}\n")
+        out.flush()
+
+    return show

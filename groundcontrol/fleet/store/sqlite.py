@@ -1,0 +1,457 @@
+"""Durable state of a dispatch day: an embedded SQLite database (WAL, foreign keys).
+
+Tables: orders (with their state), plans, assignments, flights, vehicle snapshots, and an
+append-only event log. Every state change is one transaction. Order states move only along
+``TRANSITIONS``; a trigger in the database enforces it too, so no code path (or second
+process) can deliver an order twice or bring back a cancelled one.
+
+Restart: the dispatcher is deterministic, so the store keeps the events it was given (kind
+``dispatch``, with their time) and ``load_state()`` hands them back in order; replaying them
+into a fresh ``Dispatcher`` (``replay``) rebuilds its state exactly, and the replayed decisions
+are checked against the recorded ones. Reality then catches up through new events (the
+vehicles' re-synced state).
+
+Thread safety: one connection guarded by a lock; every public method is atomic.
+
+The values and errors live in ``groundcontrol.fleet.store.model`` and the schema in
+``groundcontrol.fleet.store.schema``; this module re-exports them, so import from here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from groundcontrol.fleet.store.model import (
+    TRANSITIONS,
+    DuplicateOrder,
+    IllegalTransition,
+    OrderState,
+    ReplayMismatch,
+    StoredEvent,
+    StoredOrder,
+    StoredState,
+    StoreError,
+    VehicleSnapshot,
+)
+from groundcontrol.fleet.store.schema import SCHEMA_VERSION, migrate
+from planner.dispatch import Dispatcher
+from planner.dispatch_codec import decode, encode
+from planner.dispatch_model import (
+    Assign,
+    CancelAnswer,
+    Decision,
+    Event,
+    Fail,
+    OrderCancelled,
+    OrderPlaced,
+    Reject,
+    Unassign,
+)
+from planner.errors import InvalidInput
+from planner.model import LatLon, Order
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRANSITIONS",
+    "DuplicateOrder",
+    "IllegalTransition",
+    "OrderState",
+    "ReplayMismatch",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "StoredOrder",
+    "StoredState",
+    "VehicleSnapshot",
+    "replay",
+]
+
+
+class Store:
+    """The dispatch database. Open with ``Store.open(path)``; use as a context manager.
+
+    Raises:
+        StoreError: a database written by a newer schema version.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, timeout_s: float = 10.0) -> Store:
+        """Open (creating if needed) the database at ``path``, in WAL mode."""
+        path = Path(path)
+        try:
+            conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:  # not a database, no such folder, locked
+            raise StoreError(f"{path}: cannot open the dispatch store: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            return int(row[0])
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            migrate(db, self.path)
+
+    def set_setting(self, name: str, value: str, now_s: float) -> None:
+        """Keep a setting the restart needs (scenario, depot models, seed), logged."""
+        with self._tx() as db:
+            db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value = excluded.value", (f"setting:{name}", value))
+            _log(db, now_s, "setting", None, None, {"name": name, "value": value})
+
+    def setting(self, name: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?",
+                                     (f"setting:{name}",)).fetchone()
+        return None if row is None else str(row[0])
+
+    # ------------------------------------------------------------------------------ orders
+
+    def add_orders(self, orders: Sequence[Order], now_s: float, source: str = "") -> None:
+        """Store new orders, all or none (one transaction for the batch).
+
+        Raises:
+            DuplicateOrder: an id already stored or twice in the batch (nothing is stored).
+        """
+        with self._tx() as db:
+            for order in orders:
+                try:
+                    db.execute(
+                        "INSERT INTO orders (id, depot_id, lat, lon, payload_kg, created_s, due_s,"
+                        " priority, source, updated_s) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (order.id, order.depot_id, order.dropoff.lat, order.dropoff.lon,
+                         order.payload_kg, order.created_s, order.due_s, order.priority, source,
+                         now_s))
+                except sqlite3.IntegrityError as exc:
+                    if "UNIQUE" in str(exc):
+                        raise DuplicateOrder(order.id) from None
+                    raise StoreError(f"order {order.id!r}: {exc}") from None
+                _log(db, now_s, "intake", order.id, None, {"source": source})
+
+    def order(self, order_id: str) -> StoredOrder:
+        """The stored order. Raises StoreError when there is none."""
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?",
+                                     (order_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no order {order_id!r}")
+        return _stored_order(row)
+
+    def orders(self, state: OrderState | None = None) -> list[StoredOrder]:
+        """All orders (or those in one state), by creation time then id."""
+        query = f"SELECT {_ORDER_COLUMNS} FROM orders"
+        args: tuple[str, ...] = ()
+        if state is not None:
+            query, args = query + " WHERE state = ?", (state.value,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY created_s, id", args).fetchall()
+        return [_stored_order(r) for r in rows]
+
+    def request_cancel(self, order_id: str, now_s: float) -> OrderState:
+        """Cancel an order: at once if the dispatcher has not seen it, else ask the dispatcher.
+
+        Returns:
+            The state after the call (cancelled, or unchanged with the request recorded).
+
+        Raises:
+            StoreError: no such order; IllegalTransition: it is already final or in flight.
+        """
+        with self._tx() as db:
+            state = _state_of(db, order_id)
+            if state is OrderState.NEW:
+                _set_state(db, order_id, state, OrderState.CANCELLED, now_s, "cancelled")
+                return OrderState.CANCELLED
+            if state not in (OrderState.PLANNED, OrderState.ASSIGNED):
+                raise IllegalTransition(order_id, state.value, OrderState.CANCELLED.value)
+            db.execute("UPDATE orders SET cancel_requested = 1, updated_s = ? WHERE id = ?",
+                       (now_s, order_id))
+            _log(db, now_s, "intake", order_id, None, {"cancel_requested": True})
+            return state
+
+    def undispatched(self) -> list[Event]:
+        """Inputs the dispatcher has not had yet: new orders and requested cancellations."""
+        out: list[Event] = []
+        for stored in self.orders(OrderState.NEW):
+            out.append(OrderPlaced(stored.order))
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM orders WHERE cancel_requested = 1 AND state IN "
+                "('planned', 'assigned') ORDER BY updated_s, id").fetchall()
+        out.extend(OrderCancelled(r[0]) for r in rows)
+        return out
+
+    # -------------------------------------------------------------------------- dispatch
+
+    def record_dispatch(self, event: Event, now_s: float, decisions: Iterable[Decision]) -> None:
+        """Record one dispatcher step atomically: its input and what it decided.
+
+        A new order not yet stored is stored first (the bench and tests feed the dispatcher
+        directly).
+
+        Raises:
+            StoreError: a decision the stored states do not allow (say the order was
+                cancelled from the command line between ``undispatched()`` and this call).
+                Nothing is recorded; the dispatcher in memory is then ahead of the store, so
+                rebuild it with ``replay(load_state(), fresh_dispatcher)`` and carry on.
+        """
+        with self._tx() as db:
+            if isinstance(event, OrderPlaced) and _state_or_none(db, event.order.id) is None:
+                _insert_order(db, event.order, now_s)
+            _log(db, now_s, "dispatch", _order_of(event), getattr(event, "drone_id", None),
+                 encode(event))
+            for decision in decisions:
+                _apply(db, decision, now_s)
+                _log(db, now_s, "decision", decision.order_id,
+                     getattr(decision, "drone_id", None), encode(decision))
+
+    # --------------------------------------------------------------------------- flights
+
+    def start_flight(self, order_id: str, drone_id: str, now_s: float) -> None:
+        """The assigned drone took off with the order (assigned -> in_flight)."""
+        with self._tx() as db:
+            state = _state_of(db, order_id)
+            if state is not OrderState.ASSIGNED:
+                raise IllegalTransition(order_id, state.value, OrderState.IN_FLIGHT.value)
+            row = db.execute("SELECT id, drone_id FROM assignments WHERE order_id = ? AND "
+                             "active = 1", (order_id,)).fetchone()
+            if row is None or row[1] != drone_id:
+                raise StoreError(f"order {order_id!r} is not assigned to drone {drone_id!r}")
+            _set_state(db, order_id, state, OrderState.IN_FLIGHT, now_s, "launched")
+            db.execute("INSERT INTO flights (order_id, drone_id, assignment_id, launched_s) "
+                       "VALUES (?,?,?,?)", (order_id, drone_id, row[0], now_s))
+            _log(db, now_s, "flight", order_id, drone_id, {"launched": True})
+
+    def end_flight(self, order_id: str, outcome: str, now_s: float) -> None:
+        """The flight ended: ``delivered``, ``failed``, or ``aborted`` (parcel back, re-queued).
+
+        Raises:
+            IllegalTransition: the order is not in flight (e.g. already delivered).
+        """
+        target = {"delivered": OrderState.DELIVERED, "failed": OrderState.FAILED,
+                  "aborted": OrderState.PLANNED}.get(outcome)
+        if target is None:
+            raise StoreError(f"outcome must be delivered, failed or aborted, got {outcome!r}")
+        with self._tx() as db:
+            state = _state_of(db, order_id)
+            if state is not OrderState.IN_FLIGHT:
+                raise IllegalTransition(order_id, state.value, target.value)
+            _set_state(db, order_id, state, target, now_s, outcome)
+            db.execute("UPDATE flights SET outcome = ?, ended_s = ? WHERE order_id = ? AND "
+                       "outcome IS NULL", (outcome, now_s, order_id))
+            db.execute("UPDATE assignments SET active = 0, ended_s = ?, end_reason = ? "
+                       "WHERE order_id = ? AND active = 1", (now_s, outcome, order_id))
+            _log(db, now_s, "flight", order_id, None, {"outcome": outcome})
+
+    def record_vehicle(self, snapshot: VehicleSnapshot) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO vehicle_snapshots (drone_id, t_s, status, battery_wh, lat, "
+                       "lon, alt_m) VALUES (?,?,?,?,?,?,?)",
+                       (snapshot.drone_id, snapshot.t_s, snapshot.status, snapshot.battery_wh,
+                        snapshot.lat, snapshot.lon, snapshot.alt_m))
+
+    # --------------------------------------------------------------------------- reading
+
+    def events(self, since_seq: int = 0) -> list[StoredEvent]:
+        """The event log after ``since_seq``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, t_s, kind, order_id, drone_id, data FROM events WHERE seq > ? "
+                "ORDER BY seq", (since_seq,)).fetchall()
+        return [StoredEvent(*r) for r in rows]
+
+    def load_state(self) -> StoredState:
+        """Everything needed to rebuild the dispatcher after a restart (see ``replay``)."""
+        with self._lock:
+            db = self._conn
+            logged = db.execute("SELECT t_s, kind, data FROM events WHERE kind IN "
+                                "('dispatch', 'decision') ORDER BY seq").fetchall()
+            active = db.execute("SELECT a.sortie FROM assignments a JOIN orders o ON "
+                                "o.id = a.order_id WHERE a.active = 1 ORDER BY a.id").fetchall()
+            flying = db.execute("SELECT order_id FROM flights WHERE outcome IS NULL "
+                                "ORDER BY id").fetchall()
+            vehicles = db.execute(
+                "SELECT drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
+                "vehicle_snapshots v WHERE id = (SELECT MAX(id) FROM vehicle_snapshots w "
+                "WHERE w.drone_id = v.drone_id) ORDER BY drone_id").fetchall()
+        return StoredState(
+            orders=tuple(self.orders()),
+            dispatch_events=tuple((t, decode(d)) for t, k, d in logged if k == "dispatch"),
+            decisions=tuple((t, decode(d)) for t, k, d in logged if k == "decision"),
+            active=tuple(decode(r[0]) for r in active),
+            in_flight=tuple(r[0] for r in flying),
+            vehicles=tuple(VehicleSnapshot(*r) for r in vehicles),
+        )
+
+
+def replay(state: StoredState, dispatcher: Dispatcher) -> Dispatcher:
+    """Feed the stored inputs to a fresh dispatcher built like the original one.
+
+    Raises:
+        ReplayMismatch: the replayed decisions differ from the recorded ones (a different
+            fleet, depot model, planner or seed than the one that wrote the store).
+    """
+    replayed: list[tuple[float, Decision]] = []
+    for t_s, event in state.dispatch_events:
+        try:
+            replayed.extend((t_s, d) for d in dispatcher.handle(event, t_s))
+        except InvalidInput as exc:
+            raise ReplayMismatch(f"replay differs from the record: {exc}") from exc
+    if replayed != list(state.decisions):
+        first = next((i for i, (a, b) in enumerate(zip(replayed, state.decisions, strict=False))
+                      if a != b), min(len(replayed), len(state.decisions)))
+        raise ReplayMismatch(f"replay differs from the record at decision {first} "
+                             f"({len(replayed)} replayed, {len(state.decisions)} recorded)")
+    return dispatcher
+
+
+# ---------------------------------------------------------------------------- internals
+
+_ORDER_COLUMNS = ("id, depot_id, lat, lon, payload_kg, created_s, due_s, priority, state, "
+                  "reasons, cancel_requested")
+
+
+def _stored_order(row: tuple[Any, ...]) -> StoredOrder:
+    oid, depot, lat, lon, payload, created, due, priority, state, reasons, cancel = row
+    order = Order(oid, depot, LatLon(lat, lon), payload, created, due, priority)
+    return StoredOrder(order, OrderState(state), tuple(json.loads(reasons)), bool(cancel))
+
+
+def _insert_order(db: sqlite3.Connection, order: Order, now_s: float) -> None:
+    db.execute("INSERT INTO orders (id, depot_id, lat, lon, payload_kg, created_s, due_s, "
+               "priority, source, updated_s) VALUES (?,?,?,?,?,?,?,?,'dispatch',?)",
+               (order.id, order.depot_id, order.dropoff.lat, order.dropoff.lon,
+                order.payload_kg, order.created_s, order.due_s, order.priority, now_s))
+
+
+def _log(db: sqlite3.Connection, t_s: float, kind: str, order_id: str | None,
+         drone_id: str | None, data: object) -> None:
+    text = data if isinstance(data, str) else json.dumps(data, sort_keys=True)
+    db.execute("INSERT INTO events (t_s, kind, order_id, drone_id, data) VALUES (?,?,?,?,?)",
+               (t_s, kind, order_id, drone_id, text))
+
+
+def _state_or_none(db: sqlite3.Connection, order_id: str) -> OrderState | None:
+    row = db.execute("SELECT state FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return None if row is None else OrderState(row[0])
+
+
+def _state_of(db: sqlite3.Connection, order_id: str) -> OrderState:
+    state = _state_or_none(db, order_id)
+    if state is None:
+        raise StoreError(f"no order {order_id!r}")
+    return state
+
+
+def _set_state(db: sqlite3.Connection, order_id: str, old: OrderState, new: OrderState,
+               now_s: float, why: str) -> None:
+    """Move an order ``old -> new`` (checked here and by the database's trigger)."""
+    if old is new:
+        return
+    if (old, new) not in TRANSITIONS:
+        raise IllegalTransition(order_id, old.value, new.value)
+    changed = db.execute("UPDATE orders SET state = ?, updated_s = ? WHERE id = ? AND "
+                         "state = ?", (new.value, now_s, order_id, old.value)).rowcount
+    if changed != 1:  # someone else moved it first
+        raise IllegalTransition(order_id, old.value, new.value)
+    _log(db, now_s, "order", order_id, None, {"from": old.value, "to": new.value, "why": why})
+
+
+def _apply(db: sqlite3.Connection, decision: Decision, now_s: float) -> None:
+    """Carry one decision into the tables."""
+    oid = decision.order_id
+    state = _state_of(db, oid)
+    if isinstance(decision, Reject):
+        db.execute("UPDATE orders SET reasons = ? WHERE id = ?",
+                   (json.dumps([str(r) for r in decision.reasons]), oid))
+        _set_state(db, oid, state, OrderState.INFEASIBLE, now_s, "rejected")
+    elif isinstance(decision, Assign):
+        _assign(db, decision, state, now_s)
+    elif isinstance(decision, Unassign):
+        _deactivate(db, oid, now_s, decision.reason)
+        if state is OrderState.ASSIGNED:
+            _set_state(db, oid, state, OrderState.PLANNED, now_s, decision.reason)
+    elif isinstance(decision, Fail):
+        _deactivate(db, oid, now_s, decision.reason)
+        db.execute("UPDATE flights SET outcome = 'failed', ended_s = ? WHERE order_id = ? AND "
+                   "outcome IS NULL", (now_s, oid))
+        _set_state(db, oid, state, OrderState.FAILED, now_s, decision.reason)
+    elif isinstance(decision, CancelAnswer):
+        db.execute("UPDATE orders SET cancel_requested = 0 WHERE id = ?", (oid,))
+        if decision.cancelled and state in (OrderState.PLANNED, OrderState.ASSIGNED):
+            _deactivate(db, oid, now_s, "cancelled")
+            _set_state(db, oid, state, OrderState.CANCELLED, now_s, "cancelled")
+    # SwapBattery changes no order state; the log line is the crew's instruction
+
+
+def _assign(db: sqlite3.Connection, decision: Assign, state: OrderState, now_s: float) -> None:
+    sortie = decision.sortie
+    if state is OrderState.NEW:
+        _set_state(db, decision.order_id, state, OrderState.PLANNED, now_s, "accepted")
+        state = OrderState.PLANNED
+    _deactivate(db, decision.order_id, now_s, "superseded")
+    plan_id = db.execute(
+        "INSERT INTO plans (order_id, profile_name, battery_wh, plan, created_s) "
+        "VALUES (?,?,?,?,?)", (decision.order_id, sortie.plan.profile_name, sortie.launch_wh,
+                               encode(sortie.plan), now_s)).lastrowid
+    db.execute("INSERT INTO assignments (order_id, drone_id, plan_id, launch_at_s, "
+               "eta_dropoff_s, due_s, sortie, created_s) VALUES (?,?,?,?,?,?,?,?)",
+               (decision.order_id, decision.drone_id, plan_id, decision.launch_at_s,
+                decision.eta_dropoff_s, decision.due_s, encode(sortie), now_s))
+    _set_state(db, decision.order_id, state, OrderState.ASSIGNED, now_s, "assigned")
+
+
+def _deactivate(db: sqlite3.Connection, order_id: str, now_s: float, reason: str) -> None:
+    db.execute("UPDATE assignments SET active = 0, ended_s = ?, end_reason = ? WHERE "
+               "order_id = ? AND active = 1", (now_s, reason, order_id))
+
+
+def _order_of(event: Event) -> str | None:
+    if isinstance(event, OrderPlaced):
+        return event.order.id
+    return getattr(event, "order_id", None)

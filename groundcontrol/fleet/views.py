@@ -1,0 +1,113 @@
+"""The read side of the fleet controller: drone views, the summary, and waiting until done.
+
+A mixin of ``FleetController`` (kept apart so each module stays readable); every method here
+only reads the controller's state and may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from groundcontrol.errors import GroundControlError
+from groundcontrol.fleet.core import FleetState
+from groundcontrol.fleet.flight_job import FlightJob
+from groundcontrol.fleet.model import DroneActivity, DroneView
+from groundcontrol.fleet.stats import FleetSummary, summarize
+from groundcontrol.fleet.store.sqlite import OrderState
+from groundcontrol.flight.flight import FlightState
+from planner.model import Infeasibility, Order
+
+__all__ = ["FleetViews"]
+
+_PHASES = {
+    FlightState.PREFLIGHT: DroneActivity.PREFLIGHT, FlightState.ARMING: DroneActivity.PREFLIGHT,
+    FlightState.UPLOADING: DroneActivity.UPLOADING, FlightState.TAKEOFF: DroneActivity.EN_ROUTE,
+    FlightState.EN_ROUTE: DroneActivity.EN_ROUTE, FlightState.PAUSED: DroneActivity.EN_ROUTE,
+    FlightState.DELIVERING: DroneActivity.DELIVERING,
+    FlightState.RETURNING: DroneActivity.RETURNING, FlightState.LANDING: DroneActivity.RETURNING,
+    FlightState.LANDED: DroneActivity.LANDED,
+}
+
+
+class FleetViews(FleetState):
+    """Views of a running fleet (mixed into ``FleetController``, which sets the fields)."""
+
+    jobs: dict[str, FlightJob]
+    rejected: dict[str, tuple[Infeasibility, ...]]
+    why: dict[str, str]
+    error: BaseException | None
+    lost: set[str]
+    _releases: list[Order]
+
+    def activity(self, drone_id: str) -> DroneActivity:
+        job = self.jobs.get(drone_id)
+        if job is not None:
+            return _PHASES.get(job.state, DroneActivity.LANDED)
+        if drone_id in self.link_lost:
+            return DroneActivity.LINK_LOST
+        if drone_id in self.faults:
+            return DroneActivity.FAULT
+        return DroneActivity.IDLE
+
+    def drone_views(self) -> list[DroneView]:
+        """Every drone's state now (any thread)."""
+        views = []
+        for drone_id, drone in self.drones.items():
+            job = self.jobs.get(drone_id)
+            eta = None
+            if job is not None:
+                eta = job.sortie.land_s if job.delivered else job.sortie.dropoff_s
+            views.append(DroneView(drone_id, drone.name or drone_id, drone.sysid,
+                                   self.activity(drone_id), self.trackers[drone_id].snapshot(),
+                                   job.order_id if job else None, eta,
+                                   self.faults.get(drone_id, "")))
+        return views
+
+    def order_note(self, order_id: str) -> str:
+        """Why an order's flight is coming back or ended short ("" when nothing is amiss):
+        the store keeps the order in flight until the vehicle is down, this says why."""
+        job = next((j for j in list(self.jobs.values()) if j.order_id == order_id), None)
+        if job is not None and job.flight.cut_short and not job.delivered:
+            return f"returning: {job.flight.cut_short}"
+        return self.why.get(order_id, "")
+
+    def pending_releases(self) -> int:
+        return len(self._releases)
+
+    def summary(self) -> FleetSummary:
+        return summarize(self.store, self.scenario, self.delivered_at, self.rejected)
+
+    def open_orders(self) -> list[str]:
+        """Ids of the orders the store still has open (not delivered, failed, cancelled or
+        rejected)."""
+        open_states = (OrderState.NEW, OrderState.PLANNED, OrderState.ASSIGNED,
+                       OrderState.IN_FLIGHT)
+        return [s.order.id for s in self.store.orders() if s.state in open_states]
+
+    def done(self) -> bool:
+        """No order left to release, no flight under way, and no open order in the store."""
+        return not self._releases and not self.jobs and not self.open_orders()
+
+    def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
+                       ) -> FleetSummary:
+        """Block until ``done()`` (or ``stalled()``), then return the summary.
+
+        Raises:
+            GroundControlError: the loop failed, an open order was lost by the dispatcher
+                (named), or the timeout passed first.
+        """
+        deadline = time.monotonic() + timeout_wall_s
+        while not self.done():
+            if self.error is not None:
+                raise GroundControlError(f"fleet controller failed: {self.error!r}")
+            lost = sorted(self.lost & set(self.open_orders()))
+            if lost and not self._releases and not self.jobs:
+                raise GroundControlError(f"orders lost by the dispatcher: {', '.join(lost)}")
+            if stalled is not None and stalled():
+                break
+            if time.monotonic() > deadline:
+                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s: "
+                                         f"{', '.join(self.open_orders())}")
+            time.sleep(0.1)
+        return self.summary()

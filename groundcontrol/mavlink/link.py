@@ -1,0 +1,424 @@
+"""The MAVLink link: one connection (UDP, TCP or serial) carrying any number of vehicles.
+
+This is the only module that imports ``pymavlink.mavutil``. A ``Link`` owns one connection and
+one thread that reads it, routes each message by system id to that vehicle's ``LinkChannel``
+(a ``messages.VehicleChannel``), and sends the ground station's HEARTBEAT (sysid 255, compid
+190, type GCS) once per ``heartbeat_period_s``: ArduCopter's GCS failsafe only counts
+HEARTBEATs, not commands. Liveness is any message from the vehicle. Non-MAVLink bytes
+(ArduPilot prints its boot text on the same TCP stream) are skipped. When a TCP peer goes away
+(ArduPilot SITL drops the connection on reboot) the link reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+os.environ.setdefault("MAVLINK20", "1")  # fence/rally transfers need MAVLink 2 extensions
+
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from groundcontrol.errors import LinkError, ResponseTimeout
+from groundcontrol.mavlink.messages import (
+    Inbox,
+    MavMessage,
+    MessageCallback,
+    MessageHub,
+    Predicate,
+)
+
+mavutil.set_dialect("ardupilotmega")
+
+__all__ = ["GCS_COMPID", "GCS_SYSID", "Link", "LinkChannel", "LinkManager", "LinkStats", "Tap"]
+
+log = logging.getLogger(__name__)
+
+GCS_SYSID = 255
+GCS_COMPID = mavlink.MAV_COMP_ID_MISSIONPLANNER  # 190, as in the recordings
+
+Tap = Callable[[str, int, MavMessage, bytes], None]
+"""``tap(direction, sysid, msg, raw)``: direction "in" (from the vehicle) or "out"."""
+
+
+class _Dropped(Exception):
+    """The peer closed the stream (raised from inside mavutil's EOF hooks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStats:
+    """Counters of one link since it was opened."""
+
+    received: int
+    sent: int
+    bad_data: int
+    reconnects: int
+    connected: bool
+
+
+class LinkChannel:
+    """One vehicle on a link: implements ``messages.VehicleChannel``."""
+
+    def __init__(self, link: Link, sysid: int, compid: int = 1) -> None:
+        self._link = link
+        self._sysid = sysid
+        self._compid = compid
+        self.hub = MessageHub()
+        self.last_message_s: float | None = None
+        """``time.monotonic()`` of the last message from this vehicle (any type)."""
+
+    @property
+    def sysid(self) -> int:
+        return self._sysid
+
+    @property
+    def compid(self) -> int:
+        return self._compid
+
+    @property
+    def link(self) -> Link:
+        return self._link
+
+    def send(self, msg: MavMessage) -> None:
+        self._link.send(msg, self._sysid)
+
+    def subscribe(self, callback: MessageCallback) -> Callable[[], None]:
+        return self.hub.subscribe(callback)
+
+    def inbox(
+        self, types: Collection[str] | None = None, predicate: Predicate | None = None
+    ) -> Inbox:
+        return self.hub.inbox(types, predicate)
+
+    def link_age_s(self) -> float | None:
+        """Seconds since the last message from this vehicle, None if never heard."""
+        if self.last_message_s is None:
+            return None
+        return time.monotonic() - self.last_message_s
+
+    def alive(self, max_age_s: float = 3.0) -> bool:
+        age = self.link_age_s()
+        return age is not None and age <= max_age_s
+
+
+def _open(url: str, retries: int) -> mavutil.mavfile:
+    if url.startswith("serial:"):
+        device, _, baud = url.removeprefix("serial:").rpartition(":")
+        if not device:
+            device, baud = baud, "115200"
+        conn = mavutil.mavlink_connection(
+            device, baud=int(baud), source_system=GCS_SYSID, source_component=GCS_COMPID
+        )
+    elif url.split(":", 1)[0] in ("tcp", "udpin", "udpout", "udp", "tcpin"):
+        conn = mavutil.mavlink_connection(
+            url, source_system=GCS_SYSID, source_component=GCS_COMPID, retries=retries
+        )
+    else:
+        raise ValueError(
+            f"connect: {url!r} is not tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT "
+            "or serial:DEVICE:BAUD"
+        )
+    conn.robust_parsing = True
+    conn.mav.robust_parsing = True
+    return conn
+
+
+class Link:
+    """One MAVLink connection, its reader/heartbeat thread and its vehicles.
+
+    Args:
+        url: ``tcp:HOST:PORT``, ``udpin:HOST:PORT``, ``udpout:HOST:PORT`` or
+            ``serial:DEVICE:BAUD``.
+        heartbeat_period_s: wall seconds between GCS heartbeats; use ``1 / speedup`` against a
+            simulator running faster than real time so the vehicle sees 1 Hz in its own time.
+        reconnect: reopen a dropped TCP connection.
+        connect_timeout_s: how long ``open`` keeps trying the first connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        heartbeat_period_s: float = 1.0,
+        reconnect: bool = True,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.heartbeat_period_s = heartbeat_period_s
+        self.reconnect = reconnect
+        self.connect_timeout_s = connect_timeout_s
+        self.heartbeat_enabled = True
+        """Tests turn this off to provoke the vehicle's GCS failsafe."""
+        self._conn: mavutil.mavfile | None = None
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._channels: dict[int, LinkChannel] = {}
+        self._taps: list[Tap] = []
+        self._reconnect_listeners: list[Callable[[], None]] = []
+        self._vehicle_seen = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._received = self._sent = self._bad = self._reconnects = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> Link:
+        """Connect (retrying up to ``connect_timeout_s``) and start the link thread."""
+        deadline = time.monotonic() + self.connect_timeout_s
+        while True:
+            try:
+                self._conn = self._connect()
+                break
+            except OSError as exc:
+                if time.monotonic() >= deadline:
+                    raise LinkError(f"cannot connect to {self.url}: {exc}") from exc
+                time.sleep(0.2)
+        self._thread = threading.Thread(target=self._run, name=f"link {self.url}", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the thread and close the connection; waiting inboxes raise ``LinkClosed``."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        with self._send_lock:
+            if self._conn is not None:
+                self._close_conn(self._conn)
+                self._conn = None
+        with self._lock:
+            for channel in self._channels.values():
+                channel.hub.close()
+
+    def __enter__(self) -> Link:
+        return self.open() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- vehicles --------------------------------------------------------------------------
+    def vehicle(self, sysid: int, compid: int = 1) -> LinkChannel:
+        """The channel to vehicle ``sysid`` (created on first use, heard or not)."""
+        with self._lock:
+            channel = self._channels.get(sysid)
+            if channel is None:
+                channel = self._channels[sysid] = LinkChannel(self, sysid, compid)
+            return channel
+
+    def sysids(self) -> list[int]:
+        """System ids of the vehicles heard on this link so far."""
+        with self._lock:
+            return sorted(s for s, c in self._channels.items() if c.last_message_s is not None)
+
+    def wait_vehicle(self, sysid: int | None = None, timeout_s: float = 30.0) -> LinkChannel:
+        """Wait for a HEARTBEAT from vehicle ``sysid`` (or from any vehicle when None).
+
+        Raises:
+            ResponseTimeout: no such vehicle was heard in time.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._vehicle_seen:
+            while True:
+                heard = [
+                    c for s, c in sorted(self._channels.items())
+                    if c.last_message_s is not None and (sysid is None or s == sysid)
+                ]
+                if heard:
+                    return heard[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    who = f"vehicle {sysid}" if sysid is not None else "any vehicle"
+                    raise ResponseTimeout(f"HEARTBEAT from {who} on {self.url}", timeout_s)
+                self._vehicle_seen.wait(min(remaining, 0.5))
+
+    def add_tap(self, tap: Tap) -> Callable[[], None]:
+        """Also give every message in and out (with its raw bytes) to ``tap``."""
+        with self._lock:
+            self._taps.append(tap)
+
+        def remove() -> None:
+            with self._lock:
+                if tap in self._taps:
+                    self._taps.remove(tap)
+
+        return remove
+
+    def add_reconnect_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (on the link thread) after each successful reconnection."""
+        with self._lock:
+            self._reconnect_listeners.append(callback)
+
+    def drop_connection(self) -> None:
+        """Close the current connection as a radio dropout would; the thread reconnects."""
+        with self._send_lock:
+            if self._conn is not None:
+                self._close_conn(self._conn)
+                self._conn = None
+
+    def stats(self) -> LinkStats:
+        return LinkStats(
+            self._received, self._sent, self._bad, self._reconnects, self._conn is not None
+        )
+
+    # -- sending ---------------------------------------------------------------------------
+    def send(self, msg: MavMessage, sysid: int = 0) -> None:
+        """Pack and send ``msg``; dropped (logged) while the link is down."""
+        with self._send_lock:
+            conn = self._conn
+            if conn is None:
+                log.debug("%s: link down, dropped %s", self.url, msg.get_type())
+                return
+            try:
+                conn.mav.send(msg)
+            except (OSError, _Dropped) as exc:
+                log.info("%s: send failed (%s), will reconnect", self.url, exc)
+                return
+            self._sent += 1
+        self._tap("out", sysid, msg)
+
+    def _send_heartbeat(self) -> None:
+        self.send(
+            mavlink.MAVLink_heartbeat_message(
+                mavlink.MAV_TYPE_GCS, mavlink.MAV_AUTOPILOT_INVALID, 0, 0,
+                mavlink.MAV_STATE_ACTIVE, 3,
+            )
+        )
+
+    # -- the link thread -------------------------------------------------------------------
+    def _connect(self) -> mavutil.mavfile:
+        conn = _open(self.url, retries=0)
+
+        def dropped() -> None:
+            raise _Dropped()
+
+        # mavutil would print and (optionally) block in its own reconnect; we handle it here.
+        conn.handle_eof = dropped
+        conn.handle_disconnect = dropped
+        return conn
+
+    @staticmethod
+    def _close_conn(conn: mavutil.mavfile) -> None:
+        try:
+            conn.close()
+        except OSError as exc:
+            log.debug("close: %s", exc)
+
+    def _run(self) -> None:
+        next_heartbeat = 0.0
+        while not self._stop.is_set():
+            if self._conn is None:
+                self._try_reconnect()
+                continue
+            now = time.monotonic()
+            if self.heartbeat_enabled and now >= next_heartbeat:
+                self._send_heartbeat()
+                next_heartbeat = now + self.heartbeat_period_s
+            try:
+                self._read_available(min(0.05, self.heartbeat_period_s))
+            except (_Dropped, OSError) as exc:
+                log.info("%s: connection lost (%s)", self.url, exc or "EOF")
+                with self._send_lock:
+                    if self._conn is not None:
+                        self._close_conn(self._conn)
+                    self._conn = None
+                if not self.reconnect:
+                    return
+
+    def _read_available(self, wait_s: float) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        conn.select(wait_s)
+        for _ in range(1000):  # bounded so heartbeats go out under a flood
+            msg = conn.recv_msg()
+            if msg is None:
+                return
+            self._handle(msg)
+
+    def _try_reconnect(self) -> None:
+        try:
+            conn = self._connect()
+        except OSError:
+            self._stop.wait(0.2)
+            return
+        with self._send_lock:
+            self._conn = conn
+        self._reconnects += 1
+        log.info("%s: reconnected", self.url)
+        with self._lock:
+            listeners = list(self._reconnect_listeners)
+        for callback in listeners:
+            callback()
+
+    def _handle(self, msg: MavMessage) -> None:
+        mtype = msg.get_type()
+        if mtype == "BAD_DATA":
+            self._bad += 1
+            return
+        self._received += 1
+        sysid = msg.get_srcSystem()
+        if sysid == GCS_SYSID or sysid == 0:
+            return
+        if mtype == "HEARTBEAT" and msg.type == mavlink.MAV_TYPE_GCS:
+            return  # another ground station on the same link
+        channel = self._channels.get(sysid)
+        if channel is None:
+            if mtype != "HEARTBEAT" or msg.autopilot == mavlink.MAV_AUTOPILOT_INVALID:
+                return
+            channel = self.vehicle(sysid, msg.get_srcComponent())
+        first = channel.last_message_s is None
+        channel.last_message_s = time.monotonic()
+        if first:
+            with self._vehicle_seen:
+                self._vehicle_seen.notify_all()
+        self._tap("in", sysid, msg)
+        channel.hub.dispatch(msg)
+
+    def _tap(self, direction: str, sysid: int, msg: MavMessage) -> None:
+        if not self._taps:
+            return
+        raw = bytes(msg.get_msgbuf())
+        for tap in list(self._taps):
+            tap(direction, sysid, msg, raw)
+
+
+class LinkManager:
+    """Several links at once (one per simulator instance, radio, or UDP port)."""
+
+    def __init__(self, heartbeat_period_s: float = 1.0) -> None:
+        self.heartbeat_period_s = heartbeat_period_s
+        self._links: dict[str, Link] = {}
+        self._lock = threading.Lock()
+
+    def connect(self, url: str, **kwargs: object) -> Link:
+        """The open link to ``url`` (opened on first use)."""
+        with self._lock:
+            link = self._links.get(url)
+            if link is None:
+                kwargs.setdefault("heartbeat_period_s", self.heartbeat_period_s)
+                link = Link(url, **kwargs).open()  # type: ignore[arg-type]
+                self._links[url] = link
+            return link
+
+    def vehicle(self, url: str, sysid: int | None = None, timeout_s: float = 30.0) -> LinkChannel:
+        """Connect to ``url`` and wait for vehicle ``sysid`` (the first heard when None)."""
+        return self.connect(url).wait_vehicle(sysid, timeout_s)
+
+    def links(self) -> list[Link]:
+        with self._lock:
+            return list(self._links.values())
+
+    def close(self) -> None:
+        with self._lock:
+            links, self._links = list(self._links.values()), {}
+        for link in links:
+            link.close()
+
+    def __enter__(self) -> LinkManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

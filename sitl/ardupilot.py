@@ -29,13 +29,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitl.airframe import Airframe
+
 __all__ = [
     "DELIVERY_OVERLAY",
+    "MAX_INSTANCE",
     "ArduPilotSitl",
     "Home",
     "SitlError",
     "SitlNotFound",
     "autotest_copter_parm",
+    "check_instances",
     "find_arducopter",
     "find_defaults",
     "free_instance",
@@ -46,6 +50,8 @@ __all__ = [
 
 BASE_PORT = 5760
 INSTANCE_PORTS = (0, 2, 3)
+MAX_INSTANCE = 255
+"""``-I`` is 8 bits in ArduPilot: ``-I 2361`` listens on 5760 + 10 x (2361 mod 256)."""
 """Offsets from ``sitl_port(i)`` of the TCP ports an instance listens on (SERIAL0..2)."""
 RC_IN_BASE_PORT = 5501
 """SITL also binds UDP ``5501 + 10*i`` for RC input."""
@@ -153,8 +159,12 @@ def autotest_copter_parm(binary: Path) -> Path | None:
     return None
 
 
-def sitl_defaults(binary: Path, explicit: str | None = None, overlay: bool = True) -> list[Path]:
-    """The ``--defaults`` files for a delivery SITL: base defaults plus the delivery overlay.
+def sitl_defaults(binary: Path, explicit: str | None = None, overlay: bool = True,
+                  airframe: Airframe | None = None,
+                  operator: Sequence[Path] = ()) -> list[Path]:
+    """The ``--defaults`` files for a delivery SITL, later files winning: the base defaults,
+    the airframe's parameters, the delivery overlay, then the operator's own files (e.g. a
+    scenario's ``vehicle.parm``).
 
     The base is ``explicit``, else ``$ARDUPILOT_DEFAULTS``, else the autotest ``copter.parm``
     next to ``binary``.
@@ -168,25 +178,42 @@ def sitl_defaults(binary: Path, explicit: str | None = None, overlay: bool = Tru
             "ArduPilot SITL defaults not found: pass --defaults or set ARDUPILOT_DEFAULTS to "
             "ardupilot/Tools/autotest/default_params/copter.parm (not found above "
             f"{binary})")
-    return [*base, DELIVERY_OVERLAY] if overlay else base
+    frame = [airframe.parm_path] if airframe is not None else []
+    return [*base, *frame, *([DELIVERY_OVERLAY] if overlay else []), *operator]
 
 
-def free_instance(count: int, start: int = 0, limit: int = 500) -> int:
-    """The first ``-I`` index from ``start`` where ``count`` instances find their ports free.
+def check_instances(first: int, count: int) -> None:
+    """Refuse ``-I`` numbers ArduPilot cannot take (it keeps 8 bits of them).
+
+    >>> check_instances(250, 6)
+    >>> check_instances(251, 6)
+    Traceback (most recent call last):
+    ...
+    ValueError: SITL instances -I 251..256: ArduPilot's instance number is 0..255
+    """
+    if first < 0 or first + count - 1 > MAX_INSTANCE:
+        raise ValueError(f"SITL instances -I {first}..{first + count - 1}: ArduPilot's "
+                         f"instance number is 0..{MAX_INSTANCE}")
+
+
+def free_instance(count: int, start: int = 0) -> int:
+    """The first ``-I`` index from ``start`` (wrapping round to 0) where ``count`` instances
+    find their ports free; every index is in ArduPilot's 0..255.
 
     Raises:
-        SitlError: no such block below ``start + limit``.
+        SitlError: no such block of ``count`` instances in 0..255.
     """
-    for first in range(start, start + limit):
+    last_first = MAX_INSTANCE - count + 1
+    if count < 1 or last_first < 0:
+        raise SitlError(f"{count} SITL instances do not fit in -I 0..{MAX_INSTANCE}")
+    start = min(max(start, 0), last_first)
+    for first in [*range(start, last_first + 1), *range(0, start)]:
         indices = range(first, first + count)
         ports = [sitl_port(i) + off for i in indices for off in INSTANCE_PORTS]
-        if ports[-1] > 65535:
-            break
         if not any(_port_open(p) for p in ports) and all(
                 _udp_free(RC_IN_BASE_PORT + 10 * i) for i in indices):
             return first
-    raise SitlError(f"no {count} consecutive free SITL instances between -I {start} and "
-                    f"-I {start + limit}")
+    raise SitlError(f"no {count} consecutive free SITL instances in -I 0..{MAX_INSTANCE}")
 
 
 @dataclass
@@ -222,6 +249,8 @@ class ArduPilotSitl:
     first_instance: int = 0
     first_sysid: int = 1
     model: str = "quad"
+    airframe: Airframe | None = None
+    """A delivery airframe: each instance flies its frame model (``--model quad:FILE``)."""
     wipe: bool = True
     extra_args: Sequence[str] = ()
     ready: ReadyCheck | None = None
@@ -261,7 +290,8 @@ class ArduPilotSitl:
     def command(self, index: int, sysid: int, home: Home) -> list[str]:
         """The exact command line for one instance (public so tests and users can see it)."""
         binary = self.binary or find_arducopter()
-        cmd = [str(binary), "--model", self.model, "-I", str(index), "--home", home.arg(),
+        model = f"quad:{self.airframe.model_path.name}" if self.airframe else self.model
+        cmd = [str(binary), "--model", model, "-I", str(index), "--home", home.arg(),
                "--speedup", f"{self.speedup:g}", "--sysid", str(sysid)]
         if self.wipe:
             cmd.append("-w")
@@ -273,6 +303,7 @@ class ArduPilotSitl:
         """Start one process per home; raise SitlError if any exits or never listens."""
         if self._instances:
             raise SitlError("already started")
+        check_instances(self.first_instance, len(self.homes))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for offset, home in enumerate(self.homes):
@@ -289,6 +320,8 @@ class ArduPilotSitl:
             raise SitlError(f"TCP port {port} for SITL instance {index} is already in use")
         workdir = self.log_dir / f"instance-{index}"
         workdir.mkdir(parents=True, exist_ok=True)
+        if self.airframe is not None:
+            self.airframe.install(workdir)
         log_path = self.log_dir / f"arducopter-{index}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -349,6 +382,8 @@ def launch_fleet(
     binary: str | os.PathLike[str] | None = None,
     defaults: str | None = None,
     overlay: bool = True,
+    airframe: Airframe | None = None,
+    operator_params: Sequence[Path] = (),
     ready: ReadyCheck | None = None,
     ready_timeout_s: float | None = None,
     first_instance: int | None = None,
@@ -371,7 +406,8 @@ def launch_fleet(
     timeout = ready_timeout_s if ready_timeout_s is not None else 30.0 + 120.0 / speedup
     return ArduPilotSitl(
         homes=parsed, log_dir=log_dir, binary=path,
-        defaults=sitl_defaults(path, defaults, overlay), speedup=speedup,
+        defaults=sitl_defaults(path, defaults, overlay, airframe, operator_params),
+        airframe=airframe, speedup=speedup,
         first_instance=free_instance(len(parsed)) if first_instance is None else first_instance,
         ready=ready,
         ready_timeout_s=timeout)

@@ -80,7 +80,7 @@ def sitl_fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             raise ValueError(f"{len(chosen)} homes for {count} instances")
         try:
             # A random block keeps clear of 5760 and of other test runs on the same machine.
-            first = free_instance(count, start=random.randint(100, 2400))
+            first = free_instance(count, start=random.randint(20, 200))
             sitl = launch_fleet(chosen, speedup, overlay=overlay, first_instance=first,
                                 log_dir=tmp_path_factory.mktemp("sitl"),
                                 ready=sitl_ready(speedup) if sitl_ready else None)

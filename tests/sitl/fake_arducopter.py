@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from sitl.sim import SimFleet
 
-    port = 5760 + 10 * args.instance
+    port = 5760 + 10 * (args.instance % 256)  # 8 bits, as in ArduPilot
     print("arducopter STAND-IN (tests/sitl/fake_arducopter.py): built-in simulator, not ArduPilot",
           flush=True)
     print(f"Starting sketch 'ArduCopter' model {args.model} instance {args.instance} "

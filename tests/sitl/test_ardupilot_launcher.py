@@ -26,6 +26,7 @@ from groundcontrol.flight.ready import NotReady, ekf_ready_check, wait_vehicle_r
 from groundcontrol.mavlink.link import Link
 from sitl.ardupilot import (
     DELIVERY_OVERLAY,
+    MAX_INSTANCE,
     ArduPilotSitl,
     Home,
     SitlError,
@@ -58,7 +59,7 @@ def base_parm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _instance(count: int = 1) -> int:
-    return free_instance(count, start=random.randint(2500, 4500))
+    return free_instance(count, start=random.randint(20, 240))
 
 
 def _alive(pid: int) -> bool:
@@ -326,3 +327,14 @@ def test_sitl_command_bad_home_is_exit_2(capsys):
 
     assert main(["sitl", "--home", "1,2", "--home", "3,4", "--count", "3"]) == 2
     assert "--home given 2 times for --count 3" in capsys.readouterr().err
+
+
+def test_instance_numbers_stay_in_ardupilots_eight_bits(tmp_path, fake_binary):
+    """``-I`` keeps 8 bits in ArduPilot: the launcher never picks or accepts more."""
+    assert 0 <= free_instance(3, start=10_000) <= MAX_INSTANCE - 2
+    assert free_instance(1, start=MAX_INSTANCE) <= MAX_INSTANCE
+    sitl = ArduPilotSitl(homes=[HOME, HOME], log_dir=tmp_path, binary=fake_binary,
+                         first_instance=MAX_INSTANCE)
+    with pytest.raises(ValueError, match=r"-I 255..256: ArduPilot's instance number is 0..255"):
+        sitl.start()
+    assert not sitl.endpoints

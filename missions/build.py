@@ -42,7 +42,7 @@ from missions.errors import MissionBuildError
 from missions.fence import fence_items
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
-from planner.geo import geodesic_m
+from planner.geo import ardupilot_distance_m
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 from planner.vehicle import DeliveryMethod, VehicleProfile
 
@@ -330,8 +330,10 @@ def _fence_needs(
 
 
 def _farthest_m(home: LatLon, items: Sequence[MissionItem]) -> float:
+    # As the autopilot measures it for FENCE_RADIUS, not on the ellipsoid.
     return max(
-        (geodesic_m(home, LatLon(it.x, it.y)) for it in items if it.has_position), default=0.0
+        (ardupilot_distance_m(home, LatLon(it.x, it.y)) for it in items if it.has_position),
+        default=0.0,
     )
 
 

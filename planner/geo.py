@@ -22,6 +22,7 @@ from planner.model import LatLon
 __all__ = [
     "WGS84",
     "LocalFrame",
+    "ardupilot_distance_m",
     "bearing_deg",
     "destination",
     "geodesic_m",
@@ -149,6 +150,26 @@ def geodesic_m(a: LatLon, b: LatLon) -> float:
     """
     _, _, dist = WGS84.inv(a.lon, a.lat, b.lon, b.lat)
     return float(dist)
+
+
+ARDUPILOT_M_PER_1E7_DEG = 0.011131884502145034
+"""ArduPilot's LOCATION_SCALING_FACTOR: metres per 1e-7 degree on its 6,378,100 m sphere."""
+
+
+def ardupilot_distance_m(a: LatLon, b: LatLon) -> float:
+    """The distance ArduPilot itself measures (``Location::get_distance``: a flat earth on its
+    equatorial sphere, longitude scaled at the mean latitude), e.g. for the circle fence.
+
+    It differs from the ellipsoid: 0.34 % more north-south at Canberra's latitude, so a
+    fence sized on geodesic distances is breached short of its radius.
+
+    >>> a, b = LatLon(-35.2, 149.1), LatLon(-35.32, 149.1)
+    >>> round(ardupilot_distance_m(a, b) - geodesic_m(a, b))
+    45
+    """
+    dlat = (b.lat - a.lat) * 1e7
+    dlon = (b.lon - a.lon) * 1e7 * max(0.01, math.cos(math.radians((a.lat + b.lat) / 2)))
+    return math.hypot(dlat, dlon) * ARDUPILOT_M_PER_1E7_DEG
 
 
 def path_length_m(points: Sequence[LatLon]) -> float:

@@ -21,6 +21,7 @@ from groundcontrol.flight.progress import FlightOutcome
 from groundcontrol.mavlink.link import Link
 from groundcontrol.mavlink.tlog import TlogWriter
 from missions.items import Cmd, Mission, MissionItem
+from sitl.airframe import DEFAULT_AIRFRAME, Airframe, airframe_names, load_airframe
 from sitl.ardupilot import SitlError, SitlNotFound
 
 __all__ = ["BACKENDS", "load_mission", "mission_from_items", "register", "run", "vehicle_at"]
@@ -48,6 +49,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                             "the built-in simulator or ArduPilot SITL (arducopter from --sitl, "
                             "ARDUPILOT_SITL or PATH); implies --configure")
     p.add_argument("--sitl", help="arducopter binary for --backend ardupilot")
+    p.add_argument("--profile",
+                   help="airframe of the simulated vehicle (sitl/airframes/NAME.json + .parm; "
+                        "default: the profile the .plan was planned for, else delivery-quad)")
+    p.add_argument("--log-dir", type=Path,
+                   help="with --backend ardupilot: keep SITL's own logs (logs/*.BIN) here")
     p.add_argument("--sysid", type=int, help="vehicle system id (default: the first heard)")
     p.add_argument("--tlog", type=Path, help="write a .tlog of the flight here")
     p.add_argument("--timeout", type=float, default=1800.0,
@@ -89,7 +95,8 @@ def load_mission(path: Path) -> Mission:
             derived = mission_from_items(mission.name, mission.items)
             mission = Mission(mission.name, mission.items, mission.fence, mission.rally,
                               mission.required_params, derived.delivery_seq,
-                              derived.dropoff_seq, mission.order_id, mission.cruise_speed_ms)
+                              derived.dropoff_seq, mission.order_id, mission.cruise_speed_ms,
+                              mission.meta)
         return mission
     if suffix in (".waypoints", ".txt"):
         from missions.wpl import read_wpl
@@ -111,28 +118,46 @@ def _printer(out: TextIO, t0: float) -> object:
 
 @contextlib.contextmanager
 def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speedup: float,
-               sitl: str | None = None) -> Iterator[str]:
-    """The MAVLink URL to fly on: ``connect``, or a vehicle started at the mission's home."""
+               sitl: str | None = None, profile: str | None = None,
+               log_dir: Path | None = None) -> Iterator[str]:
+    """The MAVLink URL to fly on: ``connect``, or a vehicle started at the mission's home
+    flying the mission's airframe (``profile``, else the one it was planned for)."""
     if backend is None:
         yield connect or "tcp:127.0.0.1:5760"
         return
     home_item = mission.items[0]
     home = (home_item.x, home_item.y, home_item.z, 0.0)
+    airframe = mission_airframe(mission, profile)
     if backend == "builtin":
         import sitl as sitl_package
         from sitl.sim import SimFleet
 
         # The same base defaults and delivery overlay as ArduPilot SITL gets (--defaults).
         params = Path(sitl_package.__file__).parent / "params"
-        files = [params / "copter.parm", params / "delivery.parm"]
-        with SimFleet(homes=[home], speedup=speedup, params_files=files, base_port=0) as fleet:
+        with SimFleet(homes=[home], speedup=speedup, base_files=[params / "copter.parm"],
+                      params_files=[params / "delivery.parm"], airframes=airframe,
+                      base_port=0) as fleet:
             yield fleet.endpoints[0]
         return
     from groundcontrol.flight.ready import ekf_ready_check
     from sitl.ardupilot import launch_fleet
 
-    with launch_fleet([home], speedup, binary=sitl, ready=ekf_ready_check(speedup)) as ardupilot:
+    with launch_fleet([home], speedup, binary=sitl, ready=ekf_ready_check(speedup),
+                      airframe=airframe, log_dir=log_dir) as ardupilot:
         yield ardupilot.endpoints[0]
+
+
+def mission_airframe(mission: Mission, profile: str | None) -> Airframe:
+    """The airframe to simulate: ``profile``, else the mission's planned profile when an
+    airframe of that name exists, else ``delivery-quad``.
+
+    Raises:
+        ValueError: ``profile`` names no airframe.
+    """
+    if profile is not None:
+        return load_airframe(profile)
+    planned = mission.meta.get("profile")
+    return load_airframe(planned if planned in airframe_names() else DEFAULT_AIRFRAME)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
         preflight=PreflightConfig(min_battery_pct=args.min_battery,
                                   configure=args.configure or args.backend is not None))
     try:
-        with vehicle_at(mission, args.backend, args.connect, speedup, args.sitl) as url:
+        with vehicle_at(mission, args.backend, args.connect, speedup, args.sitl, args.profile,
+                        args.log_dir) as url:
             if args.backend:
                 out.write(f"started a {args.backend} vehicle at the mission's home: {url}\n")
             outcome = _fly(url, mission, config, args, out)

@@ -19,6 +19,7 @@ from groundcontrol.scenarios import resolve_scenario
 from planner.load import load_scenario
 from planner.model import Order
 from planner.scenario import Scenario
+from sitl.airframe import Airframe, airframe_names, load_airframe
 
 __all__ = [
     "LEAD_S",
@@ -26,6 +27,7 @@ __all__ = [
     "VEHICLE_PARAMS",
     "add_fleet_arguments",
     "endpoints_from_urls",
+    "fleet_airframes",
     "load_fleet_scenario",
     "printer",
     "resume_time_s",
@@ -129,8 +131,15 @@ def start_sim(scenario: Scenario, folder: Path, speedup: float) -> Any:
                              f"{drone.id} has {drone.sysid}, expected {first + i}")
     params = [folder / VEHICLE_PARAMS] if (folder / VEHICLE_PARAMS).is_file() else []
     fleet = SimFleet(sim_homes(scenario), speedup=speedup, params_files=params, base_port=0,
-                     sysid_base=first)
+                     sysid_base=first, airframes=fleet_airframes(scenario))
     return fleet.start()
+
+
+def fleet_airframes(scenario: Scenario) -> list[Airframe | None]:
+    """Each drone's airframe (``sitl/airframes/<profile>``); None where its profile has none
+    (the simulator's default SITL quad)."""
+    known = set(airframe_names())
+    return [load_airframe(d.profile) if d.profile in known else None for d in scenario.fleet]
 
 
 def sim_endpoints(scenario: Scenario, fleet: Any) -> dict[str, str]:

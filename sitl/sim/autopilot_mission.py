@@ -297,6 +297,8 @@ class MissionRunner:
             return 0.0
         n2, e2, _ = self.v.item_target(self.items[nxt], keep_alt=False)
         n1, e1, _ = act.target
+        if math.hypot(n2 - n1, e2 - e1) < 1.0:
+            return 0.0  # the next leg is vertical (a descent over the drop-off): stop here
         p = self.v.phys
         a_in = math.atan2(e1 - p.east_m, n1 - p.north_m)
         a_out = math.atan2(e2 - e1, n2 - n1)

@@ -9,6 +9,7 @@ with the load, so battery failsafes can be reached by draining.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .physics import GRAVITY_MSS
@@ -30,6 +31,17 @@ class PowerModel:
     climb_efficiency: float = 0.6
     idle_power_w: float = 10.0
     """Armed on the ground, motors spinning at idle."""
+    thrust_drag: tuple[float, float] | None = None
+    """An airframe's drag ``(c1, c2)``: power then follows thrust as in ArduPilot SITL's
+    frame models (hover power / cos(lean)) instead of the fitted speed terms."""
+
+    @classmethod
+    def for_airframe(cls, mass_kg: float, hover_power_w: float,
+                     drag: tuple[float, float]) -> PowerModel:
+        """Power of an airframe SITL flies from a frame model: hover power at its mass,
+        then proportional to thrust (the lean that balances drag adds 1/cos(lean))."""
+        return cls(mass_kg=mass_kg, hover_power_w=hover_power_w, reference_mass_kg=mass_kg,
+                   thrust_drag=drag)
 
     def power_w(self, airspeed_ms: float, climb_ms: float, payload_kg: float = 0.0) -> float:
         """Electrical power in flight.
@@ -42,9 +54,15 @@ class PowerModel:
         mass = self.mass_kg + payload_kg
         hover = self.hover_power_w * (mass / self.reference_mass_kg) ** 1.5
         v = max(0.0, airspeed_ms)
+        climb = mass * GRAVITY_MSS * climb_ms / self.climb_efficiency if climb_ms > 0 else 0.0
+        if self.thrust_drag is not None:
+            # SITL's current follows the motor output, i.e. thrust: a steady climb costs
+            # no more than a hover there (its vertical drag is small), only the lean does.
+            c1, c2 = self.thrust_drag
+            tilt = (c1 * v + c2 * v * v) / GRAVITY_MSS
+            return max(self.idle_power_w, hover * math.sqrt(1.0 + tilt * tilt))
         forward = self.speed_linear_w_per_ms * v + self.speed_quadratic_w_per_ms2 * v * v
         scale = hover / self.hover_power_w
-        climb = mass * GRAVITY_MSS * climb_ms / self.climb_efficiency if climb_ms > 0 else 0.0
         return max(self.idle_power_w, hover + forward * scale + climb)
 
 

@@ -110,8 +110,11 @@ def _inside_polygon(lat: float, lon: float, poly: tuple[tuple[float, float], ...
 
 
 def _dist_m(lat0: float, lon0: float, lat: float, lon: float) -> float:
-    n, e = ne_offset_m(lat0, lon0, lat, lon)
-    return math.hypot(n, e)
+    # ArduPilot's Location::get_distance: 1e-7 deg = 0.011131884502145034 m, longitude
+    # scaled at the mean latitude (its fence checks use it, not the ellipsoid).
+    dlat = (lat - lat0) * 1e7
+    dlon = (lon - lon0) * 1e7 * max(0.01, math.cos(math.radians((lat0 + lat) / 2)))
+    return math.hypot(dlat, dlon) * 0.011131884502145034
 
 
 def check_breaches(geom: FenceGeometry, fence_type: int, lat: float, lon: float, alt_rel_m: float,

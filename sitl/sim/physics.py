@@ -30,20 +30,23 @@ _DRAG_C1 = 0.3467
 _DRAG_C2 = 0.01973
 
 
-def drag_accel_mss(airspeed_ms: float) -> float:
-    """Horizontal drag deceleration of the SITL-like quad at ``airspeed_ms``."""
+def drag_accel_mss(airspeed_ms: float, c1: float = _DRAG_C1, c2: float = _DRAG_C2) -> float:
+    """Horizontal drag deceleration ``c1 v + c2 v^2`` at ``airspeed_ms`` (by default the SITL
+    quad's; an airframe gives its own, ``sitl.airframe.Airframe.drag_coefficients``)."""
     v = abs(airspeed_ms)
-    return _DRAG_C1 * v + _DRAG_C2 * v * v
+    return c1 * v + c2 * v * v
 
 
-def max_airspeed_ms(angle_max_deg: float) -> float:
+def max_airspeed_ms(angle_max_deg: float, c1: float = _DRAG_C1, c2: float = _DRAG_C2) -> float:
     """Top airspeed where drag needs the full lean angle.
 
     >>> round(max_airspeed_ms(30.0), 1)
     10.3
     """
     a = GRAVITY_MSS * math.tan(math.radians(max(1.0, min(angle_max_deg, 80.0))))
-    return (-_DRAG_C1 + math.sqrt(_DRAG_C1 * _DRAG_C1 + 4 * _DRAG_C2 * a)) / (2 * _DRAG_C2)
+    if c2 <= 0.0:
+        return a / c1
+    return (-c1 + math.sqrt(c1 * c1 + 4 * c2 * a)) / (2 * c2)
 
 
 def ne_offset_m(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
@@ -99,6 +102,8 @@ class Physics:
         self.accel_mss = 2.5
         self.accel_z_mss = 1.0
         self.angle_max_deg = 30.0
+        self.drag = (_DRAG_C1, _DRAG_C2)
+        """``(c1, c2)`` of the drag deceleration (the airframe's, else the SITL quad's)."""
         self.on_ground = True
         self.touchdown_speed_ms = 0.0
 
@@ -170,7 +175,7 @@ class Physics:
         # The airspeed is capped by the lean angle; the controller flies ground velocity.
         air_n, air_e = want_n - self.wind_n, want_e - self.wind_e
         air = math.hypot(air_n, air_e)
-        cap = max_airspeed_ms(self.angle_max_deg)
+        cap = max_airspeed_ms(self.angle_max_deg, *self.drag)
         if air > cap:
             air_n, air_e = air_n / air * cap, air_e / air * cap
             want_n, want_e = air_n + self.wind_n, air_e + self.wind_e
@@ -204,7 +209,7 @@ class Physics:
         if self.on_ground or air < 1e-3:
             self.roll_rad = self.pitch_rad = 0.0
             return
-        lean = math.atan(drag_accel_mss(air) / GRAVITY_MSS)
+        lean = math.atan(drag_accel_mss(air, *self.drag) / GRAVITY_MSS)
         # Lean into the relative wind, expressed in the body frame (yaw).
         rel = math.atan2(air_e, air_n) - self.yaw_rad
         self.pitch_rad = -lean * math.cos(rel)

@@ -21,6 +21,8 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from sitl.airframe import Airframe
+
 from .battery import PowerModel
 from .params import load_parm_file
 from .state import Home, Timeline
@@ -60,17 +62,27 @@ class SimFleet:
         host: address to listen on.
         wind: (speed_ms, from_deg) for every vehicle (SIM_WIND_SPD / SIM_WIND_DIR).
         timeline: boot timeline (defaults to the recorded SITL timings).
-        power: the simulator's power model.
+        power: the simulator's power model (default: the airframe's, else the SITL quad's).
         sysid_base: vehicle i gets MAV_SYSID sysid_base + i.
+        base_files: base defaults (e.g. copter.parm), applied before the airframe's
+            parameters; ``params_files`` come after them, as in SITL's ``--defaults``.
+        airframes: one airframe for every vehicle or one per home (``sitl.airframe``): the
+            aircraft ArduPilot SITL would fly with ``--model quad:FILE.json``.
     """
 
     def __init__(self, homes: Sequence[Home | Sequence[float]], speedup: float = 1.0,
                  params_files: Sequence[str | Path] = (), params: dict[str, float] | None = None,
                  base_port: int = 5760, host: str = "127.0.0.1",
                  wind: tuple[float, float] | None = None, timeline: Timeline | None = None,
-                 power: PowerModel | None = None, sysid_base: int = 1) -> None:
+                 power: PowerModel | None = None, sysid_base: int = 1,
+                 base_files: Sequence[str | Path] = (),
+                 airframes: Sequence[Airframe | None] | Airframe | None = None) -> None:
         if speedup <= 0:
             raise ValueError(f"speedup must be positive, got {speedup}")
+        frames = _per_vehicle(airframes, len(homes))
+        base: dict[str, float] = {}
+        for path in base_files:
+            base.update(load_parm_file(path))
         overrides: dict[str, float] = {}
         for path in params_files:
             overrides.update(load_parm_file(path))
@@ -85,10 +97,12 @@ class SimFleet:
         self._sel = selectors.DefaultSelector()
         for i, home in enumerate(homes):
             h = home if isinstance(home, Home) else Home(*[float(x) for x in home])
-            vehicle_params = dict(overrides)
-            vehicle_params["MAV_SYSID"] = sysid_base + i
+            # As SITL's --defaults: base, the airframe's parameters, then the rest.
+            frame = frames[i]
+            vehicle_params = {**base, **(load_parm_file(frame.parm_path) if frame else {}),
+                              **overrides, "MAV_SYSID": sysid_base + i}
             vehicle = SimVehicle(h, sysid=sysid_base + i, params=vehicle_params, power=power,
-                                 timeline=timeline)
+                                 timeline=timeline, airframe=frame)
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             port = 0 if base_port == 0 else base_port + 10 * i
@@ -310,3 +324,13 @@ class SimFleet:
         ep.pending_out.clear()
         if not self._stop.is_set():
             self._sel.register(ep.listener, selectors.EVENT_READ, ("accept", ep))
+
+
+def _per_vehicle(airframes: Sequence[Airframe | None] | Airframe | None,
+                 count: int) -> list[Airframe | None]:
+    if airframes is None or isinstance(airframes, Airframe):
+        return [airframes] * count
+    frames = list(airframes)
+    if len(frames) != count:
+        raise ValueError(f"{len(frames)} airframes for {count} vehicles")
+    return frames

@@ -17,6 +17,8 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from sitl.airframe import Airframe
+
 from . import boot, commands, failsafes, modes, telemetry
 from .autopilot_mission import MissionRunner, RunState
 from .battery import Battery, PowerModel
@@ -46,21 +48,32 @@ class SimVehicle:
     """A simulated ArduCopter (MAV_SYSID = sysid, component 1)."""
 
     def __init__(self, home: Home, sysid: int = 1, params: dict[str, float] | None = None,
-                 power: PowerModel | None = None, timeline: Timeline | None = None) -> None:
+                 power: PowerModel | None = None, timeline: Timeline | None = None,
+                 airframe: Airframe | None = None) -> None:
         overrides = dict(params or {})
         overrides.setdefault("MAV_SYSID", sysid)
         self.params = ParamStore(overrides)
         self.start = home
-        self.power = power or PowerModel()
+        self.airframe = airframe
+        """The frame model ArduPilot SITL would fly (drag, power, pack); None: the SITL quad."""
         self.timeline = timeline or Timeline()
         self.phys = Physics()
+        if airframe is not None:
+            self.phys.drag = airframe.drag_coefficients()
+            power = power or PowerModel.for_airframe(airframe.mass_kg, airframe.hover_power_w,
+                                                     self.phys.drag)
+        self.power = power or PowerModel()
         self.phys.yaw_rad = math.radians(home.heading_deg)
         self.missions = MissionServer(self.send, self.text, self._on_items_changed,
                                       self._home_item, validate_fence)
         self.fence_geom = FenceGeometry()
         p = self.params
-        self.battery = Battery(p.get("BATT_CAPACITY"), p.get("SIM_BATT_VOLTAGE"),
-                               p.get("SIM_BATT_CAP_AH"))
+        if airframe is not None:
+            self.battery = Battery(p.get("BATT_CAPACITY"), airframe.full_voltage_v,
+                                   airframe.capacity_ah)
+        else:
+            self.battery = Battery(p.get("BATT_CAPACITY"), p.get("SIM_BATT_VOLTAGE"),
+                                   p.get("SIM_BATT_CAP_AH"))
         self.payload_kg = 0.0
         self.link_up = False
         self.boots = 0
@@ -221,8 +234,12 @@ class SimVehicle:
         self.phys.angle_max_deg = p.get("ANGLE_MAX") / 100.0
         self.phys.set_wind(p.get("SIM_WIND_SPD"), p.get("SIM_WIND_DIR"))
         self.battery.capacity_mah = p.get("BATT_CAPACITY")
-        self.battery.full_voltage_v = p.get("SIM_BATT_VOLTAGE")
-        self.battery.sag_capacity_ah = p.get("SIM_BATT_CAP_AH")
+        if self.airframe is not None:  # SITL's frame model sets the pack, not SIM_BATT_*
+            self.battery.full_voltage_v = self.airframe.full_voltage_v
+            self.battery.sag_capacity_ah = self.airframe.capacity_ah
+        else:
+            self.battery.full_voltage_v = p.get("SIM_BATT_VOLTAGE")
+            self.battery.sag_capacity_ah = p.get("SIM_BATT_CAP_AH")
 
     def stopping_point(self) -> tuple[float, float, float]:
         """Where the copter stops braking from its current velocity (north, east, up)."""

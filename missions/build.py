@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from missions.errors import MissionBuildError
 from missions.fence import fence_items
@@ -53,11 +53,13 @@ __all__ = [
     "MIN_FENCE_MARGIN_M",
     "MIN_GROUND_WAIT_S",
     "PAYLOAD_PLACE_SLACK_M",
+    "PHASE_GROUPS",
     "SPEED_TYPE_GROUND",
     "WINCH_INSTANCE",
     "WINCH_LENGTH_CONTROL",
     "WINCH_SETTLE_S",
     "build_mission",
+    "planned_meta",
 ]
 
 GRIPPER_RELEASE = mavlink.GRIPPER_ACTION_RELEASE
@@ -132,6 +134,8 @@ class _Delivery:
     dropoff_seq: int
     delivery_seq: int
     needs: tuple[ParamRequirement, ...]
+    return_seq: int = 0
+    """First item of the way home (the first inbound waypoint, or the final land)."""
 
 
 def _require(ok: bool, field_name: str, problem: str) -> None:
@@ -329,6 +333,33 @@ def _fence_needs(
     )
 
 
+PHASE_GROUPS = ("out", "delivery", "back", "landing")
+"""How a flight is split for planned-vs-flown: takeoff and cruise to the drop-off, the delivery
+action, the cruise home, the final descent and landing."""
+
+
+def planned_meta(plan: FlightPlan) -> dict[str, str]:
+    """The plan's figures a flight is judged against, as ``Mission.meta`` strings: total time
+    (s) and energy (Wh) and the time of each of ``PHASE_GROUPS``.
+
+    Phases before ``cruise_out`` count as out, those after ``cruise_back`` as landing.
+    """
+    sums = dict.fromkeys(PHASE_GROUPS, 0.0)
+    group = "out"
+    for phase in plan.phases:
+        if phase.name == "cruise_back":
+            group = "back"
+        sums[group] += phase.duration_s
+        if phase.name == "cruise_out":
+            group = "delivery"
+        elif phase.name == "cruise_back":
+            group = "landing"
+    meta = {f"planned_{name}_s": f"{value:.1f}" for name, value in sums.items()}
+    meta["planned_s"] = f"{plan.flight_time_s:.1f}"
+    meta["planned_wh"] = f"{plan.energy_wh:.2f}"
+    return meta
+
+
 def _farthest_m(home: LatLon, items: Sequence[MissionItem]) -> float:
     # As the autopilot measures it for FENCE_RADIUS, not on the ellipsoid.
     return max(
@@ -347,6 +378,7 @@ def _route_items(b: _Items, plan: FlightPlan, profile: VehicleProfile) -> _Deliv
     for point in plan.outbound[1:]:
         b.nav(Cmd.NAV_WAYPOINT, point, cruise)
     delivery = _ACTIONS[profile.delivery_method](b, plan.outbound[-1], plan, profile)
+    delivery = replace(delivery, return_seq=len(b.items))
     for point in plan.inbound[1:-1]:
         b.nav(Cmd.NAV_WAYPOINT, point, cruise)
     b.nav(Cmd.NAV_LAND, plan.inbound[-1], 0.0)
@@ -415,5 +447,7 @@ def build_mission(
             "profile": profile.name,
             "depot": plan.depot.id,
             "delivery_method": profile.delivery_method.value,
+            "return_seq": str(delivery.return_seq),
+            **planned_meta(plan),
         },
     )

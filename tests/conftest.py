@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from groundcontrol.flight.ready import ekf_ready_check
 from groundcontrol.scenarios import resolve_scenario
 
 pytest_plugins = ["sitl.pytest_plugin"]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sitl"))
+import fake_arducopter  # noqa: E402  (the stand-in arducopter, tests/sitl)
 
 CanberraCopy = Callable[[Path, int, tuple[str, ...], float], Path]
 
@@ -49,3 +53,18 @@ def canberra_copy() -> CanberraCopy:
     """``canberra_copy(folder, drones, order_ids, spacing_s)``: the Canberra scenario with its
     first ``drones`` drones and just those orders, placed ``spacing_s`` apart from t=100 s."""
     return _copy_canberra
+
+
+
+@pytest.fixture(scope="session")
+def fake_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ``arducopter`` stand-in (tests/sitl/fake_arducopter.py) for launcher tests."""
+    return fake_arducopter.write_wrapper(tmp_path_factory.mktemp("bin"))
+
+
+@pytest.fixture(scope="session")
+def base_parm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Base SITL defaults for launcher tests (stand-in for copter.parm)."""
+    path = tmp_path_factory.mktemp("parm") / "base.parm"
+    path.write_text("FENCE_RADIUS 150\nRTL_ALT 3000\n")
+    return path

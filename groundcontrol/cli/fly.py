@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -56,8 +57,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="with --backend ardupilot: keep SITL's own logs (logs/*.BIN) here")
     p.add_argument("--sysid", type=int, help="vehicle system id (default: the first heard)")
     p.add_argument("--tlog", type=Path, help="write a .tlog of the flight here")
-    p.add_argument("--timeout", type=float, default=1800.0,
-                   help="wall seconds allowed for the mission once started (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="hard limit in wall seconds for the mission once started (default: "
+                        "none; the flight may run 1.5x its planned time, then longer while the "
+                        "vehicle keeps making progress)")
+    p.add_argument("--json", action="store_true",
+                   help="print the outcome as one JSON object on stdout (progress on stderr)")
     p.add_argument("--speedup", type=float,
                    help="the simulator's speedup, so heartbeats and waits match its clock "
                         "(default: 1 with --connect, 20 builtin, 10 ardupilot)")
@@ -163,11 +168,12 @@ def mission_airframe(mission: Mission, profile: str | None) -> Airframe:
 def run(args: argparse.Namespace) -> int:
     mission = load_mission(args.mission)
     speedup = args.speedup if args.speedup is not None else DEFAULT_SPEEDUP[args.backend]
-    if args.timeout <= 0 or speedup <= 0:
+    if (args.timeout is not None and args.timeout <= 0) or speedup <= 0:
         raise ValueError("--timeout and --speedup must be positive")
-    out = sys.stdout
+    out = sys.stderr if args.json else sys.stdout
     config = FlightConfig(
-        speedup=speedup, mission_timeout_s=args.timeout * speedup,
+        speedup=speedup,
+        mission_timeout_s=None if args.timeout is None else args.timeout * speedup,
         preflight=PreflightConfig(min_battery_pct=args.min_battery,
                                   configure=args.configure or args.backend is not None))
     try:
@@ -182,11 +188,32 @@ def run(args: argparse.Namespace) -> int:
     except SitlError as exc:  # no arducopter, or it would not start: its log tail is in exc
         print(f"drone-delivery fly: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, SitlNotFound) else 1
+    if outcome.record is not None:
+        out.write("planned against flown (vehicle time):\n")
+        out.writelines(f"  {line}\n" for line in outcome.record.lines())
+    if args.json:
+        sys.stdout.write(json.dumps(outcome_json(mission, outcome)) + "\n")
     if outcome.success:
         out.write(f"delivered, landed and disarmed ({outcome.duration_s:.0f} s)\n")
         return 0
-    print(f"drone-delivery fly: not delivered: {outcome}", file=sys.stderr)
+    lead = "delivered, but" if outcome.delivered else "not delivered:"
+    print(f"drone-delivery fly: {lead} {outcome}", file=sys.stderr)
     return 1
+
+
+def outcome_json(mission: Mission, outcome: FlightOutcome) -> dict[str, object]:
+    """``fly --json``: the outcome and planned against flown, one flat object."""
+    record = outcome.record
+    planned = record.as_dict() if record is not None else {}
+    return {
+        "order_id": mission.order_id, "delivered": outcome.delivered,
+        "landed": outcome.landed, "disarmed": outcome.disarmed,
+        "success": outcome.success, "reason": outcome.reason.value, "detail": outcome.detail,
+        "wall_s": round(outcome.duration_s, 1),
+        **{key: planned.get(key) for key in ("planned_s", "flown_s", "planned_wh", "used_wh",
+                                              "max_cross_track_m", "planned_phases_s",
+                                              "flown_phases_s")},
+    }
 
 
 def _fly(url: str, mission: Mission, config: FlightConfig, args: argparse.Namespace,

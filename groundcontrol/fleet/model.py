@@ -77,7 +77,7 @@ class FleetConfig:
     seed: int = 0
     min_battery_pct: int = 20
     """Floor of the pre-flight battery check (the dispatcher checked the energy already)."""
-    mission_timeout_s: float = 3600.0
+    mission_timeout_s: float | None = None
 
 
 class FleetEventKind(Enum):

@@ -65,14 +65,14 @@ def settle_outcome(ctl: FleetCore, job: FlightJob, outcome: FlightOutcome,
         and outcome.disarmed
     if outcome.delivered:
         ctl.delivered_at.setdefault(job.order_id, now)
-        _end(ctl, job.order_id, "delivered", now)
+        _end(ctl, job.order_id, "delivered", now, outcome)
         ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), True, job.order_id), now)
         if not home:
             ctl.fault(job.drone_id, f"delivered, then {reason}", now)
         return
     if home and not job.reattach:
         ctl.why[job.order_id] = f"came back with the parcel ({reason}); flies again"
-        _end(ctl, job.order_id, "aborted", now)
+        _end(ctl, job.order_id, "aborted", now, outcome)
         ctl.dispatch(DroneLanded(job.drone_id, _battery_wh(ctl, job), False, job.order_id),
                      now)
         return
@@ -112,6 +112,8 @@ def _never_flew(ctl: FleetCore, job: FlightJob, outcome: FlightOutcome, reason: 
         ctl.call(lambda: ctl.back_in_service(job.drone_id, now))
 
 
-def _end(ctl: FleetCore, order_id: str, outcome: str, now: float) -> None:
+def _end(ctl: FleetCore, order_id: str, outcome: str, now: float,
+         flown: FlightOutcome | None = None) -> None:
     if ctl.store.order(order_id).state is OrderState.IN_FLIGHT:
-        ctl.store.end_flight(order_id, outcome, now)
+        record = flown.record.as_dict() if flown is not None and flown.record else None
+        ctl.store.end_flight(order_id, outcome, now, record)

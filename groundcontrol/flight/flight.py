@@ -34,6 +34,7 @@ from groundcontrol.flight.progress import (
     FlightState,
     ProgressTracker,
 )
+from groundcontrol.flight.record import FlightRecorder
 from groundcontrol.mavlink.commands import (
     CommandConfig,
     Commander,
@@ -84,8 +85,12 @@ class FlightConfig:
     arm_attempts: int = 15
     arm_retry_s: float = 3.0
     """Vehicle seconds between ARM attempts while pre-arm checks settle."""
-    mission_timeout_s: float = 3600.0
-    """Vehicle seconds from MISSION_START to disarmed."""
+    mission_timeout_s: float | None = None
+    """Hard limit in vehicle seconds from MISSION_START to disarmed; None: none beyond the
+    plan-derived budget, which is extended while the vehicle keeps making progress."""
+    stall_s: float = 180.0
+    """Vehicle seconds without progress (no new mission item, not moving) past the budget
+    before the flight is given up."""
     link_lost_s: float = 5.0
     """Wall seconds without any message before reporting the link lost."""
     link_giveup_s: float = 120.0
@@ -114,6 +119,7 @@ class Flight:
         self.tracker = tracker or VehicleTracker(channel.sysid)
         self._unsubscribe = channel.subscribe(self.tracker.update) if tracker is None else None
         self.progress = ProgressTracker(mission, config.require_delivery_text)
+        self.recorder = FlightRecorder(mission)
         self._requests: queue.Queue[str] = queue.Queue()
         self._state = FlightState.PREFLIGHT
         self._aborted = False
@@ -166,8 +172,12 @@ class Flight:
               FlightState.FAILED) -> FlightOutcome:
         self._set_state(state, f"{reason.value}: {exc}")
         s = self.tracker.snapshot()
-        return FlightOutcome(False, not s.armed, not s.armed, reason, str(exc), state,
-                             duration_s=time.monotonic() - self._started_s)
+        self.recorder.update(s)
+        # A release the vehicle confirmed stays a delivery whatever ends the flight after it.
+        return FlightOutcome(self.progress.delivered, not s.armed, not s.armed, reason,
+                             str(exc), state, self.progress.max_seq,
+                             time.monotonic() - self._started_s, s.energy_wh,
+                             self.recorder.record())
 
     # -- the flight ------------------------------------------------------------------------
     def run(self) -> FlightOutcome:
@@ -306,14 +316,27 @@ class Flight:
             self._emit("problem", f"{exc}")
             return False
 
+    def _budget_s(self) -> float:
+        """Vehicle seconds the flight may take before it is re-estimated: the plan's time with
+        half again and two minutes for the ground, else an hour."""
+        planned = self.recorder.planned_s
+        budget = 3600.0 if planned is None else 1.5 * planned + 120.0
+        hard = self.config.mission_timeout_s
+        return budget if hard is None else min(budget, hard)
+
     def _fly(self) -> FlightOutcome:
-        """Follow the mission to its ending, or give up on a silent link or the time limit."""
+        """Follow the mission to its ending, or give up on a silent link or a stalled flight."""
         cfg = self.config
-        deadline = self.tracker.deadline(cfg.mission_timeout_s, cfg.speedup)
+        deadline = self.tracker.deadline(self._budget_s(), cfg.speedup)
+        hard = None if cfg.mission_timeout_s is None else self.tracker.deadline(
+            cfg.mission_timeout_s, cfg.speedup)
         link_problem = False
+        watch = _ProgressWatch(cfg.stall_s / cfg.speedup)
         while True:
             self._serve_requests()
             s = self.tracker.snapshot()
+            self.recorder.update(s)
+            watch.update(s)
             phase = self.progress.update(s)
             if self._pause_how is None:
                 self._set_state(phase)
@@ -330,9 +353,32 @@ class Flight:
             if link_problem and age > cfg.link_giveup_s:
                 return self._fail(FlightReason.LINK_LOST, f"silent for {age:.0f} s")
             if deadline.expired():
-                self._safe(self.commander.rtl)
-                return self._fail(FlightReason.TIMEOUT, "mission timeout; RTL sent")
+                if watch.stalled() or (hard is not None and hard.expired()):
+                    self._safe(self.commander.rtl)
+                    return self._fail(FlightReason.TIMEOUT, self._timeout_text(s, watch))
+                deadline = self.tracker.deadline(self._extension_s(), cfg.speedup)
+                self._emit("problem", self._slow_text())
             time.sleep(cfg.poll_s)
+
+    def _extension_s(self) -> float:
+        planned = self.recorder.planned_s
+        return max(120.0, 0.25 * planned) if planned is not None else 600.0
+
+    def _slow_text(self) -> str:
+        """The re-estimate told to observers when the flight runs past its budget."""
+        record = self.recorder.record()
+        flown = self.recorder.elapsed_s()
+        planned = record.planned_s
+        text = f"slower than planned: {flown:.0f} s flown" if flown is not None else \
+            "slower than planned"
+        if planned is not None:
+            text += f", plan said {planned:.0f} s"
+        return text + f"; still progressing, allowing {self._extension_s():.0f} s more"
+
+    def _timeout_text(self, s: VehicleState, watch: _ProgressWatch) -> str:
+        why = (f"no progress for {self.config.stall_s:.0f} s at item {s.mission_seq}"
+               if watch.stalled() else "hard time limit reached")
+        return f"flight timed out ({why}); RTL sent"
 
     def _report_progress(self, s: VehicleState) -> None:
         """Tell observers of a new mission item, of leaving AUTO and of the delivery, once each."""
@@ -356,9 +402,11 @@ class Flight:
         if self._operator_reason is not None and reason is not FlightReason.COMPLETED:
             reason = self._operator_reason
             state = FlightState.ABORTED if reason is FlightReason.ABORTED else state
+        self.recorder.update(self.tracker.snapshot())
         final = FlightOutcome(outcome.delivered, outcome.landed, outcome.disarmed, reason,
                               outcome.detail, state, outcome.reached_seq,
-                              time.monotonic() - self._started_s, outcome.energy_wh)
+                              time.monotonic() - self._started_s, outcome.energy_wh,
+                              self.recorder.record())
         self._set_state(state, str(final))
         return final
 
@@ -389,3 +437,21 @@ class Flight:
             elif request == "resume" and self._pause_how is not None and self._safe(
                     lambda: self.commander.resume(self._pause_how or "pause")):
                 self._pause_how = None
+
+
+class _ProgressWatch:
+    """Wall time since the vehicle last made progress: a new mission item, or moving."""
+
+    def __init__(self, stall_wall_s: float) -> None:
+        self.stall_wall_s = stall_wall_s
+        self.seq: int | None = None
+        self.last_s = time.monotonic()
+
+    def update(self, s: VehicleState) -> None:
+        moving = (s.groundspeed_ms or 0.0) > 1.0 or abs(s.climb_ms or 0.0) > 0.3
+        if moving or s.mission_seq != self.seq:
+            self.seq = s.mission_seq
+            self.last_s = time.monotonic()
+
+    def stalled(self) -> bool:
+        return time.monotonic() - self.last_s > self.stall_wall_s

@@ -4,7 +4,9 @@ Each check returns a ``CheckResult``; ``run_preflight`` runs them all and raises
 ``PreflightFailed`` naming every failure. Waiting checks (EKF ready) have timeouts in the
 vehicle's own seconds, divided by the simulator speedup. With ``configure`` the missing
 parameters are set, and the vehicle is rebooted when one of them only acts after a reboot
-(GRIP_ENABLE/GRIP_TYPE/WINCH_TYPE, as recorded).
+(GRIP_ENABLE/GRIP_TYPE/WINCH_TYPE, as recorded). ``check_param_dependencies`` then checks
+parameters that only make sense together (a PWM winch needs an output with the winch function);
+it never sets servo functions, because which output drives what is a wiring fact.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from groundcontrol.errors import GroundControlError, ParameterTimeout, PreflightFailed
 from groundcontrol.mavlink.commands import Commander, default_stream_rate_hz
 from groundcontrol.mavlink.vehicle import VehicleState, VehicleTracker
-from missions.items import Mission, ParamRequirement
+from missions.items import Cmd, Mission, ParamRequirement
 
 __all__ = [
     "REBOOT_PARAMS",
+    "SERVO_OUTPUTS",
     "CheckResult",
     "PreflightConfig",
     "check_battery",
     "check_home",
     "check_link",
+    "check_param_dependencies",
     "check_params",
     "distance_m",
     "reboot_and_wait",
@@ -37,6 +41,12 @@ __all__ = [
 
 REBOOT_PARAMS = frozenset({"GRIP_ENABLE", "GRIP_TYPE", "WINCH_TYPE"})
 """Parameters ArduPilot only acts on after a reboot (DO_GRIPPER/DO_WINCH before it do nothing)."""
+
+SERVO_OUTPUTS = 16
+"""Outputs searched for a payload function: SERVO1_FUNCTION .. SERVO16_FUNCTION."""
+_WINCH_FUNCTION = 88
+_GRIPPER_FUNCTION = 28
+_GRIP_TYPE_SERVO = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,170 @@ def check_params(
     return results, reboot
 
 
+def check_param_dependencies(commander: Commander, mission: Mission) -> list[CheckResult]:
+    """Check parameters that depend on each other: payload outputs and the planned speed.
+
+    A winch (WINCH_TYPE != 0) needs an output with SERVOn_FUNCTION 88 whatever the mission,
+    because ArduCopter refuses to arm without one; a mission's DO_WINCH needs a winch. A servo
+    gripper needs an output with function 28, checked only when the mission has DO_GRIPPER.
+    The speed line never fails: the mission's DO_CHANGE_SPEED sets the outbound speed.
+
+    Args:
+        commander: reads the parameters (the SERVOn_FUNCTIONs only when a payload needs one).
+        mission: its DO_WINCH/DO_GRIPPER items and ``cruise_speed_ms`` decide what is checked.
+
+    Returns:
+        One result for the winch, one for the gripper (missions with DO_GRIPPER) and one for
+        the speed (missions with a cruise speed).
+    """
+    commands = {item.command for item in mission.items}
+    uses_gripper = Cmd.DO_GRIPPER in commands
+    names = ["WINCH_TYPE"]
+    names += ["GRIP_ENABLE", "GRIP_TYPE"] if uses_gripper else []
+    names += ["WPNAV_SPEED", "ANGLE_MAX"] if mission.cruise_speed_ms is not None else []
+    values = _read_params(commander, names)
+    wanted: set[int] = set()
+    if values.get("WINCH_TYPE", 0.0) != 0:
+        wanted.add(_WINCH_FUNCTION)
+    if uses_gripper and _servo_gripper(values):
+        wanted.add(_GRIPPER_FUNCTION)
+    outputs = _find_outputs(commander, wanted) if wanted else _Outputs({}, 0)
+    results = [_winch_result(values, outputs, Cmd.DO_WINCH in commands)]
+    if uses_gripper:
+        results.append(_gripper_result(values, outputs))
+    if mission.cruise_speed_ms is not None:
+        results.append(_speed_result(values, mission.cruise_speed_ms))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Outputs:
+    """What the SERVOn_FUNCTION search found."""
+
+    by_function: dict[int, int]
+    """Servo output number of each wanted function that was found."""
+    unreported: int
+    """SERVOn_FUNCTIONs the vehicle never answered for (unknown name or lost link)."""
+
+    def describe_missing(self, function: int) -> str:
+        unreported = f" ({self.unreported} of them not reported)" if self.unreported else ""
+        return (f"no SERVO1..{SERVO_OUTPUTS}_FUNCTION is {function}{unreported}; set it on the "
+                "output wired to it (--configure does not: the wiring is a hardware fact)")
+
+
+def _servo_gripper(values: dict[str, float]) -> bool:
+    return values.get("GRIP_ENABLE") == 1 and values.get("GRIP_TYPE") == _GRIP_TYPE_SERVO
+
+
+def _find_outputs(commander: Commander, functions: set[int]) -> _Outputs:
+    """Search SERVO1..16_FUNCTION for ``functions``, stopping once each has an output."""
+    names = [f"SERVO{n}_FUNCTION" for n in range(1, SERVO_OUTPUTS + 1)]
+
+    def all_found(got: dict[str, float]) -> bool:
+        return functions <= {int(v) for v in got.values()}
+
+    values = _read_params(commander, names, all_found)
+    found: dict[int, int] = {}
+    for n, name in enumerate(names, start=1):
+        function = int(values.get(name, 0))
+        if function in functions and function not in found:
+            found[function] = n
+    unreported = 0 if all_found(values) else len(names) - len(values)
+    return _Outputs(found, unreported)
+
+
+def _winch_result(values: dict[str, float], outputs: _Outputs, has_do_winch: bool
+                  ) -> CheckResult:
+    winch_type = values.get("WINCH_TYPE")
+    if winch_type is None:
+        # Firmware built without AP_Winch has no WINCH_TYPE (no answer) and nothing to block arming.
+        return CheckResult("winch", not has_do_winch, "WINCH_TYPE not reported"
+                           + (": the mission's DO_WINCH needs a winch" if has_do_winch else ""))
+    if winch_type == 0:
+        return CheckResult("winch", not has_do_winch, "WINCH_TYPE 0"
+                           + (": the mission's DO_WINCH is refused without a winch"
+                              if has_do_winch else " (no winch)"))
+    servo = outputs.by_function.get(_WINCH_FUNCTION)
+    if servo is not None:
+        return CheckResult("winch", True, f"WINCH_TYPE {winch_type:g} on SERVO{servo} "
+                           f"(SERVO{servo}_FUNCTION {_WINCH_FUNCTION})")
+    return CheckResult(
+        "winch", False,
+        f"WINCH_TYPE {winch_type:g} needs an output with SERVOn_FUNCTION {_WINCH_FUNCTION} "
+        f"(winch); ArduCopter refuses to arm: winch unhealthy; "
+        + outputs.describe_missing(_WINCH_FUNCTION))
+
+
+def _gripper_result(values: dict[str, float], outputs: _Outputs) -> CheckResult:
+    enable, grip_type = values.get("GRIP_ENABLE"), values.get("GRIP_TYPE")
+    if enable != 1:
+        # ArduCopter accepts a mission's DO_GRIPPER without a gripper and releases nothing.
+        shown = "not reported" if enable is None else f"{enable:g}"
+        return CheckResult("gripper", False,
+                           f"GRIP_ENABLE {shown}: the mission's DO_GRIPPER would release nothing")
+    if grip_type != _GRIP_TYPE_SERVO:
+        shown = "not reported" if grip_type is None else f"{grip_type:g}"
+        return CheckResult("gripper", True, f"GRIP_TYPE {shown}: not a servo gripper, "
+                           "no output to check")
+    servo = outputs.by_function.get(_GRIPPER_FUNCTION)
+    if servo is not None:
+        return CheckResult("gripper", True, f"GRIP_TYPE 1 (servo) on SERVO{servo} "
+                           f"(SERVO{servo}_FUNCTION {_GRIPPER_FUNCTION})")
+    return CheckResult(
+        "gripper", False,
+        f"GRIP_TYPE 1 (servo) needs an output with SERVOn_FUNCTION {_GRIPPER_FUNCTION} "
+        "(gripper); without one DO_GRIPPER releases nothing; "
+        + outputs.describe_missing(_GRIPPER_FUNCTION))
+
+
+def _speed_result(values: dict[str, float], cruise_ms: float) -> CheckResult:
+    """Never a failure: DO_CHANGE_SPEED may exceed WPNAV_SPEED, only returns and RTL
+    (RTL_SPEED 0 = WPNAV_SPEED) fly at it."""
+    angle = values.get("ANGLE_MAX")
+    # ANGLE_MAX also caps speed (3 kg SITL quad at 30 deg: 10.35 m/s of a planned 22 m/s).
+    lean = "ANGLE_MAX not reported" if angle is None else f"ANGLE_MAX {angle / 100:.1f} deg"
+    wpnav = values.get("WPNAV_SPEED")
+    if wpnav is None:
+        return CheckResult("speed", True, f"WPNAV_SPEED not reported, planned "
+                           f"{cruise_ms:.1f} m/s unchecked; {lean}")
+    if wpnav / 100 < cruise_ms - 1e-6:
+        return CheckResult("speed", True, f"WPNAV_SPEED {wpnav / 100:.1f} m/s below the "
+                           f"planned {cruise_ms:.1f} m/s: returns and RTL fly slower than "
+                           f"planned; {lean}")
+    return CheckResult("speed", True, f"WPNAV_SPEED {wpnav / 100:.1f} m/s covers the planned "
+                       f"{cruise_ms:.1f} m/s; {lean}")
+
+
+def _read_params(commander: Commander, names: Sequence[str],
+                 enough: Callable[[dict[str, float]], bool] = lambda got: False
+                 ) -> dict[str, float]:
+    """Read ``names`` by name in bursts; returns those answered (unknown names are absent).
+
+    Every request of a burst goes out before any answer is awaited, so the names ArduPilot
+    does not know (it stays silent) cost one timeout together, not one each. Unanswered names
+    (lost, or dropped by a full request queue on the vehicle) are asked again, as
+    ``Commander.get_param`` does, until ``enough`` or every name has answered.
+    """
+    cfg, channel = commander.config, commander.channel
+    wanted = set(names)
+    got: dict[str, float] = {}
+    with channel.inbox(["PARAM_VALUE"], lambda m: m.param_id in wanted) as box:
+        for _ in range(cfg.param_retries):
+            for name in names:
+                if name not in got:
+                    channel.send(mavlink.MAVLink_param_request_read_message(
+                        channel.sysid, channel.compid, name.encode(), -1))
+            deadline = time.monotonic() + cfg.param_timeout_s
+            while len(got) < len(wanted) and not enough(got) \
+                    and (remaining := deadline - time.monotonic()) > 0:
+                msg = box.get(remaining)
+                if msg is not None:
+                    got[msg.param_id] = float(msg.param_value)
+            if len(got) == len(wanted) or enough(got):
+                break
+    return got
+
+
 def _value_to_set(req: ParamRequirement, current: float) -> float:
     if req.check == "bits":
         return float(int(current) | int(req.value))
@@ -222,6 +396,7 @@ def run_preflight(
         reboot_and_wait(commander, tracker, config)
         param_results, _ = check_params(commander, needs, False)
     results += param_results
+    results += check_param_dependencies(commander, mission)
     results.append(wait_ready(tracker, config.ready_timeout_s, config.speedup, stop))
     state = tracker.snapshot()
     results.append(check_battery(state, config.min_battery_pct))

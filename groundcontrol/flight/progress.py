@@ -15,6 +15,7 @@ from enum import Enum
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from groundcontrol.flight.record import FlightRecord
 from groundcontrol.mavlink.vehicle import VehicleState
 from missions.items import Mission
 
@@ -86,6 +87,8 @@ class FlightOutcome:
     """Highest MISSION_CURRENT seen while armed in AUTO."""
     duration_s: float = 0.0
     energy_wh: float | None = None
+    record: FlightRecord | None = None
+    """Planned against flown (``Flight`` fills it in)."""
 
     @property
     def success(self) -> bool:

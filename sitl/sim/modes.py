@@ -157,7 +157,17 @@ def arm_failures(v: SimVehicleLike) -> list[str]:
     if v.mode in (RTL, LAND) or (v.mode == AUTO and
                                   not int(v.params.get("AUTO_OPTIONS")) & AUTO_ALLOW_ARMING):
         return ["Mode not armable"]
-    return prearm_failures(v)
+    reasons = prearm_failures(v)
+    if int(v.params.get("ARMING_CHECK")) != 0 and _winch_unhealthy(v):
+        reasons.append("winch unhealthy")  # as measured on ArduCopter 4.7 SITL
+    return reasons
+
+
+def _winch_unhealthy(v: SimVehicleLike) -> bool:
+    """A PWM winch (WINCH_TYPE 1) with no output assigned the winch function (88)."""
+    if int(v.params.get("WINCH_TYPE")) != 1:
+        return False
+    return all(int(v.params.get(f"SERVO{n}_FUNCTION")) != 88 for n in range(1, 17))
 
 
 def arm(v: SimVehicleLike) -> None:

@@ -126,8 +126,8 @@ DEFAULT_PARAMS: tuple[ParamSpec, ...] = (
     _p("PLDP_RNG_MAX", 0, F32),
     _p("PLDP_DELAY", 0, F32),
     _p("PLDP_SPEED_DN", 0, F32),
-    _p("SERVO9_FUNCTION", 0, I16),
-    _p("SERVO10_FUNCTION", 0, I16),
+    # Outputs 1-4 drive the quad's motors (Motor1..4 = 33..36), as SITL assigns them.
+    *(_p(f"SERVO{n}_FUNCTION", 32 + n if n <= 4 else 0, I16) for n in range(1, 17)),
     _p("SIM_BATT_VOLTAGE", 12.6, F32),
     _p("SIM_BATT_CAP_AH", 0, F32),
     _p("SIM_WIND_SPD", 0, F32),

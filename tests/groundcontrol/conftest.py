@@ -72,7 +72,10 @@ def vehicle_endpoints(
             fleet_cls = getattr(sim, "SimFleet", None)
             if fleet_cls is None:
                 pytest.skip("sitl.sim.SimFleet is not available yet")
-            fleet = fleet_cls(homes=homes, speedup=SIM_SPEEDUP, base_port=0)
+            # The delivery overlay SITL gets too (gripper on servo 9, fences, failsafes).
+            overlay = Path(sim.__file__).parents[1] / "params" / "delivery.parm"
+            fleet = fleet_cls(homes=homes, speedup=SIM_SPEEDUP, base_port=0,
+                              params_files=[overlay])
             fleet.__enter__()
             stack.append(fleet)
             return list(fleet.endpoints), SIM_SPEEDUP
@@ -92,3 +95,16 @@ def vehicle_endpoints(
     yield start
     for item in reversed(stack):
         item.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def shortest_mission(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .plan of the example scenario's shortest feasible order, planned once."""
+    from groundcontrol.cli.plan import plan_scenario
+    from groundcontrol.scenarios import resolve_scenario
+    from planner.load import load_scenario
+
+    out = tmp_path_factory.mktemp("missions")
+    outcomes = plan_scenario(load_scenario(resolve_scenario("canberra")), out_dir=out)
+    best = min((p for p in outcomes if p.files), key=lambda p: p.result.plan.flight_time_s)
+    return next(f for f in best.files if f.suffix == ".plan")

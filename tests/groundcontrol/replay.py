@@ -128,6 +128,13 @@ def recorded_answers(records: Iterable[Record]) -> dict[int, list[RecordedAnswer
     return answers
 
 
+ARDUCOPTER_DEFAULTS: dict[str, tuple[float, int]] = {
+    "WINCH_TYPE": (0.0, mavlink.MAV_PARAM_TYPE_INT8),
+}
+"""Parameters ArduCopter has that the recordings never read (its defaults), so the fake
+answers them as the vehicle would instead of staying silent."""
+
+
 def recorded_params(records: Iterable[Record]) -> dict[str, tuple[float, int]]:
     """Every parameter value seen in a recording: name -> (value, MAV_PARAM_TYPE)."""
     out = {}
@@ -662,7 +669,8 @@ class FlightReplayFake(FakeVehicle):
         end = next(r.t for r in records if r.dir == "note" and until_note in r.fields["text"])
         before = [r for r in records if r.t < start.t and r.dir == "veh>gcs"]
         super().__init__(sysid, answers=recorded_answers([r for r in records if r.t < start.t]),
-                         params=recorded_params(records), time_scale=time_scale)
+                         params={**ARDUCOPTER_DEFAULTS, **recorded_params(records)},
+                         time_scale=time_scale)
         self.state_msgs = {r.type: r for r in before if r.type in self._STATE_TYPES}
         self.script = [r for r in records if start.t < r.t < end and r.dir == "veh>gcs"
                        and r.type != "BAD_DATA"]

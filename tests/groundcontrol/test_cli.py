@@ -52,18 +52,6 @@ def test_bad_arguments_give_one_line_naming_the_problem(
     assert "--margin" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def shortest_mission(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from groundcontrol.cli.plan import plan_scenario
-    from groundcontrol.scenarios import resolve_scenario
-    from planner.load import load_scenario
-
-    out = tmp_path_factory.mktemp("missions")
-    outcomes = plan_scenario(load_scenario(resolve_scenario("canberra")), out_dir=out)
-    best = min((p for p in outcomes if p.files), key=lambda p: p.result.plan.flight_time_s)
-    return next(f for f in best.files if f.suffix == ".plan")
-
-
 @pytest.mark.sim
 def test_fly_on_a_builtin_vehicle_started_at_the_mission_home(
         shortest_mission: Path, capsys: pytest.CaptureFixture[str]) -> None:

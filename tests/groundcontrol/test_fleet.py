@@ -132,6 +132,11 @@ def test_three_orders_on_three_drones_are_delivered_once_each(fleet_run) -> None
     assert 0 < summary.mean_delivery_s < scenario.promise_s
     # Every dispatcher input was recorded, so a replay rebuilds the same decisions.
     assert len(store.load_state().dispatch_events) >= 3
+    # Each delivery keeps its planned-against-flown record.
+    records = dict(store.flight_records())
+    assert sorted(records) == sorted(SHORT)
+    for record in records.values():
+        assert record["planned_s"] and record["flown_s"] and record["used_wh"]
 
 
 def test_cancel_before_launch_flies_nothing_for_it(fleet_run) -> None:

@@ -1,21 +1,34 @@
 """Pre-flight checks over a real TCP link: --configure sets a parameter that needs a reboot,
-the link drops as ArduPilot SITL's does, the ground station reconnects and flies."""
+the link drops as ArduPilot SITL's does, the ground station reconnects and flies. Parameters
+that depend on each other (payload outputs, planned speed) against the built-in simulator and
+the scripted fake."""
 
 from __future__ import annotations
 
 import threading
+import time
 
+import pytest
 import replay
 from conftest import needs_reference
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from test_flight import _fast_config, _flight_mission
 
+from groundcontrol.errors import PreflightFailed
 from groundcontrol.flight.flight import Flight, FlightConfig
-from groundcontrol.flight.preflight import PreflightConfig, check_home, check_params, distance_m
+from groundcontrol.flight.preflight import (
+    CheckResult,
+    PreflightConfig,
+    check_home,
+    check_param_dependencies,
+    check_params,
+    distance_m,
+    run_preflight,
+)
 from groundcontrol.mavlink.commands import Commander
 from groundcontrol.mavlink.link import Link
-from groundcontrol.mavlink.vehicle import VehicleState
-from missions.items import Mission, MissionItem, ParamRequirement
+from groundcontrol.mavlink.vehicle import VehicleState, VehicleTracker
+from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement
 
 
 class RebootingFake(replay.FlightReplayFake):
@@ -79,3 +92,108 @@ def test_home_must_be_near_the_depot():
     assert not check_home(VehicleState(1), mission, 50).ok
     assert round(distance_m(-35, 149, -35.01, 149)) == 1112
 
+
+
+# -- parameters that depend on each other ------------------------------------------------------
+
+I8, I16, F32 = (mavlink.MAV_PARAM_TYPE_INT8, mavlink.MAV_PARAM_TYPE_INT16,
+                mavlink.MAV_PARAM_TYPE_REAL32)
+
+
+def _payload_mission(release: Cmd | None, cruise_speed_ms: float | None = None) -> Mission:
+    """Home, takeoff, a waypoint, the release (DO_WINCH lower / DO_GRIPPER open), land."""
+    lat, lon, alt = replay.HOME
+    items = [MissionItem(0, Cmd.NAV_WAYPOINT, Frame.GLOBAL, x=lat, y=lon, z=alt),
+             MissionItem(1, Cmd.NAV_TAKEOFF, z=20.0),
+             MissionItem(2, Cmd.NAV_WAYPOINT, x=lat + 0.001, y=lon, z=20.0)]
+    if release is Cmd.DO_WINCH:
+        items.append(MissionItem(3, Cmd.DO_WINCH, Frame.MISSION, param1=1, param2=1, param3=5))
+    elif release is Cmd.DO_GRIPPER:
+        items.append(MissionItem(3, Cmd.DO_GRIPPER, Frame.MISSION, param1=1, param2=0))
+    items.append(MissionItem(len(items), Cmd.NAV_LAND, x=lat, y=lon, z=0.0))
+    return Mission("payload", tuple(items), cruise_speed_ms=cruise_speed_ms)
+
+
+def _sim_preflight(params: dict[str, float], mission: Mission) -> list[CheckResult]:
+    """``run_preflight`` against the built-in simulator booted with ``params``."""
+    from sitl.sim import SimFleet
+
+    speedup = 50.0
+    with SimFleet(homes=[(*replay.HOME, 0.0)], speedup=speedup, params=params,
+                  base_port=0) as fleet, \
+            Link(fleet.endpoints[0], heartbeat_period_s=1 / speedup) as link:
+        channel = link.wait_vehicle(1, 10)
+        tracker = VehicleTracker(channel.sysid)
+        channel.subscribe(tracker.update)
+        commander = Commander(channel)
+        commander.request_streams(0, speedup=speedup)
+        deadline = time.monotonic() + 10.0
+        while tracker.snapshot().heartbeats == 0:
+            assert time.monotonic() < deadline, "no HEARTBEAT from the simulator"
+            time.sleep(0.02)
+        return run_preflight(commander, tracker, mission, PreflightConfig(
+            speedup=speedup, min_battery_pct=50, configure=True))
+
+
+def _by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.name: r for r in results}
+
+
+@pytest.mark.sim
+def test_winch_without_a_winch_output_fails_preflight_naming_both_params():
+    params = {"WINCH_TYPE": 1, "SERVO9_FUNCTION": 28}
+    with pytest.raises(PreflightFailed) as caught:
+        _sim_preflight(params, _payload_mission(Cmd.DO_WINCH))
+    text = str(caught.value)
+    assert "WINCH_TYPE 1 needs an output with SERVOn_FUNCTION 88 (winch)" in text
+    assert "winch unhealthy" in text and "SERVO1..16_FUNCTION" in text
+    assert "--configure does not" in text
+
+
+@pytest.mark.sim
+def test_winch_on_servo10_passes_and_a_slow_wpnav_speed_only_warns():
+    params = {"WINCH_TYPE": 1, "SERVO10_FUNCTION": 88, "WPNAV_SPEED": 1000}
+    results = _by_name(_sim_preflight(params, _payload_mission(Cmd.DO_WINCH, 22.0)))
+    assert results["winch"].ok and "SERVO10_FUNCTION 88" in results["winch"].detail
+    speed = results["speed"]
+    assert speed.ok
+    assert speed.detail.startswith("WPNAV_SPEED 10.0 m/s below the planned 22.0 m/s")
+    assert "ANGLE_MAX 30.0 deg" in speed.detail
+
+
+@pytest.mark.sim
+def test_servo_gripper_without_an_output_fails_preflight():
+    params = {"GRIP_ENABLE": 1, "GRIP_TYPE": 1}
+    with pytest.raises(PreflightFailed) as caught:
+        _sim_preflight(params, _payload_mission(Cmd.DO_GRIPPER))
+    text = str(caught.value)
+    assert "gripper: GRIP_TYPE 1 (servo) needs an output with SERVOn_FUNCTION 28" in text
+    assert "WINCH_TYPE" not in text
+
+
+def test_unused_payloads_read_no_servo_functions(channel, fake):
+    fake.params.update({"WINCH_TYPE": (0.0, I8), "GRIP_ENABLE": (1.0, I8),
+                        "GRIP_TYPE": (1.0, I8)})
+    results = check_param_dependencies(Commander(channel), _payload_mission(None))
+    assert results == [CheckResult("winch", True, "WINCH_TYPE 0 (no winch)")]
+    asked = [m.param_id for m in fake.received if m.get_type() == "PARAM_REQUEST_READ"]
+    assert asked == ["WINCH_TYPE"]
+
+
+def test_a_do_winch_needs_a_winch_and_a_do_gripper_a_gripper(channel, fake):
+    fake.params.update({"WINCH_TYPE": (0.0, I8), "GRIP_ENABLE": (0.0, I8),
+                        "GRIP_TYPE": (0.0, I8)})
+    commander = Commander(channel)
+    (winch,) = check_param_dependencies(commander, _payload_mission(Cmd.DO_WINCH))
+    assert not winch.ok and "WINCH_TYPE 0: the mission's DO_WINCH is refused" in winch.detail
+    _, gripper = check_param_dependencies(commander, _payload_mission(Cmd.DO_GRIPPER))
+    assert not gripper.ok and gripper.detail.startswith("GRIP_ENABLE 0")
+    assert not any(m.get_type() == "PARAM_SET" for m in fake.received)
+
+
+def test_speed_line_covers_a_fast_enough_vehicle_and_never_fails(channel, fake):
+    fake.params.update({"WINCH_TYPE": (0.0, I8), "WPNAV_SPEED": (1500.0, F32),
+                        "ANGLE_MAX": (4500.0, I16)})
+    results = check_param_dependencies(Commander(channel), _payload_mission(None, 12.0))
+    assert results[-1] == CheckResult(
+        "speed", True, "WPNAV_SPEED 15.0 m/s covers the planned 12.0 m/s; ANGLE_MAX 45.0 deg")

@@ -7,6 +7,7 @@ dropping our own connection), so every test means the same on both backends.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -61,7 +62,8 @@ def short_delivery(home: tuple[float, ...], north_m: float = 250.0, alt_m: float
 
 
 def config(speedup: float, **kw: object) -> FlightConfig:
-    return FlightConfig(speedup=speedup, mission_timeout_s=900.0,
+    kw.setdefault("mission_timeout_s", 900.0)
+    return FlightConfig(speedup=speedup,  # type: ignore[arg-type]
                         preflight=PreflightConfig(configure=True, min_battery_pct=50), **kw)
 
 
@@ -327,3 +329,36 @@ def test_fly_command_against_the_vehicle(vehicle_endpoints, tmp_path, capsys):
     assert code == 0, (out, err)
     assert "delivered, landed and disarmed" in out
     assert len(read_tlog(tlog)) > 100
+
+
+def _with_plan(mission: Mission, planned_s: float) -> Mission:
+    return dataclasses.replace(mission, meta={**mission.meta, "planned_s": str(planned_s)})
+
+
+def test_a_flight_slower_than_planned_is_re_estimated_not_aborted(fleet):
+    # The plan says 1 s: the budget (1.5 x plan + 120 s) runs out mid-flight, the vehicle is
+    # still making progress, so the flight reports it and goes on to land.
+    _, (channel,), speedup = fleet(1)
+    mission = _with_plan(short_delivery(HOME, north_m=700), 1.0)
+    run = Run(Flight(channel, mission, config=config(speedup, mission_timeout_s=None)))
+    outcome = run.result()
+    assert outcome.success, outcome
+    slow = [e.detail for e in run.events if e.kind == "problem" and "slower" in e.detail]
+    assert slow and "plan said 1 s" in slow[0]
+    assert outcome.record is not None and outcome.record.flown_s is not None
+    assert outcome.record.flown_s > 121.5
+
+
+def test_a_confirmed_release_stays_delivered_when_the_flight_times_out(fleet):
+    _, (channel,), speedup = fleet(1)
+    tracker = VehicleTracker(channel.sysid)
+    channel.subscribe(tracker.update)
+    mission = _with_plan(short_delivery(HOME, north_m=400), 1.0)
+    run = Run(Flight(channel, mission, tracker=tracker,
+                     config=config(speedup, mission_timeout_s=None, stall_s=15.0)))
+    run.wait_state(S.RETURNING)
+    run.flight.pause()  # holds in BRAKE on the way home: no progress
+    outcome = run.result()
+    assert outcome.reason is FlightReason.TIMEOUT, outcome
+    assert "no progress" in outcome.detail
+    assert outcome.delivered and not outcome.landed

@@ -1,7 +1,8 @@
 """A STAND-IN for ArduPilot's ``arducopter`` SITL binary, for tests only. It is NOT ArduPilot.
 
 It accepts the command line ``sitl.ardupilot.ArduPilotSitl`` gives the real binary
-(``--model quad -I N --home LAT,LON,ALT,HDG --speedup K --sysid S [-w] [--defaults A,B]``),
+(``--model quad[:FILE.json] -I N --home LAT,LON,ALT,HDG --speedup K --sysid S [-w]
+[--defaults A,B]``),
 rejects anything else as arducopter does, and runs the project's built-in simulator
 (``sitl.sim.SimFleet``) for one vehicle on TCP ``5760 + 10*N`` with that system id, home,
 speedup and defaults files. Like SITL it prints boot text to stdout, writes ``eeprom.bin`` in
@@ -75,8 +76,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         else:
             joined.append(arg)
     args = p.parse_args(joined)
-    if args.model not in _MODELS:
-        p.error(f"model {args.model!r} not supported by the stand-in (quad only)")
+    frame, _, args.model_file = args.model.partition(":")
+    if frame not in _MODELS or (args.model_file and not args.model_file.endswith(".json")):
+        p.error(f"model {args.model!r} not supported by the stand-in (quad[:FILE.json] only)")
     parts = args.home.split(",")
     if len(parts) != 4:
         p.error(f"--home {args.home!r}: expected LAT,LON,ALT,HDG")
@@ -97,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(f) for f in args.defaults_files if not f.is_file()]
     if missing:
         print(f"Failed to load defaults from {missing[0]}", flush=True)
+        return 1
+    # As SITL: the frame model is read relative to the working directory. The stand-in only
+    # checks that it is there; it flies its default quad.
+    if args.model_file and not Path(args.model_file).is_file():
+        print(f"{args.model_file} failed to load", flush=True)
         return 1
     from sitl.sim import SimFleet
 

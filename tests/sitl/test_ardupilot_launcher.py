@@ -18,7 +18,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import fake_arducopter
 import pytest
 
 from groundcontrol.flight.preflight import distance_m
@@ -44,18 +43,6 @@ pytestmark = pytest.mark.sim
 REPO = Path(__file__).resolve().parents[2]
 SPEEDUP = 50.0
 HOME = Home(-35.4175, 149.066, 590.0, 90.0)
-
-
-@pytest.fixture(scope="module")
-def fake_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fake_arducopter.write_wrapper(tmp_path_factory.mktemp("bin"))
-
-
-@pytest.fixture(scope="module")
-def base_parm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("parm") / "base.parm"
-    path.write_text("FENCE_RADIUS 150\nRTL_ALT 3000\n")
-    return path
 
 
 def _instance(count: int = 1) -> int:

@@ -103,3 +103,16 @@ def test_payload_place_descends_to_touchdown_releases_and_climbs() -> None:
     got = [t for t in bench.texts(start) if t.startswith(("Mission", "PayloadPlace", "Gripper",
                                                           "315431"))]
     assert got == want
+
+
+def test_a_pwm_winch_without_its_output_refuses_to_arm_like_arducopter() -> None:
+    # ArduCopter 4.7 SITL with WINCH_TYPE 1 and no SERVOn_FUNCTION 88: "Arm: winch unhealthy"
+    # on every attempt (shared/ardupilot/README.md); with the output assigned it arms.
+    bench = Bench(params={"WINCH_TYPE": 1})
+    bench.ready()
+    assert bench.command(M.MAV_CMD_DO_SET_MODE, 1, 4) == 0
+    since = len(bench.msgs)
+    assert bench.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == M.MAV_RESULT_FAILED
+    assert "Arm: winch unhealthy" in bench.texts(since)
+    bench.set_param("SERVO10_FUNCTION", 88)
+    assert bench.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1) == M.MAV_RESULT_ACCEPTED

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -267,8 +267,12 @@ class Store:
                        "VALUES (?,?,?,?)", (order_id, drone_id, row[0], now_s))
             _log(db, now_s, "flight", order_id, drone_id, {"launched": True})
 
-    def end_flight(self, order_id: str, outcome: str, now_s: float) -> None:
+    def end_flight(self, order_id: str, outcome: str, now_s: float,
+                   record: Mapping[str, object] | None = None) -> None:
         """The flight ended: ``delivered``, ``failed``, or ``aborted`` (parcel back, re-queued).
+
+        ``record`` (planned against flown, ``FlightRecord.as_dict()``) is kept in the flight's
+        event; ``flight_records()`` reads it back.
 
         Raises:
             IllegalTransition: the order is not in flight (e.g. already delivered).
@@ -286,7 +290,21 @@ class Store:
                        "outcome IS NULL", (outcome, now_s, order_id))
             db.execute("UPDATE assignments SET active = 0, ended_s = ?, end_reason = ? "
                        "WHERE order_id = ? AND active = 1", (now_s, outcome, order_id))
-            _log(db, now_s, "flight", order_id, None, {"outcome": outcome})
+            data: dict[str, object] = {"outcome": outcome}
+            if record is not None:
+                data["record"] = dict(record)
+            _log(db, now_s, "flight", order_id, None, data)
+
+    def flight_records(self) -> list[tuple[str, dict[str, object]]]:
+        """(order id, planned-against-flown record) of every ended flight that has one."""
+        out = []
+        for event in self.events():
+            if event.kind != "flight":
+                continue
+            data = json.loads(event.data)
+            if isinstance(data, dict) and isinstance(data.get("record"), dict):
+                out.append((event.order_id or "", data["record"]))
+        return out
 
     def record_vehicle(self, snapshot: VehicleSnapshot) -> None:
         with self._tx() as db:

@@ -1,0 +1,182 @@
+"""Planned against flown: what a flight took, next to what its plan said.
+
+``FlightRecorder`` is pure (fed ``VehicleState`` snapshots): it times the phases on the
+vehicle's own clock (``boot_ms``, so a simulator's speedup does not matter) from MISSION_CURRENT
+(out: arming to the drop-off item passed; delivery: to the first item of the way home; back:
+to the final land; landing: to the disarm), takes the energy from BATTERY_STATUS and measures
+how far the vehicle strayed from the planned route (the polyline of the mission's positions).
+The plan's figures come from ``Mission.meta`` (``missions.build.planned_meta``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from groundcontrol.mavlink.vehicle import VehicleState
+from missions.build import PHASE_GROUPS
+from missions.items import Mission
+
+__all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures"]
+
+_EARTH_M_PER_DEG = 111_319.5
+ARRIVED_M = 15.0
+"""Horizontal distance that counts as over the drop-off or the landing point."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlightRecord:
+    """One flight, planned against flown (times in vehicle seconds)."""
+
+    planned_s: float | None
+    flown_s: float | None
+    planned_wh: float | None
+    used_wh: float | None
+    """Energy drawn between arming and the end, from BATTERY_STATUS (None: not reported)."""
+    max_cross_track_m: float | None
+    """Largest horizontal distance from the planned route while flying the mission."""
+    planned_phases_s: dict[str, float] = field(default_factory=dict)
+    flown_phases_s: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The table ``fly`` prints: one line per phase, then time, energy and route."""
+        out = [f"{'':<10}{'planned':>10}{'flown':>10}"]
+        for name in PHASE_GROUPS:
+            out.append(f"{name:<10}{_fmt(self.planned_phases_s.get(name), 's')}"
+                       f"{_fmt(self.flown_phases_s.get(name), 's')}")
+        out.append(f"{'total':<10}{_fmt(self.planned_s, 's')}{_fmt(self.flown_s, 's')}"
+                   f"{_ratio(self.flown_s, self.planned_s)}")
+        out.append(f"{'energy':<10}{_fmt(self.planned_wh, 'Wh')}{_fmt(self.used_wh, 'Wh')}"
+                   f"{_ratio(self.used_wh, self.planned_wh)}")
+        track = "-" if self.max_cross_track_m is None else f"{self.max_cross_track_m:.1f} m"
+        out.append(f"largest distance from the planned route: {track}")
+        return out
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    return f"{'-':>10}" if value is None else f"{value:>{9 - len(unit)}.1f} {unit}"
+
+
+def _ratio(flown: float | None, planned: float | None) -> str:
+    if flown is None or not planned:
+        return ""
+    return f"  ({100.0 * (flown / planned - 1.0):+.0f} %)"
+
+
+def planned_figures(mission: Mission) -> tuple[float | None, float | None, dict[str, float]]:
+    """(time s, energy Wh, time per phase) from the mission's metadata; None where absent."""
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(mission.meta[key])
+        except (KeyError, ValueError):
+            return None
+        return value if math.isfinite(value) and value >= 0 else None
+
+    phases = {n: v for n in PHASE_GROUPS if (v := number(f"planned_{n}_s")) is not None}
+    return number("planned_s"), number("planned_wh"), phases
+
+
+def cross_track_m(route: list[tuple[float, float]], lat: float, lon: float) -> float:
+    """Distance (m) from a point to the nearest segment of a lat/lon polyline (local flat
+    earth at the point; fine over a delivery's few kilometres).
+
+    >>> round(cross_track_m([(-35.0, 149.0), (-35.0, 149.01)], -35.0001, 149.005), 1)
+    11.1
+    """
+    kx = _EARTH_M_PER_DEG * math.cos(math.radians(lat))
+    pts = [((p_lon - lon) * kx, (p_lat - lat) * _EARTH_M_PER_DEG) for p_lat, p_lon in route]
+    if len(pts) == 1:
+        return math.hypot(*pts[0])
+    best = math.inf
+    for (x1, y1), (x2, y2) in itertools.pairwise(pts):
+        dx, dy = x2 - x1, y2 - y1
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(x1 * dx + y1 * dy) / length2))
+        best = min(best, math.hypot(x1 + t * dx, y1 + t * dy))
+    return best
+
+
+class FlightRecorder:
+    """Fed every snapshot of one flight; ``record()`` gives planned against flown."""
+
+    def __init__(self, mission: Mission) -> None:
+        self.mission = mission
+        self.planned_s, self.planned_wh, self.planned_phases = planned_figures(mission)
+        self.route = [(it.x, it.y) for it in mission.items[1:] if it.has_position]
+        try:
+            self.return_seq = int(mission.meta.get("return_seq", "")) or None
+        except ValueError:
+            self.return_seq = None
+        self.marks: dict[str, float] = {}
+        """Vehicle time (s) when each boundary passed: armed, dropoff, home, land, end."""
+        self.energy_at_arm: float | None = None
+        self.energy_last: float | None = None
+        self.max_cross_track: float | None = None
+        self._now = 0.0
+
+    def update(self, s: VehicleState) -> None:
+        if s.boot_ms is None:
+            return
+        now = self._now = s.boot_ms / 1000.0
+        if s.armed and "armed" not in self.marks:
+            self.marks["armed"] = now
+            self.energy_at_arm = s.energy_wh
+        if "armed" not in self.marks:
+            return
+        if s.energy_wh is not None:
+            self.energy_last = s.energy_wh
+            if self.energy_at_arm is None:
+                self.energy_at_arm = s.energy_wh
+        if not s.armed:
+            self.marks.setdefault("end", now)
+            return
+        self._phase_marks(s, now)
+        if s.mode == "AUTO" and s.lat_deg is not None and s.lon_deg is not None \
+                and self.route and (s.mission_seq or 0) >= 2:
+            off = cross_track_m(self.route, s.lat_deg, s.lon_deg)
+            self.max_cross_track = max(off, self.max_cross_track or 0.0)
+
+    def _phase_marks(self, s: VehicleState, now: float) -> None:
+        # Positions, not items alone: the cruise home may be inside the final NAV_LAND
+        # (no return waypoints), and the drop-off item may be the descent.
+        seq = s.mission_seq
+        if seq is None or s.mode != "AUTO" or s.lat_deg is None or s.lon_deg is None:
+            return
+        m = self.mission
+        if m.dropoff_seq is not None and "dropoff" not in self.marks:
+            drop = m.items[m.dropoff_seq]
+            if cross_track_m([(drop.x, drop.y)], s.lat_deg, s.lon_deg) < ARRIVED_M:
+                self.marks["dropoff"] = now
+        if self.return_seq is not None and seq >= self.return_seq:
+            self.marks.setdefault("home", now)
+        last = m.items[-1]
+        if seq >= len(m.items) - 1 and cross_track_m(
+                [(last.x, last.y)], s.lat_deg, s.lon_deg) < ARRIVED_M:
+            self.marks.setdefault("land", now)
+
+    def elapsed_s(self) -> float | None:
+        """Vehicle seconds since arming (to the end once disarmed); None before arming."""
+        if "armed" not in self.marks:
+            return None
+        return self.marks.get("end", self._now) - self.marks["armed"]
+
+    def record(self) -> FlightRecord:
+        order = ("armed", "dropoff", "home", "land", "end")
+        flown: dict[str, float] = {}
+        for name, (a, b) in zip(PHASE_GROUPS, itertools.pairwise(order), strict=True):
+            if a in self.marks and b in self.marks:
+                flown[name] = self.marks[b] - self.marks[a]
+        total = None
+        if "armed" in self.marks and "end" in self.marks:
+            total = self.marks["end"] - self.marks["armed"]
+        used = None
+        if self.energy_at_arm is not None and self.energy_last is not None:
+            used = self.energy_last - self.energy_at_arm
+        return FlightRecord(self.planned_s, total, self.planned_wh, used,
+                            self.max_cross_track, self.planned_phases, flown)

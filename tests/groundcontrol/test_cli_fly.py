@@ -1,0 +1,28 @@
+"""``drone-delivery fly --json``: one JSON object on stdout, planned against flown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from groundcontrol.cli.main import main
+
+
+@pytest.mark.sim
+def test_fly_json_prints_the_outcome_with_planned_against_flown(
+        shortest_mission: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fly", str(shortest_mission), "--backend", "builtin", "--speedup", "50",
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)  # stdout holds the object alone
+    assert result["delivered"] and result["landed"] and result["success"]
+    assert result["planned_s"] > 0 and result["planned_wh"] > 0
+    # The delivery airframe flies the plan within a third (calibration narrows it further).
+    assert 0.8 < result["flown_s"] / result["planned_s"] < 1.33
+    assert 0.8 < result["used_wh"] / result["planned_wh"] < 1.5
+    assert 0 <= result["max_cross_track_m"] < 30
+    assert set(result["flown_phases_s"]) == {"out", "delivery", "back", "landing"}
+    assert "planned against flown" in captured.err

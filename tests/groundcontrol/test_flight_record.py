@@ -1,0 +1,69 @@
+"""Planned against flown from snapshots: phases on the vehicle's clock, energy, route error."""
+
+from __future__ import annotations
+
+import pytest
+
+from groundcontrol.flight.record import FlightRecorder, cross_track_m, planned_figures
+from groundcontrol.mavlink.vehicle import VehicleState
+from missions.items import Frame, Mission, MissionItem
+
+LAT, LON = -35.3, 149.1
+DROP = LAT + 0.01  # 1.1 km north
+
+
+def _mission(meta: dict[str, str]) -> Mission:
+    items = (
+        MissionItem(0, 16, Frame.GLOBAL, x=LAT, y=LON, z=584.0),
+        MissionItem(1, 22, z=100.0),
+        MissionItem(2, 16, x=DROP, y=LON, z=100.0),
+        MissionItem(3, 16, x=DROP, y=LON, z=10.0),
+        MissionItem(4, 211, Frame.MISSION, param1=1, param2=0),
+        MissionItem(5, 16, x=DROP, y=LON, z=100.0),
+        MissionItem(6, 21, x=LAT, y=LON, z=0.0),
+    )
+    return Mission("m", items, delivery_seq=4, dropoff_seq=3, meta=meta)
+
+
+META = {"planned_s": "300", "planned_wh": "50", "planned_out_s": "90",
+        "planned_delivery_s": "80", "planned_back_s": "60", "planned_landing_s": "70",
+        "return_seq": "6"}
+
+
+def _at(t_s: float, seq: int, lat: float, lon: float = LON, armed: bool = True,
+        wh: float | None = None) -> VehicleState:
+    return VehicleState(sysid=1, mode="AUTO", armed=armed, boot_ms=int(t_s * 1000),
+                        mission_seq=seq, lat_deg=lat, lon_deg=lon, energy_wh=wh)
+
+
+def test_phases_energy_and_route_error_on_the_vehicle_clock() -> None:
+    rec = FlightRecorder(_mission(META))
+    rec.update(_at(99.0, 0, LAT, armed=False, wh=1.0))
+    for state in (
+        _at(100.0, 1, LAT, wh=1.0),                       # armed, taking off
+        _at(150.0, 2, (LAT + DROP) / 2, LON + 0.0002),    # ~18 m east of the route
+        _at(200.0, 3, DROP),                              # over the drop-off
+        _at(280.0, 6, DROP),                              # on the way home (in NAV_LAND)
+        _at(350.0, 6, LAT + 0.00005),                     # over the depot: landing
+        _at(420.0, 6, LAT, armed=False, wh=61.0),         # disarmed
+    ):
+        rec.update(state)
+    record = rec.record()
+    assert record.flown_phases_s == {"out": 100.0, "delivery": 80.0, "back": 70.0,
+                                     "landing": 70.0}
+    assert record.flown_s == 320.0 and record.planned_s == 300.0
+    assert record.used_wh == pytest.approx(60.0) and record.planned_wh == 50.0
+    assert record.max_cross_track_m == pytest.approx(18.2, abs=0.3)
+    assert "(+7 %)" in "\n".join(record.lines())
+
+
+def test_missing_or_bad_plan_figures_are_none() -> None:
+    planned_s, planned_wh, phases = planned_figures(_mission({"planned_s": "nan",
+                                                              "planned_wh": "-3"}))
+    assert planned_s is None and planned_wh is None and phases == {}
+
+
+def test_cross_track_to_the_nearest_segment() -> None:
+    route = [(LAT, LON), (DROP, LON)]
+    assert cross_track_m(route, (LAT + DROP) / 2, LON) < 0.01
+    assert cross_track_m(route, DROP + 0.001, LON) == pytest.approx(111.3, abs=0.5)

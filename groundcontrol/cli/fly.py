@@ -11,7 +11,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -53,8 +53,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile",
                    help="airframe of the simulated vehicle (sitl/airframes/NAME.json + .parm; "
                         "default: the profile the .plan was planned for, else delivery-quad)")
+    p.add_argument("--params", type=Path, action="append", default=[], metavar="FILE",
+                   help="with --backend: the operator's parameter file, applied after the "
+                        "airframe's (e.g. a scenario's vehicle.parm); may be repeated")
     p.add_argument("--log-dir", type=Path,
                    help="with --backend ardupilot: keep SITL's own logs (logs/*.BIN) here")
+    p.add_argument("--instance", type=int, metavar="N",
+                   help="with --backend ardupilot: SITL's instance number -I (0..255; ports "
+                        "5760+10N...; default: the first free one)")
     p.add_argument("--sysid", type=int, help="vehicle system id (default: the first heard)")
     p.add_argument("--tlog", type=Path, help="write a .tlog of the flight here")
     p.add_argument("--timeout", type=float, default=None,
@@ -124,9 +130,15 @@ def _printer(out: TextIO, t0: float) -> object:
 @contextlib.contextmanager
 def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speedup: float,
                sitl: str | None = None, profile: str | None = None,
-               log_dir: Path | None = None) -> Iterator[str]:
+               log_dir: Path | None = None, params: Sequence[Path] = (),
+               instance: int | None = None) -> Iterator[str]:
     """The MAVLink URL to fly on: ``connect``, or a vehicle started at the mission's home
-    flying the mission's airframe (``profile``, else the one it was planned for)."""
+    flying the mission's airframe (``profile``, else the one it was planned for), with the
+    operator's ``params`` files applied last. ``instance``: SITL's ``-I`` (default: the
+    first free one)."""
+    for path in params:
+        if not path.is_file():
+            raise ValueError(f"{path}: no such parameter file")
     if backend is None:
         yield connect or "tcp:127.0.0.1:5760"
         return
@@ -138,9 +150,10 @@ def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speed
         from sitl.sim import SimFleet
 
         # The same base defaults and delivery overlay as ArduPilot SITL gets (--defaults).
-        params = Path(sitl_package.__file__).parent / "params"
-        with SimFleet(homes=[home], speedup=speedup, base_files=[params / "copter.parm"],
-                      params_files=[params / "delivery.parm"], airframes=airframe,
+        param_dir = Path(sitl_package.__file__).parent / "params"
+        with SimFleet(homes=[home], speedup=speedup, base_files=[param_dir / "copter.parm"],
+                      params_files=[param_dir / "delivery.parm", *params],
+                      airframes=airframe,
                       base_port=0) as fleet:
             yield fleet.endpoints[0]
         return
@@ -148,7 +161,8 @@ def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speed
     from sitl.ardupilot import launch_fleet
 
     with launch_fleet([home], speedup, binary=sitl, ready=ekf_ready_check(speedup),
-                      airframe=airframe, log_dir=log_dir) as ardupilot:
+                      airframe=airframe, log_dir=log_dir, operator_params=list(params),
+                      first_instance=instance) as ardupilot:
         yield ardupilot.endpoints[0]
 
 
@@ -178,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
                                   configure=args.configure or args.backend is not None))
     try:
         with vehicle_at(mission, args.backend, args.connect, speedup, args.sitl, args.profile,
-                        args.log_dir) as url:
+                        args.log_dir, args.params, args.instance) as url:
             if args.backend:
                 out.write(f"started a {args.backend} vehicle at the mission's home: {url}\n")
             outcome = _fly(url, mission, config, args, out)
@@ -212,7 +226,8 @@ def outcome_json(mission: Mission, outcome: FlightOutcome) -> dict[str, object]:
         "wall_s": round(outcome.duration_s, 1),
         **{key: planned.get(key) for key in ("planned_s", "flown_s", "planned_wh", "used_wh",
                                               "max_cross_track_m", "planned_phases_s",
-                                              "flown_phases_s")},
+                                              "flown_phases_s", "planned_phases_wh",
+                                              "flown_phases_wh", "inputs")},
     }
 
 

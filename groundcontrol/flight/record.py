@@ -19,7 +19,7 @@ from groundcontrol.mavlink.vehicle import VehicleState
 from missions.build import PHASE_GROUPS
 from missions.items import Mission
 
-__all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures"]
+__all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures", "planned_inputs"]
 
 _EARTH_M_PER_DEG = 111_319.5
 ARRIVED_M = 15.0
@@ -39,6 +39,11 @@ class FlightRecord:
     """Largest horizontal distance from the planned route while flying the mission."""
     planned_phases_s: dict[str, float] = field(default_factory=dict)
     flown_phases_s: dict[str, float] = field(default_factory=dict)
+    planned_phases_wh: dict[str, float] = field(default_factory=dict)
+    flown_phases_wh: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """What the plan was computed from (``profile``, ``payload_kg``, ``out_m``, ``back_m``),
+    so the flight can be re-planned with another profile (``planner.calibrate``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,18 +73,30 @@ def _ratio(flown: float | None, planned: float | None) -> str:
     return f"  ({100.0 * (flown / planned - 1.0):+.0f} %)"
 
 
+def _meta_number(mission: Mission, key: str) -> float | None:
+    try:
+        value = float(mission.meta[key])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def planned_figures(mission: Mission) -> tuple[float | None, float | None, dict[str, float]]:
     """(time s, energy Wh, time per phase) from the mission's metadata; None where absent."""
+    phases = {n: v for n in PHASE_GROUPS
+              if (v := _meta_number(mission, f"planned_{n}_s")) is not None}
+    return _meta_number(mission, "planned_s"), _meta_number(mission, "planned_wh"), phases
 
-    def number(key: str) -> float | None:
-        try:
-            value = float(mission.meta[key])
-        except (KeyError, ValueError):
-            return None
-        return value if math.isfinite(value) and value >= 0 else None
 
-    phases = {n: v for n in PHASE_GROUPS if (v := number(f"planned_{n}_s")) is not None}
-    return number("planned_s"), number("planned_wh"), phases
+def planned_inputs(mission: Mission) -> dict[str, Any]:
+    """The plan's inputs kept in the mission's metadata (absent ones left out)."""
+    out: dict[str, Any] = {}
+    if isinstance(mission.meta.get("profile"), str):
+        out["profile"] = mission.meta["profile"]
+    for key in ("payload_kg", "out_m", "back_m"):
+        if (value := _meta_number(mission, key)) is not None:
+            out[key] = value
+    return out
 
 
 def cross_track_m(route: list[tuple[float, float]], lat: float, lon: float) -> float:
@@ -108,6 +125,8 @@ class FlightRecorder:
     def __init__(self, mission: Mission) -> None:
         self.mission = mission
         self.planned_s, self.planned_wh, self.planned_phases = planned_figures(mission)
+        self.planned_phases_wh = {n: v for n in PHASE_GROUPS
+                                  if (v := _meta_number(mission, f"planned_{n}_wh")) is not None}
         self.route = [(it.x, it.y) for it in mission.items[1:] if it.has_position]
         try:
             self.return_seq = int(mission.meta.get("return_seq", "")) or None
@@ -115,6 +134,8 @@ class FlightRecorder:
             self.return_seq = None
         self.marks: dict[str, float] = {}
         """Vehicle time (s) when each boundary passed: armed, dropoff, home, land, end."""
+        self.mark_wh: dict[str, float] = {}
+        """Energy drawn (BATTERY_STATUS, Wh) when each boundary passed."""
         self.energy_at_arm: float | None = None
         self.energy_last: float | None = None
         self.max_cross_track: float | None = None
@@ -125,8 +146,8 @@ class FlightRecorder:
             return
         now = self._now = s.boot_ms / 1000.0
         if s.armed and "armed" not in self.marks:
-            self.marks["armed"] = now
             self.energy_at_arm = s.energy_wh
+            self._mark("armed", now)
         if "armed" not in self.marks:
             return
         if s.energy_wh is not None:
@@ -134,7 +155,7 @@ class FlightRecorder:
             if self.energy_at_arm is None:
                 self.energy_at_arm = s.energy_wh
         if not s.armed:
-            self.marks.setdefault("end", now)
+            self._mark("end", now)
             return
         self._phase_marks(s, now)
         if s.mode == "AUTO" and s.lat_deg is not None and s.lon_deg is not None \
@@ -152,13 +173,22 @@ class FlightRecorder:
         if m.dropoff_seq is not None and "dropoff" not in self.marks:
             drop = m.items[m.dropoff_seq]
             if cross_track_m([(drop.x, drop.y)], s.lat_deg, s.lon_deg) < ARRIVED_M:
-                self.marks["dropoff"] = now
+                self._mark("dropoff", now)
         if self.return_seq is not None and seq >= self.return_seq:
-            self.marks.setdefault("home", now)
+            self._mark("home", now)
         last = m.items[-1]
         if seq >= len(m.items) - 1 and cross_track_m(
                 [(last.x, last.y)], s.lat_deg, s.lon_deg) < ARRIVED_M:
-            self.marks.setdefault("land", now)
+            self._mark("land", now)
+
+    def _mark(self, name: str, now: float) -> None:
+        if name in self.marks:
+            return
+        self.marks[name] = now
+        if self.energy_last is not None:
+            self.mark_wh[name] = self.energy_last
+        elif self.energy_at_arm is not None:
+            self.mark_wh[name] = self.energy_at_arm
 
     def elapsed_s(self) -> float | None:
         """Vehicle seconds since arming (to the end once disarmed); None before arming."""
@@ -169,9 +199,15 @@ class FlightRecorder:
     def record(self) -> FlightRecord:
         order = ("armed", "dropoff", "home", "land", "end")
         flown: dict[str, float] = {}
+        flown_wh: dict[str, float] = {}
+        at_wh = dict(self.mark_wh)
+        if self.energy_at_arm is not None:
+            at_wh["armed"] = self.energy_at_arm
         for name, (a, b) in zip(PHASE_GROUPS, itertools.pairwise(order), strict=True):
             if a in self.marks and b in self.marks:
                 flown[name] = self.marks[b] - self.marks[a]
+            if a in at_wh and b in at_wh:
+                flown_wh[name] = at_wh[b] - at_wh[a]
         total = None
         if "armed" in self.marks and "end" in self.marks:
             total = self.marks["end"] - self.marks["armed"]
@@ -179,4 +215,5 @@ class FlightRecorder:
         if self.energy_at_arm is not None and self.energy_last is not None:
             used = self.energy_last - self.energy_at_arm
         return FlightRecord(self.planned_s, total, self.planned_wh, used,
-                            self.max_cross_track, self.planned_phases, flown)
+                            self.max_cross_track, self.planned_phases, flown,
+                            self.planned_phases_wh, flown_wh, planned_inputs(self.mission))

@@ -27,7 +27,8 @@ def _mission(meta: dict[str, str]) -> Mission:
 
 META = {"planned_s": "300", "planned_wh": "50", "planned_out_s": "90",
         "planned_delivery_s": "80", "planned_back_s": "60", "planned_landing_s": "70",
-        "return_seq": "6"}
+        "planned_out_wh": "20", "return_seq": "6", "profile": "delivery-quad",
+        "payload_kg": "1.5", "out_m": "1100", "back_m": "1100.5"}
 
 
 def _at(t_s: float, seq: int, lat: float, lon: float = LON, armed: bool = True,
@@ -42,9 +43,9 @@ def test_phases_energy_and_route_error_on_the_vehicle_clock() -> None:
     for state in (
         _at(100.0, 1, LAT, wh=1.0),                       # armed, taking off
         _at(150.0, 2, (LAT + DROP) / 2, LON + 0.0002),    # ~18 m east of the route
-        _at(200.0, 3, DROP),                              # over the drop-off
-        _at(280.0, 6, DROP),                              # on the way home (in NAV_LAND)
-        _at(350.0, 6, LAT + 0.00005),                     # over the depot: landing
+        _at(200.0, 3, DROP, wh=21.0),                     # over the drop-off
+        _at(280.0, 6, DROP, wh=35.0),                     # on the way home (in NAV_LAND)
+        _at(350.0, 6, LAT + 0.00005, wh=50.0),            # over the depot: landing
         _at(420.0, 6, LAT, armed=False, wh=61.0),         # disarmed
     ):
         rec.update(state)
@@ -53,6 +54,11 @@ def test_phases_energy_and_route_error_on_the_vehicle_clock() -> None:
                                      "landing": 70.0}
     assert record.flown_s == 320.0 and record.planned_s == 300.0
     assert record.used_wh == pytest.approx(60.0) and record.planned_wh == 50.0
+    assert record.flown_phases_wh == pytest.approx({"out": 20.0, "delivery": 14.0,
+                                                    "back": 15.0, "landing": 11.0})
+    assert record.planned_phases_wh == {"out": 20.0}
+    assert record.inputs == {"profile": "delivery-quad", "payload_kg": 1.5, "out_m": 1100.0,
+                             "back_m": 1100.5}
     assert record.max_cross_track_m == pytest.approx(18.2, abs=0.3)
     assert "(+7 %)" in "\n".join(record.lines())
 

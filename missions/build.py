@@ -42,6 +42,7 @@ from missions.errors import MissionBuildError
 from missions.fence import fence_items
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
+from planner.energy import PHASE_GROUPS, group_phases
 from planner.geo import ardupilot_distance_m
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 from planner.vehicle import DeliveryMethod, VehicleProfile
@@ -333,36 +334,20 @@ def _fence_needs(
     )
 
 
-PHASE_GROUPS = ("out", "delivery", "back", "landing")
-"""How a flight is split for planned-vs-flown: takeoff and cruise to the drop-off, the delivery
-action, the cruise home, the final descent and landing."""
-
-
 def planned_meta(plan: FlightPlan) -> dict[str, str]:
     """The plan's figures a flight is judged against, as ``Mission.meta`` strings: total time
     (s) and energy (Wh), the time and energy of each of ``PHASE_GROUPS``, and the inputs the
     plan was computed from (cruise lengths out and back in m, payload in kg), so a flown
     record can be re-planned with another profile (``planner.calibrate``).
-
-    Phases before ``cruise_out`` count as out, those after ``cruise_back`` as landing.
     """
-    sums = dict.fromkeys(PHASE_GROUPS, 0.0)
-    energy = dict.fromkeys(PHASE_GROUPS, 0.0)
+    meta: dict[str, str] = {}
+    for name, (seconds, wh) in group_phases(plan.phases).items():
+        meta[f"planned_{name}_s"] = f"{seconds:.1f}"
+        meta[f"planned_{name}_wh"] = f"{wh:.2f}"
     lengths = {"cruise_out": 0.0, "cruise_back": 0.0}
-    group = "out"
     for phase in plan.phases:
-        if phase.name == "cruise_back":
-            group = "back"
-        sums[group] += phase.duration_s
-        energy[group] += phase.energy_wh
         if phase.name in lengths:
             lengths[phase.name] += phase.distance_m
-        if phase.name == "cruise_out":
-            group = "delivery"
-        elif phase.name == "cruise_back":
-            group = "landing"
-    meta = {f"planned_{name}_s": f"{value:.1f}" for name, value in sums.items()}
-    meta.update({f"planned_{name}_wh": f"{value:.2f}" for name, value in energy.items()})
     meta["planned_s"] = f"{plan.flight_time_s:.1f}"
     meta["planned_wh"] = f"{plan.energy_wh:.2f}"
     meta["out_m"] = f"{lengths['cruise_out']:.1f}"

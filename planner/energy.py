@@ -41,10 +41,13 @@ from planner.vehicle import DeliveryMethod, PowerModel, VehicleProfile
 
 __all__ = [
     "G_MS2",
+    "PHASE_GROUPS",
     "climb_power_w",
     "cruise_power_w",
+    "cruise_time_s",
     "descent_power_w",
     "flight_energy",
+    "group_phases",
     "hover_power_w",
     "induced_velocity_ms",
     "max_range_m",
@@ -176,8 +179,26 @@ def _phase(
     )
 
 
+def cruise_time_s(profile: VehicleProfile, length_m: float) -> float:
+    """Time of a cruise leg from standstill to standstill: at cruise speed, plus ``v / a``
+    for speeding up and slowing down at ``cruise_accel_ms2`` (a triangle when too short).
+
+    >>> from planner.vehicle import builtin_profile
+    >>> from dataclasses import replace
+    >>> p = replace(builtin_profile("delivery-quad"), cruise_speed_ms=20.0, cruise_accel_ms2=2.0)
+    >>> cruise_time_s(p, 1000.0), cruise_time_s(p, 100.0)
+    (60.0, 14.142135623730951)
+    """
+    v, a = profile.cruise_speed_ms, profile.cruise_accel_ms2
+    if a <= 0:
+        return length_m / v
+    if length_m >= v * v / a:
+        return length_m / v + v / a
+    return 2.0 * math.sqrt(length_m / a)
+
+
 def _cruise(name: str, profile: VehicleProfile, mass_kg: float, length_m: float) -> PhaseEnergy:
-    duration = length_m / profile.cruise_speed_ms
+    duration = cruise_time_s(profile, length_m)
     # The wind allowance is kept as extra cruise energy: a headwind stretches cruise time.
     power = cruise_power_w(profile, mass_kg, profile.cruise_speed_ms) * (
         1.0 + profile.wind_allowance
@@ -319,6 +340,28 @@ def max_range_m(profile: VehicleProfile, payload_kg: float, *, tolerance_m: floa
         mid = (low + high) / 2.0
         low, high = (mid, high) if fits(mid) else (low, mid)
     return low
+
+
+PHASE_GROUPS = ("out", "delivery", "back", "landing")
+"""How a flight is split for planned-vs-flown: takeoff and cruise to the drop-off, the delivery
+action, the cruise home, the final descent and landing."""
+
+
+def group_phases(phases: Sequence[PhaseEnergy]) -> dict[str, tuple[float, float]]:
+    """(seconds, Wh) of each of ``PHASE_GROUPS``: phases before ``cruise_out`` count as out,
+    those between the cruises as delivery, those after ``cruise_back`` as landing."""
+    sums = {name: [0.0, 0.0] for name in PHASE_GROUPS}
+    group = "out"
+    for phase in phases:
+        if phase.name == "cruise_back":
+            group = "back"
+        sums[group][0] += phase.duration_s
+        sums[group][1] += phase.energy_wh
+        if phase.name == "cruise_out":
+            group = "delivery"
+        elif phase.name == "cruise_back":
+            group = "landing"
+    return {name: (s, wh) for name, (s, wh) in sums.items()}
 
 
 RELEASE_PHASES = ("release_hover", "ground_wait")

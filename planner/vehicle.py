@@ -28,6 +28,7 @@ __all__ = [
     "builtin_profile_names",
     "load_profile",
     "profile_from_dict",
+    "profile_to_dict",
 ]
 
 DEFAULT_PROFILE = "delivery-quad"
@@ -111,6 +112,9 @@ class VehicleProfile:
     """Line speed of the winch for WINCH delivery, both out and in."""
     place_descent_speed_ms: float = 0.5
     """Descent speed of NAV_PAYLOAD_PLACE (ArduCopter descends at 0.5 m/s, see the reference)."""
+    cruise_accel_ms2: float = 0.0
+    """Effective horizontal acceleration at the start and end of a cruise leg (ArduCopter's
+    WPNAV_ACCEL with its jerk limit); 0 plans the leg at cruise speed from end to end."""
 
     @property
     def usable_wh(self) -> float:
@@ -146,6 +150,7 @@ _NON_NEGATIVE = (
     "linear_w_offset",
     "disarm_delay_s",
     "land_final_alt_m",
+    "cruise_accel_ms2",
 )
 _FRACTIONS_OPEN_LOW = ("usable_fraction", "figure_of_merit")
 """Fractions in (0, 1]: zero would mean no energy or no thrust at all."""
@@ -286,6 +291,20 @@ def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
     profile = VehicleProfile(**values)
     _check_consistency(profile, source)
     return profile
+
+
+def profile_to_dict(profile: VehicleProfile) -> dict[str, Any]:
+    """The profile as the JSON object ``profile_from_dict`` reads (enums as their values).
+
+    >>> p = builtin_profile("delivery-quad")
+    >>> profile_from_dict(profile_to_dict(p), "round trip") == p
+    True
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(VehicleProfile):
+        value = getattr(profile, f.name)
+        out[f.name] = value.value if isinstance(value, Enum) else value
+    return out
 
 
 def load_profile(path: str | Path) -> VehicleProfile:

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.demo",
     "groundcontrol.cli.order",
     "groundcontrol.cli.fly",
+    "groundcontrol.cli.calibrate",
     "groundcontrol.cli.run",
     "groundcontrol.cli.console",
     "groundcontrol.cli.sitl",

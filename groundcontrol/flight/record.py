@@ -13,13 +13,15 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
+from os import PathLike
 from typing import Any
 
 from groundcontrol.mavlink.vehicle import VehicleState
 from missions.build import PHASE_GROUPS
 from missions.items import Mission
 
-__all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures", "planned_inputs"]
+__all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures", "planned_inputs",
+           "record_from_tlog"]
 
 _EARTH_M_PER_DEG = 111_319.5
 ARRIVED_M = 15.0
@@ -217,3 +219,45 @@ class FlightRecorder:
         return FlightRecord(self.planned_s, total, self.planned_wh, used,
                             self.max_cross_track, self.planned_phases, flown,
                             self.planned_phases_wh, flown_wh, planned_inputs(self.mission))
+
+
+def record_from_tlog(path: str | PathLike[str], mission: Mission,
+                     sysid: int | None = None) -> FlightRecord:
+    """Planned against flown from a ``.tlog`` of the flight (``fly --tlog``, or any ground
+    station's, MAVLink 1 or 2) and the mission it flew: the vehicle's messages are folded
+    as they were live. ``sysid``: the vehicle (default: the first autopilot heard).
+
+    Raises:
+        ValueError: the file is not a tlog, or it holds no message from a vehicle.
+    """
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    from groundcontrol.mavlink.tlog import read_tlog
+    from groundcontrol.mavlink.vehicle import VehicleTracker
+
+    parser = mavlink.MAVLink(None)
+    parser.robust_parsing = True
+    tracker: VehicleTracker | None = None
+    recorder = FlightRecorder(mission)
+    for _, raw in read_tlog(path):
+        try:
+            messages = parser.parse_buffer(raw) or []
+        except mavlink.MAVError:
+            continue
+        for msg in messages:
+            if msg.get_type() == "BAD_DATA":
+                continue
+            src = msg.get_srcSystem()
+            if tracker is None:
+                if msg.get_type() != "HEARTBEAT" or (sysid is not None and src != sysid) \
+                        or msg.autopilot == mavlink.MAV_AUTOPILOT_INVALID:
+                    continue
+                tracker = VehicleTracker(src)
+            if src != tracker.snapshot().sysid:
+                continue
+            tracker.update(msg)
+            recorder.update(tracker.snapshot())
+    if tracker is None:
+        raise ValueError(f"{path}: no vehicle heartbeat" +
+                         (f" from system {sysid}" if sysid is not None else ""))
+    return recorder.record()

@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from groundcontrol.cli.fly import load_mission
 from groundcontrol.cli.main import main
+from groundcontrol.flight.record import record_from_tlog
 
 
 @pytest.mark.sim
 def test_fly_json_prints_the_outcome_with_planned_against_flown(
-        shortest_mission: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        shortest_mission: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tlog = tmp_path / "flight.tlog"
     code = main(["fly", str(shortest_mission), "--backend", "builtin", "--speedup", "50",
-                 "--json"])
+                 "--json", "--tlog", str(tlog)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     result = json.loads(captured.out)  # stdout holds the object alone
@@ -26,3 +29,10 @@ def test_fly_json_prints_the_outcome_with_planned_against_flown(
     assert 0 <= result["max_cross_track_m"] < 30
     assert set(result["flown_phases_s"]) == {"out", "delivery", "back", "landing"}
     assert "planned against flown" in captured.err
+
+    # The .tlog folds into the same record as the live flight (what calibrate --tlog reads).
+    again = record_from_tlog(tlog, load_mission(shortest_mission))
+    assert again.flown_s == pytest.approx(result["flown_s"], abs=0.5)
+    assert again.used_wh == pytest.approx(result["used_wh"], rel=0.02)
+    assert again.inputs == result["inputs"] and again.inputs["profile"] == "delivery-quad"
+    assert set(again.flown_phases_wh) == set(result["flown_phases_wh"])

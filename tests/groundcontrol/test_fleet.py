@@ -16,18 +16,21 @@ from pathlib import Path
 
 import pytest
 
+from groundcontrol.cli.main import main as cli_main
 from groundcontrol.fleet.controller import FleetActionError, FleetController
 from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
 from groundcontrol.fleet.setup import sim_endpoints, start_sim
 from groundcontrol.fleet.store.sqlite import OrderState, Store
 from groundcontrol.flight.preflight import distance_m
 from groundcontrol.scenarios import resolve_scenario
+from planner.calibrate import errors, sample_from_record
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import Assign, DepotModel, OrderPlaced
 from planner.load import load_scenario
 from planner.model import Order
 from planner.plan import Planner
 from planner.scenario import Scenario
+from planner.vehicle import load_profile
 
 pytestmark = pytest.mark.sim
 
@@ -137,6 +140,14 @@ def test_three_orders_on_three_drones_are_delivered_once_each(fleet_run) -> None
     assert sorted(records) == sorted(SHORT)
     for record in records.values():
         assert record["planned_s"] and record["flown_s"] and record["used_wh"]
+    # ... which calibrate fits the flown profile to.
+    out = store.path.parent / "calibrated"
+    assert cli_main(["calibrate", "--store", str(store.path), "--out", str(out)]) == 0
+    fitted = load_profile(out / f"{scenario.fleet[0].profile}.json")
+    samples = [sample_from_record(r) for r in records.values()]
+    before, _ = errors(scenario.profile_for(scenario.fleet[0]), [s for s in samples if s])
+    after, _ = errors(fitted, [s for s in samples if s])
+    assert after[1] < before[1]
 
 
 def test_cancel_before_launch_flies_nothing_for_it(fleet_run) -> None:

@@ -58,6 +58,7 @@ from planner.dispatch_model import (
     PlanFn,
     Reject,
     Sortie,
+    SortieProgress,
     SwapBattery,
     Tick,
     Unassign,
@@ -220,6 +221,8 @@ class Dispatcher:
             reason, depots = self._on_recovered(event, now_s)
         elif isinstance(event, LinkLost | LinkRestored):
             reason, depots = self._on_link(event, now_s)
+        elif isinstance(event, SortieProgress):
+            reason, depots = self._on_progress(event, now_s)
         elif isinstance(event, Tick):
             return []  # fixing sorties that have begun moves none of the others
         else:
@@ -365,6 +368,33 @@ class Dispatcher:
         if drone.status is DroneStatus.AVAILABLE:
             self._drones[drone.spec.id] = replace(drone, status=DroneStatus.LINK_LOST)
         return f"drone {drone.spec.id} link lost", {drone.spec.depot_id}
+
+    def _on_progress(self, event: SortieProgress, now_s: float) -> tuple[str, set[str]]:
+        drone = self._known(event.drone_id)
+        sortie = self._committed.get(event.order_id)
+        if sortie is None or sortie.drone_id != drone.spec.id or sortie.launch_s > now_s:
+            return "", set()  # ended, not this drone's, or not launched: nothing to move
+        land_s = max(now_s, event.land_s)
+        if land_s == sortie.land_s:
+            return "", set()
+        shift = land_s - sortie.land_s
+        dropoff_s = sortie.dropoff_s if event.delivered else max(now_s, sortie.dropoff_s + shift)
+        moved = replace(sortie, land_s=land_s, dropoff_s=min(dropoff_s, land_s))
+        self._committed[sortie.order_id] = moved
+        self.history = [moved if s.order_id == sortie.order_id else s for s in self.history]
+        for later in sorted(self._committed.values(), key=_start_key):
+            # a turnaround planned to begin before the drone is back cannot have begun
+            if later.drone_id == drone.spec.id and later is not moved:
+                del self._committed[later.order_id]
+                self._requeue(later.order_id, drone.spec.id)
+        # Back later, with less in the battery: the extra time at the flight's mean power.
+        plan = sortie.plan
+        wh_per_s = plan.energy_wh / plan.flight_time_s if plan.flight_time_s > 0 else 0.0
+        left = max(0.0, sortie.landing_wh - max(0.0, shift) * wh_per_s)
+        battery = Battery(sortie.battery_id, drone.battery.capacity_wh, left, land_s)
+        self._drones[drone.spec.id] = replace(drone, battery=battery, free_at_s=land_s)
+        return (f"drone {drone.spec.id} now lands at {land_s:.0f} s "
+                f"({'+' if shift >= 0 else ''}{shift:.0f} s)"), {drone.spec.depot_id}
 
     # --------------------------------------------------------------------------- helpers
 

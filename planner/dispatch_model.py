@@ -37,6 +37,7 @@ __all__ = [
     "PlanFn",
     "Reject",
     "Sortie",
+    "SortieProgress",
     "SwapBattery",
     "Tick",
     "Unassign",
@@ -185,6 +186,18 @@ class LinkRestored:
 
 
 @dataclass(frozen=True, slots=True)
+class SortieProgress:
+    """A drone in the air now expects to land at ``land_s`` (from its live progress: ground
+    speed and distance left), so what it flies next is promised on that, not on the plan."""
+
+    drone_id: str
+    order_id: str
+    land_s: float
+    delivered: bool = False
+    """The parcel is released already (the drop-off time is then history)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passes: sorties whose turnaround has begun become fixed."""
 
@@ -197,6 +210,7 @@ Event = (
     | DroneRecovered
     | LinkLost
     | LinkRestored
+    | SortieProgress
     | Tick
 )
 

@@ -68,6 +68,7 @@ from planner.dispatch_model import (
     OrderPlaced,
     Reject,
     Sortie,
+    SortieProgress,
     Tick,
 )
 from planner.errors import InvalidInput
@@ -79,6 +80,10 @@ __all__ = ["FleetActionError", "FleetController"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+ESTIMATE_SLACK_S = 30.0
+"""How far a flight's live landing estimate may drift from the schedule before the
+dispatcher re-plans on it (seconds)."""
 
 
 class FleetActionError(GroundControlError):
@@ -460,12 +465,28 @@ class FleetController(FleetViews):
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
         if event.kind == "delivered":
             self.delivered_at.setdefault(job.order_id, now)
+        if event.kind == "estimate" and event.remaining_s is not None:
+            self._on_estimate(job, event.remaining_s, now)
         final = event.kind == "state" and event.state in (
             FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it
         if event.kind in ("state", "delivered", "problem", "outcome", "crew") and not final:
             severity = "warning" if event.kind == "problem" else "info"
             self.emit(FleetEventKind.FLIGHT, f"{event.state.value}: {event.detail}",
                       job.drone_id, job.order_id, severity)
+
+    def _on_estimate(self, job: FlightJob, remaining_s: float, now: float) -> None:
+        """A flight's live landing estimate: when it is off the schedule by more than
+        ``ESTIMATE_SLACK_S``, the dispatcher moves the landing and what the drone flies next."""
+        sortie = next((s for s in self.dispatcher.in_flight()
+                       if s.order_id == job.order_id and s.drone_id == job.drone_id), None)
+        land_s = now + remaining_s
+        if sortie is None or abs(land_s - sortie.land_s) < ESTIMATE_SLACK_S:
+            return
+        self.emit(FleetEventKind.FLIGHT, f"landing now expected at {land_s:.0f} s "
+                  f"({land_s - sortie.land_s:+.0f} s against the plan)", job.drone_id,
+                  job.order_id)
+        self.dispatch(SortieProgress(job.drone_id, job.order_id, land_s,
+                                     delivered=job.order_id in self.delivered_at), now)
 
     def fault(self, drone_id: str, reason: str, now: float, recover_after: bool = False) -> None:
         """Take a drone out of service (loop thread); its sorties move or fail."""

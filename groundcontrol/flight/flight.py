@@ -60,17 +60,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+ESTIMATE_EVERY_S = 10.0
+"""Vehicle seconds between "estimate" events (time left to the landing) while flying."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlightEvent:
     """Something an observer (TUI, dispatcher, CLI) should know; ``kind`` says what."""
 
     sysid: int
     kind: str
-    """"state", "progress", "text", "delivered", "problem"."""
+    """"state", "progress", "estimate", "text", "delivered", "problem"."""
     state: FlightState
     detail: str = ""
     seq: int | None = None
     time_s: float = field(default_factory=time.monotonic)
+    remaining_s: float | None = None
+    """For "estimate": vehicle seconds until the landing, from live progress."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,8 @@ class Flight:
         self._pause_how: str | None = None
         self._started_s = time.monotonic()
         self._reported_seq: int | None = None
+        self._estimated_at: float | None = None
+        """Vehicle time of the last "estimate" event."""
         self._told_delivered = False
         self._told_left_auto = False
         self._cut_short = ""
@@ -381,7 +389,17 @@ class Flight:
         return f"flight timed out ({why}); RTL sent"
 
     def _report_progress(self, s: VehicleState) -> None:
-        """Tell observers of a new mission item, of leaving AUTO and of the delivery, once each."""
+        """Tell observers of a new mission item, of leaving AUTO and of the delivery, once each,
+        and every ``ESTIMATE_EVERY_S`` vehicle seconds how long until the landing."""
+        now = s.boot_ms / 1000.0 if s.boot_ms is not None else None
+        if now is not None and s.armed and s.mode == "AUTO" and (
+                self._estimated_at is None or now - self._estimated_at >= ESTIMATE_EVERY_S):
+            left = self.recorder.remaining_s(s)
+            if left is not None:
+                self._estimated_at = now
+                self.observer(FlightEvent(self.channel.sysid, "estimate", self._state,
+                                          f"landing in {left:.0f} s", s.mission_seq,
+                                          remaining_s=left))
         if s.mission_seq != self._reported_seq and s.armed:
             self._reported_seq = s.mission_seq
             self._emit("progress", f"item {s.mission_seq}/{self.progress.last_seq}",

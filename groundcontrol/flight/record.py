@@ -192,6 +192,39 @@ class FlightRecorder:
         elif self.energy_at_arm is not None:
             self.mark_wh[name] = self.energy_at_arm
 
+    def remaining_s(self, s: VehicleState) -> float | None:
+        """Vehicle seconds until the landing, from live progress: the route left (from the
+        vehicle through the mission's positions still ahead) at the ground speed while
+        cruising (the plan's speed otherwise), plus the plan's delivery and landing times
+        not yet begun (the part begun, by time or height, taken off). None when not flying
+        the mission."""
+        if not s.armed or s.mission_seq is None or s.lat_deg is None or s.lon_deg is None \
+                or "armed" not in self.marks:
+            return None
+        items = self.mission.items
+        ahead = [(it.x, it.y) for it in items[max(1, s.mission_seq):] if it.has_position]
+        left_m, here = 0.0, (s.lat_deg, s.lon_deg)
+        for point in ahead:
+            left_m += cross_track_m([point], *here)
+            here = point
+        cruise = self.mission.cruise_speed_ms or 10.0
+        speed = s.groundspeed_ms if (s.groundspeed_ms or 0.0) > 0.5 * cruise else cruise
+        out = left_m / max(speed or cruise, 1.0)
+        now = s.boot_ms / 1000.0 if s.boot_ms is not None else self._now
+        delivery = self.planned_phases.get("delivery", 0.0)
+        landing = self.planned_phases.get("landing", 0.0)
+        if "dropoff" not in self.marks:
+            out += delivery
+        elif "home" not in self.marks:
+            out += max(0.0, delivery - (now - self.marks["dropoff"]))
+        if "land" not in self.marks:
+            out += landing
+        else:
+            top = max((float(it.z) for it in items[1:]), default=0.0)
+            share = (s.alt_rel_m or 0.0) / top if top > 0 else 1.0
+            out += landing * min(1.0, max(0.0, share))
+        return out
+
     def elapsed_s(self) -> float | None:
         """Vehicle seconds since arming (to the end once disarmed); None before arming."""
         if "armed" not in self.marks:

@@ -20,12 +20,12 @@ from groundcontrol.cli.main import main as cli_main
 from groundcontrol.fleet.controller import FleetActionError, FleetController
 from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
 from groundcontrol.fleet.setup import sim_endpoints, start_sim
-from groundcontrol.fleet.store.sqlite import OrderState, Store
+from groundcontrol.fleet.store.sqlite import OrderState, Store, replay
 from groundcontrol.flight.preflight import distance_m
 from groundcontrol.scenarios import resolve_scenario
 from planner.calibrate import errors, sample_from_record
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
-from planner.dispatch_model import Assign, DepotModel, OrderPlaced
+from planner.dispatch_model import Assign, DepotModel, DroneLanded, OrderPlaced, SortieProgress
 from planner.load import load_scenario
 from planner.model import Order
 from planner.plan import Planner
@@ -148,6 +148,35 @@ def test_three_orders_on_three_drones_are_delivered_once_each(fleet_run) -> None
     before, _ = errors(scenario.profile_for(scenario.fleet[0]), [s for s in samples if s])
     after, _ = errors(fitted, [s for s in samples if s])
     assert after[1] < before[1]
+
+
+def test_a_flight_slower_than_its_plan_moves_the_next_sortie(fleet_run) -> None:
+    # A profile that climbs and descends far faster than the airframe does: every flight
+    # runs about a minute late, which live progress tells the dispatcher while it flies.
+    base = small_scenario(1, SHORT[:2])
+    name = base.fleet[0].profile
+    quick = dataclasses.replace(base.profiles[name], climb_speed_ms=9.0, descent_speed_ms=6.0)
+    scenario = dataclasses.replace(base, profiles={**base.profiles, name: quick})
+    controller, _, store, _ = fleet_run(scenario)
+    controller.start()
+    summary = controller.run_until_done(timeout_wall_s=300.0)
+    assert summary.delivered == 2
+    state = store.load_state()
+    moves = [(t, e) for t, e in state.dispatch_events if isinstance(e, SortieProgress)]
+    assert moves, "no live landing estimate reached the dispatcher"
+    first_plan = next(d.sortie for _, d in state.decisions
+                      if isinstance(d, Assign) and d.order_id == SHORT[0])
+    landed = next(t for t, e in state.dispatch_events
+                  if isinstance(e, DroneLanded) and e.order_id == SHORT[0])
+    estimate = [e.land_s for _, e in moves if e.order_id == SHORT[0]][-1]
+    assert landed - first_plan.land_s > 40.0  # it was late ...
+    assert abs(estimate - landed) < abs(first_plan.land_s - landed) / 2  # ... and foreseen
+    # The second sortie was re-planned on the estimate, before the first one landed.
+    second = [(t, d.sortie) for t, d in state.decisions
+              if isinstance(d, Assign) and d.order_id == SHORT[1]]
+    assert any(t < landed and s.launch_s > second[0][1].launch_s + 30.0 for t, s in second)
+    # The estimates are dispatcher inputs like any other: a replay gives the same decisions.
+    replay(state, controller._new_dispatcher())
 
 
 def test_cancel_before_launch_flies_nothing_for_it(fleet_run) -> None:

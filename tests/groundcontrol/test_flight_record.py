@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from groundcontrol.flight.record import FlightRecorder, cross_track_m, planned_figures
@@ -73,3 +75,24 @@ def test_cross_track_to_the_nearest_segment() -> None:
     route = [(LAT, LON), (DROP, LON)]
     assert cross_track_m(route, (LAT + DROP) / 2, LON) < 0.01
     assert cross_track_m(route, DROP + 0.001, LON) == pytest.approx(111.3, abs=0.5)
+
+
+def test_time_left_follows_the_route_left_and_the_plan_still_ahead() -> None:
+    rec = FlightRecorder(_mission(META))
+    assert rec.remaining_s(_at(99.0, 0, LAT, armed=False)) is None
+    rec.update(_at(100.0, 1, LAT))
+    # Halfway out at 20 m/s: 556 m to the drop-off, 1112 m home, then the plan's delivery
+    # (80 s) and landing (70 s).
+    halfway = VehicleState(sysid=1, mode="AUTO", armed=True, boot_ms=150_000, mission_seq=2,
+                           lat_deg=(LAT + DROP) / 2, lon_deg=LON, groundspeed_ms=20.0)
+    rec.update(halfway)
+    assert rec.remaining_s(halfway) == pytest.approx(1668.0 / 20.0 + 80.0 + 70.0, rel=0.01)
+    # Twice as fast over the ground: the cruise part halves.
+    fast = dataclasses.replace(halfway, groundspeed_ms=40.0)
+    assert rec.remaining_s(fast) == pytest.approx(1668.0 / 40.0 + 150.0, rel=0.01)
+    # Over the depot, half-way down: half the landing is left.
+    rec.update(_at(200.0, 3, DROP))
+    rec.update(_at(280.0, 6, DROP))
+    low = dataclasses.replace(_at(350.0, 6, LAT + 0.00005), alt_rel_m=50.0)
+    rec.update(low)
+    assert rec.remaining_s(low) == pytest.approx(35.0, abs=1.5)

@@ -27,6 +27,7 @@ from planner.dispatch_model import (
     OrderCancelled,
     OrderPlaced,
     Reject,
+    SortieProgress,
     SwapBattery,
     Tick,
     Unassign,
@@ -413,3 +414,37 @@ def test_an_order_put_back_with_no_drone_is_unassigned() -> None:
     out = disp.handle(DroneFault("d0", "motor"), second.turnaround_start_s + 2.0)
     assert Unassign("o2", "d0", "waiting for a drone") in out
     assert "o2" in disp.waiting()
+
+
+def test_live_progress_moves_the_landing_and_what_the_drone_flies_next() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=5000.0)), 0.0)
+    disp.handle(OrderPlaced(order("o2", east_m=5000.0)), 1.0)
+    first, second = disp.schedule()
+    in_air = first.launch_s + 60.0
+    disp.handle(Tick(), in_air)  # o1 is flying
+    # Slower than planned: it now expects to land 240 s late; o2 is promised on that.
+    out = assigns(disp.handle(SortieProgress("d0", "o1", first.land_s + 240.0), in_air + 1.0))
+    assert out["o2"].launch_at_s == pytest.approx(second.launch_s + 240.0)
+    assert out["o2"].sortie.dropoff_s == pytest.approx(second.dropoff_s + 240.0)
+    assert disp.in_flight()[0].land_s == first.land_s + 240.0
+    assert disp.in_flight()[0].dropoff_s == pytest.approx(first.dropoff_s + 240.0)
+    # Faster again, after the release: the drop-off stays, o2 comes forward.
+    back = assigns(disp.handle(SortieProgress("d0", "o1", first.land_s - 30.0, delivered=True),
+                               in_air + 2.0))
+    assert back["o2"].launch_at_s == pytest.approx(second.launch_s - 30.0)
+    assert disp.in_flight()[0].dropoff_s == pytest.approx(first.dropoff_s + 240.0)
+    # It lands when it said: the plan stands, nothing re-planned.
+    assert disp.handle(DroneLanded("d0", disp.drone("d0").battery.energy_wh, order_id="o1"),
+                       first.land_s - 30.0) == []
+
+
+def test_progress_of_a_sortie_not_in_the_air_changes_nothing() -> None:
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("o1", east_m=5000.0)), 0.0)
+    (first,) = disp.schedule()
+    assert disp.handle(SortieProgress("d0", "o1", first.land_s + 500.0), 1.0) == []  # not fixed
+    assert disp.handle(SortieProgress("d0", "nope", 900.0), 2.0) == []
+    assert disp.schedule()[0].land_s == first.land_s
+    with pytest.raises(InvalidInput, match="unknown drone"):
+        disp.handle(SortieProgress("zz", "o1", 900.0), 3.0)

@@ -146,6 +146,12 @@ class MissionRejected(GroundControlError):
             f"{mission_result_name(result)}{why}"
         )
 
+    @property
+    def vehicle_timed_out(self) -> bool:
+        """The vehicle gave up waiting for our items ("Fence upload timeout": ArduCopter
+        acks the items still arriving with MAV_MISSION_ERROR), not a refusal of them."""
+        return any("upload timeout" in text.lower() for text in self.texts)
+
 
 class MissionTransferTimeout(ResponseTimeout):
     """A mission upload or download stalled past its retries or its overall timeout."""

@@ -385,7 +385,8 @@ def upload_verified(
     Returns the items as read back from the vehicle.
 
     Raises:
-        MissionRejected: the vehicle refused the items (not retried: it would refuse again).
+        MissionRejected: the vehicle refused the items (not retried: it would refuse again;
+            a vehicle that only gave up waiting, "upload timeout", is retried).
         MissionVerifyFailed: the last read-back still differed (lists the differences).
         MissionTransferTimeout: the link never let a transfer and read-back finish.
     """
@@ -396,6 +397,11 @@ def upload_verified(
             upload(channel, items, mtype, config)
         except MissionTransferTimeout as exc:
             last = exc  # the final ACK may be what was lost: the read-back decides
+        except MissionRejected as exc:
+            if not exc.vehicle_timed_out:
+                raise
+            last = exc  # a slow link (or a simulator far faster than real time): again
+            continue
         try:
             readback = download(channel, mtype, config)
         except (MissionTransferTimeout, MissionRejected) as exc:

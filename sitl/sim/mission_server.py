@@ -331,8 +331,9 @@ class MissionServer:
                 del self._uploads[mtype]
                 self._send(M.MAVLink_mission_ack_message(
                     up.sysid, up.compid, M.MAV_MISSION_OPERATION_CANCELLED, mtype))
-                if mtype == 0:
-                    self._text(M.MAV_SEVERITY_WARNING, "Mission upload timeout")
+                # ArduPilot's MissionItemProtocol: "<Mission|Fence|Rally> upload timeout".
+                name = {0: "Mission", 1: "Fence", 2: "Rally"}.get(mtype, "Mission")
+                self._text(M.MAV_SEVERITY_WARNING, f"{name} upload timeout")
                 continue
             if now_s - up.last_request_s >= REREQUEST_S - 1e-6:
                 up.last_request_s = now_s

@@ -169,6 +169,24 @@ def test_rejected_fence_names_the_result_and_the_vehicle_texts(channel, fake):
     assert "FENCE upload rejected with MAV_MISSION_ERROR" in str(err.value)
 
 
+def test_a_vehicle_that_gave_up_waiting_gets_the_upload_again(channel, fake):
+    # ArduCopter SITL at speedup 40 on a busy machine: "Fence upload timeout", then
+    # MAV_MISSION_ERROR for the items still arriving. A transfer problem, not a refusal.
+    fake.reject_mission_type[1] = mavlink.MAV_MISSION_ERROR
+    fake.reject_texts = ["Fence upload timeout"]
+    original = fake._complete
+
+    def once(mtype: int) -> None:
+        original(mtype)
+        fake.reject_mission_type.clear()
+
+    fake._complete = once
+    fence = [MissionItem(i, 5001, frame=0, param1=4, x=-35.36 + (i % 2) * 1e-2,
+                         y=149.16 + (i // 2) * 1e-2, mission_type=MissionType.FENCE)
+             for i in range(4)]
+    assert len(upload_verified(channel, fence, MissionType.FENCE, FAST)) == 4
+
+
 def test_fence_and_rally_round_trip(channel):
     fence = [MissionItem(i, 5001, frame=0, param1=4, x=-35.36 + (i % 2) * 1e-2,
                          y=149.16 + (i // 2) * 1e-2, mission_type=MissionType.FENCE)

@@ -269,13 +269,15 @@ class FleetController(FleetViews):
             self.emit(FleetEventKind.NOTE, f"controller stopped: {exc!r}", severity="error")
 
     def _step(self) -> None:
-        now = self.now_s()
         while True:
             try:
                 work = self._inbox.get_nowait()
             except queue.Empty:
                 break
             work()
+        # Read after the inbox: its work reads the clock too, and the dispatcher refuses
+        # a time earlier than one it has seen.
+        now = self.now_s()
         self._release(now)
         if time.monotonic() - self._last_poll > 1.0:
             self._last_poll = time.monotonic()

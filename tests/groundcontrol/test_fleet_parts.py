@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from groundcontrol.errors import GroundControlError
+from groundcontrol.fleet.controller import FleetController
 from groundcontrol.fleet.model import ScaledWallClock, VehicleClock, battery_wh_of
 from groundcontrol.fleet.setup import (
     PAD_SPACING_DEG,
@@ -21,7 +22,7 @@ from groundcontrol.fleet.views import FleetViews
 from groundcontrol.mavlink.vehicle import VehicleState
 from groundcontrol.scenarios import resolve_scenario
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
-from planner.dispatch_model import DepotModel, OrderPlaced
+from planner.dispatch_model import DepotModel, OrderPlaced, Tick
 from planner.load import load_scenario
 from planner.plan import Planner
 
@@ -148,3 +149,31 @@ def test_an_open_order_the_dispatcher_lost_is_an_error_not_done(tmp_path: Path) 
         views.lost = {order.id}
         with pytest.raises(GroundControlError, match=f"lost by the dispatcher: {order.id}"):
             views.run_until_done(30.0)
+
+
+class _TickingClock:
+    """Half a second later at every reading, like a vehicle clock read between messages."""
+
+    def __init__(self, start_s: float) -> None:
+        self.t = start_s
+
+    def now_s(self) -> float:
+        self.t += 0.5
+        return self.t
+
+
+def test_a_step_releases_orders_no_earlier_than_the_work_it_ran(tmp_path: Path) -> None:
+    """Seen in CI: a flight report handled from the inbox read the clock, then the step
+    released an order at the time it had read before the inbox: "time went backwards"."""
+    orders = sorted(CANBERRA.orders, key=lambda o: o.created_s)[:2]
+    start = orders[1].created_s
+    endpoints = {d.id: "tcp:127.0.0.1:1" for d in CANBERRA.fleet}
+    with Store.open(tmp_path / "s.sqlite") as store:
+        controller = FleetController(CANBERRA, store, endpoints, _TickingClock(start),
+                                     releases=orders[1:])
+        controller.dispatcher.handle(Tick(), start)
+        controller._inbox.put(lambda: controller.dispatch(Tick(), controller.now_s()))
+        controller._step()
+        assert controller.error is None
+        assert [o.order.id for o in store.orders()] == [orders[1].id]
+        assert controller.dispatcher.now_s >= start + 1.0

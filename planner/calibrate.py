@@ -40,7 +40,7 @@ from planner.vehicle import (
 
 __all__ = ["Calibration", "FlownSample", "calibrate", "errors", "sample_from_record"]
 
-CALIBRATED_MARK = " Calibrated"
+CALIBRATED_MARK = " Refitted by drone-delivery calibrate"
 """Where an earlier calibration's note starts in a description (replaced, not repeated)."""
 
 PRIOR_WEIGHT = 0.05

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -110,10 +111,13 @@ def test_cruise_power_is_dominated_by_parasite_drag_at_high_speed() -> None:
     assert fast - slow == pytest.approx(parasite_gain, rel=0.15)
 
 
-def test_default_profile_reaches_about_16_km_with_full_payload() -> None:
-    profile = builtin_profile("delivery-quad")
-    range_m = max_range_m(profile, 2.3)
-    assert range_m == pytest.approx(16_000.0, rel=0.05)
+@pytest.mark.parametrize("name", ["delivery-quad", "winch-quad"])
+def test_built_in_profiles_reach_the_range_their_description_states(name: str) -> None:
+    profile = builtin_profile(name)
+    stated = re.search(r"([0-9.]+) km from the depot", profile.description)
+    assert stated is not None, "the description states the range"
+    range_m = max_range_m(profile, profile.max_payload_kg)
+    assert range_m == pytest.approx(1000.0 * float(stated.group(1)), abs=50.0)
     assert max_range_m(profile, 0.0) > range_m
 
 

@@ -2,7 +2,7 @@
 
 ``vehicle_endpoints(count, homes)`` gives the MAVLink URLs of ``count`` running vehicles and
 their speedup: the built-in simulator (``sim`` marker, 50x) or ArduPilot SITL through
-``sitl.ardupilot.ArduPilotSitl`` (``sitl`` marker, 10x; skipped with the reason when no
+``sitl.ardupilot.ArduPilotSitl`` (``sitl`` marker, 25x; skipped with the reason when no
 ``arducopter`` is found).
 """
 
@@ -45,7 +45,7 @@ def _sitl_binary() -> str | None:
 
 
 SIM_SPEEDUP = 50.0
-SITL_SPEEDUP = 10.0
+SITL_SPEEDUP = 25.0
 
 
 @pytest.fixture(params=[pytest.param("builtin", marks=pytest.mark.sim),

@@ -47,7 +47,7 @@ def _mission() -> Mission:
 def test_delivery_airframe_flies_as_measured_on_ardupilot_sitl(backend: str,
                                                                 tmp_path: Path) -> None:
     mission = _mission()
-    speedup = 20.0 if backend == "builtin" else 10.0
+    speedup = 20.0 if backend == "builtin" else 25.0
     speeds: list[float] = []
     try:
         with vehicle_at(mission, backend, None, speedup, log_dir=tmp_path) as url, \

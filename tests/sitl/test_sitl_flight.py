@@ -2,7 +2,7 @@
 
 ``sitl`` marker: needs ``arducopter`` (``$ARDUPILOT_SITL`` or PATH) and ArduPilot's autotest
 ``copter.parm`` (``$ARDUPILOT_DEFAULTS`` or the binary's ArduPilot tree); skipped with the reason
-otherwise (``sitl.pytest_plugin``). SITL runs at speedup 10; its EKF needs ~40 s simulated to be
+otherwise (``sitl.pytest_plugin``). SITL runs at speedup 25; its EKF needs ~40 s simulated to be
 ready, the flight about 8 simulated minutes.
 """
 
@@ -24,7 +24,7 @@ from sitl.pytest_plugin import SitlFleetFactory
 
 pytestmark = pytest.mark.sitl
 
-SPEEDUP = 10.0
+SPEEDUP = 25.0
 ORDER_ID = "CBR-039"
 """The example scenario's shortest feasible order (Greenway depot, ~3.7 km there and back)."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from groundcontrol.mavlink.vehicle import VehicleState
 from missions.build import PHASE_GROUPS
-from missions.items import Mission
+from missions.items import Cmd, Mission
 
 __all__ = ["FlightRecord", "FlightRecorder", "cross_track_m", "planned_figures", "planned_inputs",
            "record_from_tlog"]
@@ -211,6 +211,7 @@ class FlightRecorder:
         speed = s.groundspeed_ms if (s.groundspeed_ms or 0.0) > 0.5 * cruise else cruise
         out = left_m / max(speed or cruise, 1.0)
         now = s.boot_ms / 1000.0 if s.boot_ms is not None else self._now
+        out += self._climb_left_s(s, cruise)
         delivery = self.planned_phases.get("delivery", 0.0)
         landing = self.planned_phases.get("landing", 0.0)
         if "dropoff" not in self.marks:
@@ -224,6 +225,19 @@ class FlightRecorder:
             share = (s.alt_rel_m or 0.0) / top if top > 0 else 1.0
             out += landing * min(1.0, max(0.0, share))
         return out
+
+    def _climb_left_s(self, s: VehicleState, cruise_ms: float) -> float:
+        """The part of the takeoff climb not yet flown: the plan's time out beyond its
+        cruise (climb and speed-up) times the height still to climb. Without it the first
+        estimates, taken on the pad, come out a climb early."""
+        takeoff = next((it for it in self.mission.items[1:]
+                        if it.command == Cmd.NAV_TAKEOFF), None)
+        planned_out, out_m = self.planned_phases.get("out"), _meta_number(self.mission, "out_m")
+        if takeoff is None or planned_out is None or out_m is None or takeoff.z <= 0 \
+                or "dropoff" in self.marks or (s.mission_seq or 0) > takeoff.seq:
+            return 0.0
+        overhead = max(0.0, planned_out - out_m / cruise_ms)
+        return overhead * min(1.0, max(0.0, 1.0 - (s.alt_rel_m or 0.0) / float(takeoff.z)))
 
     def elapsed_s(self) -> float | None:
         """Vehicle seconds since arming (to the end once disarmed); None before arming."""

@@ -96,3 +96,17 @@ def test_time_left_follows_the_route_left_and_the_plan_still_ahead() -> None:
     low = dataclasses.replace(_at(350.0, 6, LAT + 0.00005), alt_rel_m=50.0)
     rec.update(low)
     assert rec.remaining_s(low) == pytest.approx(35.0, abs=1.5)
+
+
+def test_time_left_on_the_pad_counts_the_climb_the_plan_has() -> None:
+    """Out is planned at 90 s, 1100 m of it cruise at 20 m/s (55 s): 35 s of climb and
+    speed-up. On the pad all of it is ahead, half-way up half; once cruising none."""
+    rec = FlightRecorder(dataclasses.replace(_mission(META), cruise_speed_ms=20.0))
+    rec.update(_at(100.0, 1, LAT))
+    route = 2 * 1112.0 / 20.0 + 80.0 + 70.0
+    pad = dataclasses.replace(_at(100.0, 1, LAT), alt_rel_m=0.0)
+    assert rec.remaining_s(pad) == pytest.approx(route + 35.0, rel=0.01)
+    halfway_up = dataclasses.replace(_at(110.0, 1, LAT), alt_rel_m=50.0)
+    assert rec.remaining_s(halfway_up) == pytest.approx(route + 17.5, rel=0.01)
+    cruising = dataclasses.replace(_at(120.0, 2, LAT), alt_rel_m=100.0, groundspeed_ms=20.0)
+    assert rec.remaining_s(cruising) == pytest.approx(route, rel=0.01)

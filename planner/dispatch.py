@@ -116,6 +116,9 @@ class Dispatcher:
         promise_s: drop-off promise for orders without a due time.
         seed: breaks ties between equally good drones.
         start_s: scenario time the fleet and spares are ready, full.
+        slack_s: a new order is accepted only if it is dropped off this long before it is
+            due: time in hand for what a plan does not see (a slow pre-flight, a headwind),
+            so a small delay does not make a promise late.
     """
 
     def __init__(
@@ -127,7 +130,11 @@ class Dispatcher:
         promise_s: float = DEFAULT_PROMISE_S,
         seed: int = 0,
         start_s: float = 0.0,
+        slack_s: float = 0.0,
     ) -> None:
+        if not slack_s >= 0.0:
+            raise InvalidInput("slack_s", f"must be 0 or more, got {slack_s!r}")
+        self._slack_s = float(slack_s)
         models = dict(depots) if isinstance(depots, Mapping) else {d.depot_id: d for d in depots}
         specs = sorted(drones, key=lambda d: d.id)
         if len({d.id for d in specs}) != len(specs):
@@ -246,7 +253,8 @@ class Dispatcher:
         for sequence in self._placements(order):
             trial, end = self._trial(sequence, order, now_s)
             sortie = trial.sorties.get(order.id)
-            if sortie is not None and sortie.dropoff_s <= due and not self._breaks(trial):
+            if sortie is not None and sortie.dropoff_s <= due - self._slack_s \
+                    and not self._breaks(trial):
                 self._sequence = sequence
                 self._ends[order.depot_id] = end
                 return self._adopt(trial, f"order {order.id} placed")
@@ -440,12 +448,14 @@ class Dispatcher:
 
     def _deadline_reason(self, order: Order, trial: _Schedule, due_s: float) -> Infeasibility:
         sortie = trial.sorties.get(order.id)
-        limit = due_s - order.created_s
+        limit = due_s - self._slack_s - order.created_s
         if sortie is None:
             return Infeasibility(Rule.DEADLINE, "no drone available", limit, "s",
                                  f"no drone at depot {order.depot_id} can fly it")
         detail = f"ETA t={sortie.dropoff_s:.0f} s, due t={due_s:.0f} s"
-        if sortie.dropoff_s <= due_s:
+        if self._slack_s:
+            detail += f", {self._slack_s:.0f} s kept in hand"
+        if sortie.dropoff_s <= due_s - self._slack_s:
             detail += "; on time only by making accepted orders late"
         return Infeasibility(Rule.DEADLINE, sortie.dropoff_s - order.created_s, limit, "s", detail)
 

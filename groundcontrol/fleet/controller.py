@@ -82,8 +82,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ESTIMATE_SLACK_S = 30.0
-"""How far a flight's live landing estimate may drift from the schedule before the
-dispatcher re-plans on it (seconds)."""
+"""How far a flight's live landing estimate may drift from the schedule, in two estimates
+in a row, before the dispatcher re-plans on it (seconds)."""
 
 
 class FleetActionError(GroundControlError):
@@ -145,12 +145,15 @@ class FleetController(FleetViews):
         self._now_s = 0.0
         self._last_poll = self._last_snapshot = -1e18
         self._pace_samples: list[tuple[float, float]] = []
+        self._off_schedule: dict[str, bool] = {}
+        """Orders whose last landing estimate was off the schedule: True late, False early."""
         self.error: BaseException | None = None
 
     def _new_dispatcher(self) -> Dispatcher:
         return Dispatcher(fleet_of(self.scenario), self._depot_models,
                           planner_plan_fn(self.planner), promise_s=self.scenario.promise_s,
-                          seed=self.config.seed, start_s=0.0)
+                          seed=self.config.seed, start_s=0.0,
+                          slack_s=self.config.promise_slack_s)
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -373,6 +376,8 @@ class FleetController(FleetViews):
 
     def dispatch(self, event: Event, now: float) -> list[Decision]:
         """One dispatcher step, recorded in the store as one transaction (loop thread only)."""
+        # A report stamped before the dispatcher's last event is decided on when it is read.
+        now = max(now, self.dispatcher.now_s)
         decisions = self.dispatcher.handle(event, now)
         self.store.record_dispatch(event, now, decisions)
         for decision in decisions:
@@ -408,7 +413,8 @@ class FleetController(FleetViews):
         return FlightConfig(speedup=self._pace(), preflight=pre,
                             mission_timeout_s=cfg.mission_timeout_s,
                             link_lost_s=cfg.link_lost_wall_s,
-                            stream_rate_hz=cfg.stream_rate_hz)
+                            stream_rate_hz=cfg.stream_rate_hz,
+                            launch_gate=lambda: self.now_s() >= sortie.launch_s)
 
     def _pace(self) -> float:
         """Scenario seconds per wall second over the last few seconds (at most ``speedup``)."""
@@ -436,11 +442,13 @@ class FleetController(FleetViews):
         return job
 
     def _job_report(self, report: JobReport) -> None:
-        """From a job's thread: hand it to the loop."""
-        self._inbox.put(lambda: self._on_report(report))
+        """From a job's thread: hand it to the loop, stamped with the time it happened (the
+        loop may be busy: a take-off, a release or a landing estimate keeps its own time)."""
+        at = self.now_s()
+        self._inbox.put(lambda: self._on_report(report, at))
 
-    def _on_report(self, report: JobReport) -> None:
-        job, now = report.job, self.now_s()
+    def _on_report(self, report: JobReport, now: float) -> None:
+        job = report.job
         if report.event is not None:
             self._on_flight_event(job, report.event, now)
         if report.outcome is not None:
@@ -471,6 +479,9 @@ class FleetController(FleetViews):
             self._on_estimate(job, event.remaining_s, now)
         final = event.kind == "state" and event.state in (
             FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it
+        if event.kind == "hold":
+            self.emit(FleetEventKind.FLIGHT, f"ready on the pad: launch at "
+                      f"{job.sortie.launch_s:.0f} s", job.drone_id, job.order_id)
         if event.kind in ("state", "delivered", "problem", "outcome", "crew") and not final:
             severity = "warning" if event.kind == "problem" else "info"
             self.emit(FleetEventKind.FLIGHT, f"{event.state.value}: {event.detail}",
@@ -483,6 +494,12 @@ class FleetController(FleetViews):
                        if s.order_id == job.order_id and s.drone_id == job.drone_id), None)
         land_s = now + remaining_s
         if sortie is None or abs(land_s - sortie.land_s) < ESTIMATE_SLACK_S:
+            self._off_schedule.pop(job.order_id, None)
+            return
+        # Once is noise (a turn, the top of the climb): act when the next estimate agrees.
+        late = land_s > sortie.land_s
+        if self._off_schedule.get(job.order_id) is not late:
+            self._off_schedule[job.order_id] = late
             return
         self.emit(FleetEventKind.FLIGHT, f"landing now expected at {land_s:.0f} s "
                   f"({land_s - sortie.land_s:+.0f} s against the plan)", job.drone_id,

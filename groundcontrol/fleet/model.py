@@ -61,8 +61,16 @@ class FleetConfig:
     poll_wall_s: float = 0.05
     tick_s: float = 10.0
     """Tell the dispatcher that time passed at most this often (only while sorties wait)."""
-    launch_lead_s: float = 60.0
-    """Start the pre-flight and upload this long before the planned launch (pad time)."""
+    promise_slack_s: float = 120.0
+    """Accept an order only if the plan drops it off this long before it is due (see
+    ``planner.dispatch.Dispatcher``): pre-flights, winds and queues at the pads eat into
+    plans, and a promise made with no time in hand is broken by the first delay."""
+    launch_lead_s: float = 600.0
+    """Start the crew's turnaround, the pre-flight and the upload this long before the
+    planned launch (never before the dispatcher fixes the sortie, when its turnaround
+    begins); the drone then holds on the pad until its launch time. Checks and uploads take
+    vehicle seconds (many at a simulator's speedup); starting them with the turnaround keeps
+    them out of the flight's time."""
     link_lost_wall_s: float = 5.0
     configure: bool = False
     """Let pre-flight set missing vehicle parameters (rebooting when one needs it)."""

@@ -70,7 +70,7 @@ class FlightEvent:
 
     sysid: int
     kind: str
-    """"state", "progress", "estimate", "text", "delivered", "problem"."""
+    """"state", "progress", "estimate", "hold", "text", "delivered", "problem"."""
     state: FlightState
     detail: str = ""
     seq: int | None = None
@@ -105,6 +105,10 @@ class FlightConfig:
     stream_rate_hz: int | None = None
     """REQUEST_DATA_STREAM(ALL) rate in Hz (0: message intervals only); None picks
     ``default_stream_rate_hz(speedup)``. A fleet sharing one link asks for less."""
+    launch_gate: Callable[[], bool] | None = None
+    """Arm only once this returns True (a sortie's launch slot), asked after the checks and
+    the upload; None: arm at once. Lets a fleet prepare a drone during its turnaround and
+    still take off when the dispatcher planned."""
 
 
 Observer = Callable[[FlightEvent], None]
@@ -253,6 +257,14 @@ class Flight:
             return self._fail(FlightReason.UPLOAD_FAILED, exc)
         if self._aborted:
             return self._fail(FlightReason.ABORTED, "before arming", FlightState.ABORTED)
+        gate = self.config.launch_gate
+        if gate is not None and not gate():
+            self._emit("hold", "ready: holding for the launch slot")
+            while not gate():
+                if self._aborted:
+                    return self._fail(FlightReason.ABORTED, "before arming",
+                                      FlightState.ABORTED)
+                time.sleep(self.config.poll_s)
         return self._start()
 
     def _preflight(self) -> None:

@@ -31,8 +31,10 @@ def test_fly_json_prints_the_outcome_with_planned_against_flown(
     assert "planned against flown" in captured.err
 
     # The .tlog folds into the same record as the live flight (what calibrate --tlog reads).
+    # Live marks are read from the snapshot the flight loop polls, the tlog's from every
+    # message: they agree to a few telemetry periods (seconds at this stream rate).
     again = record_from_tlog(tlog, load_mission(shortest_mission))
-    assert again.flown_s == pytest.approx(result["flown_s"], abs=0.5)
+    assert again.flown_s == pytest.approx(result["flown_s"], rel=0.03)
     assert again.used_wh == pytest.approx(result["used_wh"], rel=0.02)
     assert again.inputs == result["inputs"] and again.inputs["profile"] == "delivery-quad"
     assert set(again.flown_phases_wh) == set(result["flown_phases_wh"])

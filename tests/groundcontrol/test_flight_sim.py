@@ -362,3 +362,22 @@ def test_a_confirmed_release_stays_delivered_when_the_flight_times_out(fleet):
     assert outcome.reason is FlightReason.TIMEOUT, outcome
     assert "no progress" in outcome.detail
     assert outcome.delivered and not outcome.landed
+
+
+def test_a_closed_launch_gate_holds_the_vehicle_on_the_pad(fleet):
+    """Checked and uploaded, the vehicle waits disarmed for its launch slot, then flies."""
+    _, (channel,), speedup = fleet(1)
+    gate = threading.Event()
+    flight = Flight(channel, short_delivery(HOME),
+                    config=config(speedup, launch_gate=gate.is_set))
+    run = Run(flight)
+    deadline = time.monotonic() + 60.0
+    while not any(e.kind == "hold" for e in run.events):
+        assert time.monotonic() < deadline and run.outcome is None, run.states()
+        time.sleep(0.02)
+    _sleep_vehicle(flight.tracker, 20.0, speedup)
+    assert not flight.tracker.snapshot().armed and S.ARMING not in run.states()
+    gate.set()
+    outcome = run.result()
+    assert outcome.success, outcome
+    assert run.states().index(S.UPLOADING) < run.states().index(S.ARMING)

@@ -153,6 +153,24 @@ def test_an_order_that_cannot_be_promised_is_rejected_with_eta_and_limit() -> No
     assert disp.schedule() == ()
 
 
+def test_slack_keeps_time_in_hand_for_every_accepted_promise() -> None:
+    """An order that fits its due time only with less than the slack is refused, naming it."""
+    probe = dispatcher(1)
+    eta = assigns(probe.handle(OrderPlaced(order("o", east_m=3000.0)), 0.0))["o"].eta_dropoff_s
+    drones = [FakeDrone("d0", PROFILE, "A")]
+    for due, accepted in ((eta + 119.0, False), (eta + 121.0, True)):
+        disp = Dispatcher(drones, depot_models(), fake_plan, seed=7,  # type: ignore[arg-type]
+                          slack_s=120.0)
+        out = disp.handle(OrderPlaced(order("o", east_m=3000.0, due_s=due)), 0.0)
+        assert bool(assigns(out)) is accepted, (due, out)
+        if not accepted:
+            (reason,) = out[0].reasons
+            assert reason.rule is Rule.DEADLINE and reason.limit == pytest.approx(due - 120.0)
+            assert "120 s kept in hand" in reason.detail
+    with pytest.raises(InvalidInput, match="slack_s"):
+        Dispatcher(drones, depot_models(), fake_plan, slack_s=-1.0)  # type: ignore[arg-type]
+
+
 def test_a_busy_fleet_rejects_new_orders_rather_than_break_promises() -> None:
     disp = dispatcher(1)
     decisions = [d for i in range(12) for d in

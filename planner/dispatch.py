@@ -508,9 +508,34 @@ class Dispatcher:
     def _replan(self, now_s: float, reason: str, depots: set[str]) -> list[Decision]:
         decisions: list[Decision] = []
         for depot in sorted(depots):
-            schedule, self._ends[depot] = self._rebuild(self._sequence, now_s, depot)
+            schedule, self._ends[depot] = self._repair(now_s, depot)
             decisions += self._adopt(schedule, reason)
         return decisions
+
+    def _repair(self, now_s: float, depot: str) -> tuple[_Schedule, _End]:
+        """A depot's schedule after a disruption: the sequence planned afresh, unless that
+        makes late more orders than planning them earliest-due first does (a greedy pass in
+        priority order can hand an on-time order's slot to one with time to spare)."""
+        best = self._rebuild(self._sequence, now_s, depot)
+        late = self._late_count(best[0], depot)
+        if late:
+            by_due = sorted(self._sequence, key=lambda o: (
+                due_of(self._orders[o], self.promise_s), self._orders[o].created_s, o))
+            other = self._rebuild(by_due, now_s, depot)
+            if self._late_count(other[0], depot) < late:
+                best = other
+        return best
+
+    def _late_count(self, schedule: _Schedule, depot: str) -> int:
+        """Orders of a depot that a schedule drops off late or leaves waiting."""
+        count = sum(o in self._orders and self._orders[o].depot_id == depot
+                    for o in schedule.waiting)
+        for order_id, sortie in schedule.sorties.items():
+            order = self._orders.get(order_id)
+            if order is not None and sortie.depot_id == depot \
+                    and sortie.dropoff_s > due_of(order, self.promise_s):
+                count += 1
+        return count
 
     def _adopt(self, new: _Schedule, reason: str) -> list[Decision]:
         """Make ``new`` the tentative schedule; the decisions are the difference."""

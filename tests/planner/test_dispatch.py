@@ -251,6 +251,20 @@ def test_an_aborted_sortie_puts_the_order_back_first() -> None:
     assert out["o2"].launch_at_s > out["o1"].launch_at_s
 
 
+def test_an_order_put_back_first_does_not_take_the_slot_of_one_due_sooner() -> None:
+    """The order of an aborted sortie goes first in line, but when it has time to spare and
+    the next one has not, the repair flies the one due sooner first: both stay on time."""
+    disp = dispatcher(1)
+    disp.handle(OrderPlaced(order("loose", east_m=3000.0, due_s=20_000.0)), 0.0)
+    (first,) = disp.schedule()
+    tight_due = first.land_s + 60.0 + (first.dropoff_s - first.launch_s) + 200.0
+    disp.handle(OrderPlaced(order("tight", east_m=3000.0, due_s=tight_due)), 1.0)
+    assert not any(s.dropoff_s > tight_due for s in disp.schedule() if s.order_id == "tight")
+    out = assigns(disp.handle(DroneLanded("d0", 400.0, delivered=False), first.land_s))
+    assert not out["tight"].late and not out["loose"].late
+    assert out["tight"].launch_at_s < out["loose"].launch_at_s
+
+
 def test_a_drone_without_link_gets_no_new_work_until_it_is_back() -> None:
     disp = dispatcher(2)
     disp.handle(LinkLost("d0"), 0.0)

@@ -437,12 +437,15 @@ class Dispatcher:
         return (-order.priority, due_of(order, self.promise_s), order.created_s, order.id)
 
     def _breaks(self, trial: _Schedule) -> bool:
-        """True if an order on time in the current plan would be late (or unserved) in trial."""
+        """True if an order on time in the current plan would be late (or unserved) in trial,
+        or would lose time in hand it has within the slack."""
         for order_id, sortie in self._tentative.sorties.items():
-            if sortie.dropoff_s > due_of(self._orders[order_id], self.promise_s):
+            due = due_of(self._orders[order_id], self.promise_s)
+            if sortie.dropoff_s > due:
                 continue
+            limit = max(due - self._slack_s, sortie.dropoff_s)
             new = trial.sorties.get(order_id)
-            if new is None or new.dropoff_s > due_of(self._orders[order_id], self.promise_s):
+            if new is None or new.dropoff_s > limit + 1e-6:
                 return True
         return False
 
@@ -519,11 +522,19 @@ class Dispatcher:
         best = self._rebuild(self._sequence, now_s, depot)
         late = self._late_count(best[0], depot)
         if late:
-            by_due = sorted(self._sequence, key=lambda o: (
+            # The depot's orders earliest-due first, in the places they hold in the sequence
+            # (the other depots' order is theirs); kept as the sequence when it is adopted,
+            # so the schedule stays what a rebuild of the sequence gives.
+            places = [i for i, o in enumerate(self._sequence)
+                      if self._orders[o].depot_id == depot]
+            ours = sorted((self._sequence[i] for i in places), key=lambda o: (
                 due_of(self._orders[o], self.promise_s), self._orders[o].created_s, o))
+            by_due = list(self._sequence)
+            for i, order_id in zip(places, ours, strict=True):
+                by_due[i] = order_id
             other = self._rebuild(by_due, now_s, depot)
             if self._late_count(other[0], depot) < late:
-                best = other
+                best, self._sequence = other, by_due
         return best
 
     def _late_count(self, schedule: _Schedule, depot: str) -> int:

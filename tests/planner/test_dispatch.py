@@ -169,6 +169,15 @@ def test_slack_keeps_time_in_hand_for_every_accepted_promise() -> None:
             assert "120 s kept in hand" in reason.detail
     with pytest.raises(InvalidInput, match="slack_s"):
         Dispatcher(drones, depot_models(), fake_plan, slack_s=-1.0)  # type: ignore[arg-type]
+    # Orders that come later never eat into an accepted order's time in hand.
+    disp = Dispatcher(drones, depot_models(), fake_plan, seed=7,  # type: ignore[arg-type]
+                      slack_s=120.0)
+    disp.handle(OrderPlaced(order("far", east_m=3000.0, due_s=eta + 900.0)), 0.0)
+    for i in range(6):
+        disp.handle(OrderPlaced(order(f"n{i}", east_m=3000.0, created_s=float(i + 1))),
+                    float(i + 1))
+    far = next(s for s in disp.schedule() if s.order_id == "far")
+    assert far.dropoff_s <= eta + 900.0 - 120.0
 
 
 def test_a_busy_fleet_rejects_new_orders_rather_than_break_promises() -> None:

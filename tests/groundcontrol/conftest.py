@@ -18,24 +18,26 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import replay
+import recordings
+from fake_links import MemoryChannel
+from fake_vehicle import FakeVehicle
 
 from groundcontrol.flight.ready import ekf_ready_check
 
 needs_reference = pytest.mark.skipif(
-    not replay.REFERENCE_DIR.is_dir(),
-    reason=f"reference recordings not found in {replay.REFERENCE_DIR}",
+    not recordings.REFERENCE_DIR.is_dir(),
+    reason=f"reference recordings not found in {recordings.REFERENCE_DIR}",
 )
 
 
 @pytest.fixture
-def fake() -> Iterator[replay.FakeVehicle]:
-    yield replay.FakeVehicle(time_scale=10.0)
+def fake() -> Iterator[FakeVehicle]:
+    yield FakeVehicle(time_scale=10.0)
 
 
 @pytest.fixture
-def channel(fake: replay.FakeVehicle) -> Iterator[replay.MemoryChannel]:
-    ch = replay.MemoryChannel(fake)
+def channel(fake: FakeVehicle) -> Iterator[MemoryChannel]:
+    ch = MemoryChannel(fake)
     yield ch
     ch.close()
 
@@ -65,8 +67,8 @@ def vehicle_endpoints(
     stack: list[object] = []
 
     def start(count: int, homes: list[tuple[float, float, float, float]] | None = None):
-        homes = homes or [(replay.HOME[0], replay.HOME[1] + 0.001 * i, replay.HOME[2], 0.0)
-                          for i in range(count)]
+        lat, lon, alt = recordings.HOME
+        homes = homes or [(lat, lon + 0.001 * i, alt, 0.0) for i in range(count)]
         if backend == "builtin":
             sim = pytest.importorskip("sitl.sim")
             fleet_cls = getattr(sim, "SimFleet", None)

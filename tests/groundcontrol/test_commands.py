@@ -1,4 +1,4 @@
-"""Commands and parameters against the replay fake answering with the recorded ArduCopter."""
+"""Commands and parameters against the fake vehicle answering with the recorded ArduCopter."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import threading
 import time
 
 import pytest
-import replay
+import recordings
 from conftest import needs_reference
+from fake_links import LossyChannel, MemoryChannel
+from fake_vehicle import FakeVehicle
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import CommandFailed, CommandTimeout, ModeChangeFailed, ParameterTimeout
@@ -19,9 +21,9 @@ FAST = CommandConfig(ack_timeout_s=0.3, retries=2, text_wait_s=0.2, mode_confirm
 
 @pytest.fixture
 def boot_fake():
-    records = replay.load("boot_to_ready")
-    fake = replay.FakeVehicle(answers=replay.recorded_answers(records), time_scale=10.0)
-    ch = replay.MemoryChannel(fake)
+    records = recordings.load("boot_to_ready")
+    fake = FakeVehicle(answers=recordings.recorded_answers(records), time_scale=10.0)
+    ch = MemoryChannel(fake)
     yield fake, ch
     ch.close()
 
@@ -45,12 +47,12 @@ def test_arm_refusals_carry_the_texts_sent_after_the_ack(boot_fake):
 
 @needs_reference
 def test_parameters_as_recorded():
-    records = replay.load("param_protocol")
-    fake = replay.FakeVehicle(params=replay.recorded_params(records), time_scale=10.0)
-    ch = replay.MemoryChannel(fake)
+    records = recordings.load("param_protocol")
+    fake = FakeVehicle(params=recordings.recorded_params(records), time_scale=10.0)
+    ch = MemoryChannel(fake)
     try:
         cmd = Commander(ch, FAST)
-        assert cmd.get_param("RTL_ALT") == replay.recorded_params(records)["RTL_ALT"][0]
+        assert cmd.get_param("RTL_ALT") == recordings.recorded_params(records)["RTL_ALT"][0]
         assert cmd.set_param("FENCE_ACTION", 99) == 99  # out of range, still accepted
         assert cmd.set_param("RTL_ALT", 2000.7) == 2000  # echoed in the vehicle's INT32 type
         with pytest.raises(ParameterTimeout, match="SYSID_THISMAV"):
@@ -64,7 +66,7 @@ def test_parameters_as_recorded():
 
 
 def test_lost_ack_is_retried_with_confirmation_incremented(channel, fake):
-    class DropFirstAck(replay.LossyChannel):
+    class DropFirstAck(LossyChannel):
         acks = 0
 
         def _incoming(self, msg):
@@ -106,7 +108,7 @@ def test_mode_change_must_show_in_heartbeat(channel, fake):
 
 def test_pause_falls_back_to_brake_when_refused(channel, fake):
     fake.answers[mavlink.MAV_CMD_DO_PAUSE_CONTINUE] = [
-        replay.RecordedAnswer(mavlink.MAV_RESULT_UNSUPPORTED)]
+        recordings.RecordedAnswer(mavlink.MAV_RESULT_UNSUPPORTED)]
     cmd = Commander(channel, FAST)
     assert cmd.pause() == "brake" and fake.custom_mode == 17
     cmd.resume("brake")
@@ -137,7 +139,7 @@ def test_stream_keeper_rerequests_when_only_heartbeats_arrive(channel, fake):
 
 def test_request_streams_reports_refused_intervals(channel, fake):
     fake.answers[mavlink.MAV_CMD_SET_MESSAGE_INTERVAL] = [
-        replay.RecordedAnswer(mavlink.MAV_RESULT_DENIED)]
+        recordings.RecordedAnswer(mavlink.MAV_RESULT_DENIED)]
     assert Commander(channel, FAST).request_streams() == 10
     fake.answers.clear()
     assert Commander(channel, FAST).request_streams() == 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import replay
+import recordings
 from conftest import needs_reference
+from fake_links import FakeServer, MemoryChannel
+from fake_vehicle import FlightReplayFake
 
 from groundcontrol.flight.flight import FlightReason, FlightState, ProgressTracker
 from groundcontrol.mavlink.transfer import item_from_message
@@ -18,7 +20,7 @@ def _recorded_mission(records) -> Mission:
     items = []
     for r in records:
         if r.dir == "gcs>veh" and r.type == "MISSION_ITEM_INT":
-            item = item_from_message(replay.build_message(r.type, r.fields))
+            item = item_from_message(recordings.build_message(r.type, r.fields))
             if item.seq == 0:
                 items = []
             if item.seq == len(items):
@@ -30,7 +32,7 @@ def _recorded_mission(records) -> Mission:
 
 
 def _fly_recording(name: str, until_note: str):
-    records = replay.load(name)
+    records = recordings.load(name)
     cutoff = next(r.t for r in records if r.dir == "note" and until_note in r.fields["text"])
     mission = _recorded_mission(records)
     tracker = VehicleTracker(1)
@@ -46,7 +48,7 @@ def _fly_recording(name: str, until_note: str):
             phases.append(phase)
         outcome = outcome or progress.ending(tracker.snapshot())
 
-    replay.play([r for r in records if r.t < cutoff], feed)
+    recordings.play([r for r in records if r.t < cutoff], feed)
     return progress, phases, outcome
 
 
@@ -76,8 +78,8 @@ def test_land_without_continue_is_reported_as_a_mission_reset():
 
 @needs_reference
 def test_battery_failsafe_recording_names_the_failsafe():
-    records = replay.load("failsafe_battery")
-    mission = Mission("m", tuple(_recorded_mission(replay.load("delivery_flight")).items),
+    records = recordings.load("failsafe_battery")
+    mission = Mission("m", tuple(_recorded_mission(recordings.load("delivery_flight")).items),
                       delivery_seq=6, dropoff_seq=5)
     tracker = VehicleTracker(1)
     progress = ProgressTracker(mission, since_s=time.monotonic())
@@ -89,30 +91,30 @@ def test_battery_failsafe_recording_names_the_failsafe():
         progress.update(tracker.snapshot())
         outcome = outcome or progress.ending(tracker.snapshot())
 
-    replay.play(records, feed)
+    recordings.play(records, feed)
     assert outcome is not None and outcome.reason is FlightReason.BATTERY_FAILSAFE
     assert not outcome.delivered
 
 
 def test_texts_from_before_the_flight_do_not_count():
-    items = tuple(_recorded_mission(replay.load("delivery_flight")).items)
+    items = tuple(_recorded_mission(recordings.load("delivery_flight")).items)
     mission = Mission("m", items, delivery_seq=6, dropoff_seq=5)
     tracker = VehicleTracker(1)
-    replay.play([r for r in replay.load("delivery_flight_continue")
+    recordings.play([r for r in recordings.load("delivery_flight_continue")
                  if r.type == "STATUSTEXT" and r.t < 200], tracker.update)
     progress = ProgressTracker(mission, since_s=time.monotonic())
     progress.update(tracker.snapshot())
     assert progress.text_seen is None
 
 
-if not replay.REFERENCE_DIR.is_dir():  # pragma: no cover
+if not recordings.REFERENCE_DIR.is_dir():  # pragma: no cover
     pytest.skip("reference recordings missing", allow_module_level=True)
 
 
 def _flight_mission(name: str) -> Mission:
     from missions.items import ParamRequirement
 
-    m = _recorded_mission(replay.load(name))
+    m = _recorded_mission(recordings.load(name))
     needs = (ParamRequirement("MIS_OPTIONS", 4, "bits", "continue after the drop-off land"),
              ParamRequirement("GRIP_ENABLE", 1, "eq", "gripper release"))
     return Mission(m.name, m.items, required_params=needs, delivery_seq=6, dropoff_seq=5)
@@ -129,8 +131,8 @@ def _fast_config():
 def test_flight_run_follows_the_recorded_delivery_to_completion():
     from groundcontrol.flight.flight import Flight
 
-    fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
-    channel = replay.MemoryChannel(fake)
+    fake = FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
+    channel = MemoryChannel(fake)
     events = []
     try:
         outcome = Flight(channel, _flight_mission("delivery_flight_continue"),
@@ -150,8 +152,8 @@ def test_flight_run_follows_the_recorded_delivery_to_completion():
 def test_flight_run_reports_the_reset_of_a_mis_options_0_vehicle():
     from groundcontrol.flight.flight import Flight
 
-    fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
-    channel = replay.MemoryChannel(fake)
+    fake = FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
+    channel = MemoryChannel(fake)
     mission = _flight_mission("delivery_flight")
     mission = Mission(mission.name, mission.items, delivery_seq=6, dropoff_seq=5)  # no MIS check
     try:
@@ -165,8 +167,8 @@ def test_flight_run_reports_the_reset_of_a_mis_options_0_vehicle():
 def test_preflight_refuses_a_vehicle_without_continue_after_land():
     from groundcontrol.flight.flight import Flight
 
-    fake = replay.FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
-    channel = replay.MemoryChannel(fake)
+    fake = FlightReplayFake("delivery_flight", "GCS resumes it", time_scale=50.0)
+    channel = MemoryChannel(fake)
     try:
         outcome = Flight(channel, _flight_mission("delivery_flight"), config=_fast_config()).run()
     finally:
@@ -191,7 +193,7 @@ def test_fly_command_exit_status(tmp_path, capsys, recording, note, status):
         mission = Mission(mission.name, mission.items, delivery_seq=6, dropoff_seq=5)
     plan = tmp_path / "m.plan"
     write_plan(plan, mission)
-    server = replay.FakeServer([replay.FlightReplayFake(recording, note, time_scale=50.0)])
+    server = FakeServer([FlightReplayFake(recording, note, time_scale=50.0)])
     try:
         code = main(["fly", "--connect", server.url, str(plan), "--speedup", "50",
                      "--tlog", str(tmp_path / "f.tlog"), "--timeout", "60"])
@@ -217,8 +219,8 @@ def test_fly_command_rejects_a_missing_file(tmp_path, capsys):
 def test_abort_before_takeoff_sends_nothing_more():
     from groundcontrol.flight.flight import Flight, FlightState
 
-    fake = replay.FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
-    channel = replay.MemoryChannel(fake)
+    fake = FlightReplayFake("delivery_flight_continue", "Part 2", time_scale=50.0)
+    channel = MemoryChannel(fake)
     try:
         flight = Flight(channel, _flight_mission("delivery_flight_continue"),
                         config=_fast_config())

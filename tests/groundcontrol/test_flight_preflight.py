@@ -9,8 +9,10 @@ import threading
 import time
 
 import pytest
-import replay
+import recordings
 from conftest import needs_reference
+from fake_links import FakeServer
+from fake_vehicle import FlightReplayFake
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from test_flight import _fast_config, _flight_mission
 
@@ -31,10 +33,10 @@ from groundcontrol.mavlink.vehicle import VehicleState, VehicleTracker
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement
 
 
-class RebootingFake(replay.FlightReplayFake):
+class RebootingFake(FlightReplayFake):
     """Drops the TCP client 0.1 s after ACKing MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN."""
 
-    server: replay.FakeServer | None = None
+    server: FakeServer | None = None
     reboots = 0
 
     def _apply_command(self, msg):
@@ -49,7 +51,7 @@ def test_configure_sets_params_reboots_and_flies():
     fake = RebootingFake("delivery_flight_continue", "Part 2", time_scale=50.0)
     fake.params["GRIP_ENABLE"] = (0.0, mavlink.MAV_PARAM_TYPE_INT8)
     fake.params["MIS_OPTIONS"] = (0.0, mavlink.MAV_PARAM_TYPE_INT16)
-    server = replay.FakeServer([fake])
+    server = FakeServer([fake])
     fake.server = server
     base = _fast_config()
     config = FlightConfig(speedup=base.speedup, preflight=PreflightConfig(
@@ -102,7 +104,7 @@ I8, I16, F32 = (mavlink.MAV_PARAM_TYPE_INT8, mavlink.MAV_PARAM_TYPE_INT16,
 
 def _payload_mission(release: Cmd | None, cruise_speed_ms: float | None = None) -> Mission:
     """Home, takeoff, a waypoint, the release (DO_WINCH lower / DO_GRIPPER open), land."""
-    lat, lon, alt = replay.HOME
+    lat, lon, alt = recordings.HOME
     items = [MissionItem(0, Cmd.NAV_WAYPOINT, Frame.GLOBAL, x=lat, y=lon, z=alt),
              MissionItem(1, Cmd.NAV_TAKEOFF, z=20.0),
              MissionItem(2, Cmd.NAV_WAYPOINT, x=lat + 0.001, y=lon, z=20.0)]
@@ -119,7 +121,7 @@ def _sim_preflight(params: dict[str, float], mission: Mission) -> list[CheckResu
     from sitl.sim import SimFleet
 
     speedup = 50.0
-    with SimFleet(homes=[(*replay.HOME, 0.0)], speedup=speedup, params=params,
+    with SimFleet(homes=[(*recordings.HOME, 0.0)], speedup=speedup, params=params,
                   base_port=0) as fleet, \
             Link(fleet.endpoints[0], heartbeat_period_s=1 / speedup) as link:
         channel = link.wait_vehicle(1, 10)

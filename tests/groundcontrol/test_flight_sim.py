@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-import replay
+import recordings
+from fake_links import LossyChannel
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import GroundControlError, MissionRejected
@@ -34,7 +35,7 @@ from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.items import Frame, Mission, MissionItem, MissionType, ParamRequirement
 
 pytestmark = pytest.mark.timeout(240)
-HOME = (replay.HOME[0], replay.HOME[1], 584.0, 0.0)
+HOME = (recordings.HOME[0], recordings.HOME[1], 584.0, 0.0)
 
 
 def short_delivery(home: tuple[float, ...], north_m: float = 250.0, alt_m: float = 30.0,
@@ -302,7 +303,7 @@ def test_rejected_fence_gives_a_clear_error(fleet):
 
 def test_lossy_link_upload_against_the_vehicle(fleet):
     _, (channel,), _ = fleet(1)
-    lossy = replay.LossyChannel(channel, drop=0.2, duplicate=0.1, reorder=0.1, seed=7)
+    lossy = LossyChannel(channel, drop=0.2, duplicate=0.1, reorder=0.1, seed=7)
     items = [MissionItem(0, 16, Frame.GLOBAL, x=HOME[0], y=HOME[1], z=584.0)] + [
         MissionItem(i, 16, x=HOME[0] + 1e-5 * i, y=HOME[1] + 2e-5 * i, z=20 + i)
         for i in range(1, 25)]

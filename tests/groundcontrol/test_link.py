@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import replay
+import recordings
 from conftest import needs_reference
+from fake_links import FakeServer
+from fake_vehicle import FakeVehicle
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import LinkError, ResponseTimeout
@@ -31,7 +33,7 @@ def _wait(cond, timeout_s=5.0):
 
 @pytest.fixture
 def server():
-    srv = replay.FakeServer([replay.FakeVehicle(1), replay.FakeVehicle(2)])
+    srv = FakeServer([FakeVehicle(1), FakeVehicle(2)])
     yield srv
     srv.close()
 
@@ -94,7 +96,7 @@ def test_commands_reach_the_addressed_vehicle_only(server):
 
 
 def test_link_manager_holds_many_links():
-    servers = [replay.FakeServer([replay.FakeVehicle(i + 1)]) for i in range(3)]
+    servers = [FakeServer([FakeVehicle(i + 1)]) for i in range(3)]
     try:
         with LinkManager(heartbeat_period_s=0.2) as manager:
             channels = [manager.vehicle(s.url, timeout_s=5) for s in servers]
@@ -129,7 +131,7 @@ def test_udp_link_roundtrip():
         data, addr = sock.recvfrom(1024)  # the GCS heartbeat arrives first
         parser = mavlink.MAVLink(None)
         assert parser.parse_buffer(data)[0].get_type() == "HEARTBEAT"
-        sock.sendto(replay.encode(replay.FakeVehicle(7).heartbeat(), 7, 1), addr)
+        sock.sendto(recordings.encode(FakeVehicle(7).heartbeat(), 7, 1), addr)
         assert link.wait_vehicle(7, 3).sysid == 7
     sock.close()
 
@@ -145,11 +147,11 @@ def test_mode_table_and_ekf_flags():
 
 @needs_reference
 def test_vehicle_state_follows_boot_to_ready():
-    records = replay.load("boot_to_ready")
+    records = recordings.load("boot_to_ready")
     tracker = VehicleTracker(1)
     states = []
     tracker.add_observer(states.append)
-    replay.play(records, tracker.update)
+    recordings.play(records, tracker.update)
     final = tracker.snapshot()
     assert final.home_lat_deg == pytest.approx(-35.363261, abs=1e-6)
     assert final.home_alt_amsl_m == pytest.approx(584.08, abs=0.02)
@@ -168,9 +170,9 @@ def test_vehicle_state_follows_boot_to_ready():
 
 @needs_reference
 def test_vehicle_state_follows_the_delivery_flight():
-    records = replay.load("delivery_flight_continue")
+    records = recordings.load("delivery_flight_continue")
     tracker = VehicleTracker(1)
-    replay.play(records, tracker.update)
+    recordings.play(records, tracker.update)
     s = tracker.snapshot()
     assert s.reached[:9] == (1, 2, 3, 4, 5, 7, 8, 9, 10)
     assert s.mission_total == 5 and s.on_ground and not s.armed  # part 2: a 5-item mission
@@ -180,9 +182,9 @@ def test_vehicle_state_follows_the_delivery_flight():
 
 @needs_reference
 def test_chunked_statustext_is_reassembled():
-    records = replay.load("payload_commands")
+    records = recordings.load("payload_commands")
     tracker = VehicleTracker(1)
-    replay.play(records, tracker.update, types=["STATUSTEXT"])
+    recordings.play(records, tracker.update, types=["STATUSTEXT"])
     texts = [t.text for t in tracker.snapshot().texts]
     joined = [t for t in texts if t.startswith("PayloadPlace: payload release thrust")]
     assert joined and joined[0].endswith("315431")
@@ -191,12 +193,12 @@ def test_chunked_statustext_is_reassembled():
 @needs_reference
 def test_failsafe_texts_and_critical_status():
     tracker = VehicleTracker(1)
-    replay.play(replay.load("failsafe_battery"), tracker.update)
+    recordings.play(recordings.load("failsafe_battery"), tracker.update)
     s = tracker.snapshot()
     assert s.system_status == mavlink.MAV_STATE_CRITICAL
     assert any(t.text == "Battery Failsafe" for t in s.texts)
     tracker = VehicleTracker(1)
-    replay.play(replay.load("failsafe_fence"), tracker.update)
+    recordings.play(recordings.load("failsafe_fence"), tracker.update)
     assert tracker.snapshot().fence_breach_count >= 1
 
 
@@ -206,7 +208,7 @@ def test_serial_link_over_a_pty():
     master, slave = os.openpty()
     try:
         with Link(f"serial:{os.ttyname(slave)}:57600", heartbeat_period_s=0.1) as link:
-            os.write(master, replay.encode(replay.FakeVehicle(3).heartbeat(), 3, 1))
+            os.write(master, recordings.encode(FakeVehicle(3).heartbeat(), 3, 1))
             assert link.wait_vehicle(3, 3).sysid == 3
             data = os.read(master, 512)  # our GCS heartbeat went out on the serial line
             msgs = mavlink.MAVLink(None).parse_buffer(data) or []
@@ -226,7 +228,7 @@ def test_udpin_link_answers_the_vehicle_that_wrote_first():
     vehicle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     vehicle.settimeout(3)
     with Link(f"udpin:127.0.0.1:{port}", heartbeat_period_s=0.1) as link:
-        vehicle.sendto(replay.encode(replay.FakeVehicle(4).heartbeat(), 4, 1), ("127.0.0.1", port))
+        vehicle.sendto(recordings.encode(FakeVehicle(4).heartbeat(), 4, 1), ("127.0.0.1", port))
         assert link.wait_vehicle(4, 3).sysid == 4
         data, _ = vehicle.recvfrom(1024)  # the GCS heartbeat comes back to the vehicle
         msgs = mavlink.MAVLink(None).parse_buffer(data) or []

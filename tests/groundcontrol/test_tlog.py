@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-import replay
+from fake_links import FakeServer
+from fake_vehicle import FakeVehicle
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.mavlink.commands import CommandConfig, Commander
@@ -19,7 +20,7 @@ MAVLOGDUMP = Path(sys.executable).parent / "mavlogdump.py"
 
 
 def test_tlog_records_both_directions_and_mavlogdump_reads_it(tmp_path):
-    server = replay.FakeServer([replay.FakeVehicle(1), replay.FakeVehicle(2)])
+    server = FakeServer([FakeVehicle(1), FakeVehicle(2)])
     path = tmp_path / "flight.tlog"
     try:
         with Link(server.url, heartbeat_period_s=0.1) as link, TlogWriter(path) as tlog:

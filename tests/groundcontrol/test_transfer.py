@@ -1,12 +1,14 @@
-"""Mission transfer against the replay fake, checked first against the real recordings."""
+"""Mission transfer against the fake vehicle, checked first against the real recordings."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-import replay
+import recordings
 from conftest import needs_reference
+from fake_links import LossyChannel, MemoryChannel
+from fake_vehicle import FakeVehicle
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from groundcontrol.errors import (
@@ -33,9 +35,9 @@ FAST = TransferConfig(request_timeout_s=0.4, stall_s=0.6, item_timeout_s=0.2,
 def _recorded_items(name: str, direction: str, first_seq_block: int = 0) -> list[MissionItem]:
     """The n-th complete block of MISSION_ITEM_INT seq 0.. in one direction of a recording."""
     blocks: list[list[MissionItem]] = []
-    for r in replay.load(name):
+    for r in recordings.load(name):
         if r.dir == direction and r.type == "MISSION_ITEM_INT":
-            item = item_from_message(replay.build_message(r.type, r.fields))
+            item = item_from_message(recordings.build_message(r.type, r.fields))
             if item.seq == 0:
                 blocks.append([])
             if blocks and item.seq == len(blocks[-1]):
@@ -68,12 +70,12 @@ def test_recorded_round_trip_differences_are_all_tolerated():
 
 @needs_reference
 def test_recorded_fence_and_rally_round_trips_are_tolerated():
-    records = replay.load("fence_rally_transfer")
+    records = recordings.load("fence_rally_transfer")
     for mtype in (1, 2):
-        sent = [item_from_message(replay.build_message(r.type, r.fields)) for r in records
+        sent = [item_from_message(recordings.build_message(r.type, r.fields)) for r in records
                 if r.dir == "gcs>veh" and r.type == "MISSION_ITEM_INT"
                 and r.fields["mission_type"] == mtype]
-        got = [item_from_message(replay.build_message(r.type, r.fields)) for r in records
+        got = [item_from_message(recordings.build_message(r.type, r.fields)) for r in records
                if r.dir == "veh>gcs" and r.type == "MISSION_ITEM_INT"
                and r.fields["mission_type"] == mtype]
         n = next(i for i in range(1, len(sent)) if sent[i].seq == 0) if mtype == 1 else len(got)
@@ -83,8 +85,8 @@ def test_recorded_fence_and_rally_round_trips_are_tolerated():
 @needs_reference
 def test_fake_vehicle_answers_like_the_recorded_arducopter():
     """Feed the recorded GCS side of mission_transfer to the fake, compare what comes back."""
-    records = replay.load("mission_transfer")
-    fake = replay.FakeVehicle(has_home=False)
+    records = recordings.load("mission_transfer")
+    fake = FakeVehicle(has_home=False)
     now = [0.0]
     fake.clock = lambda: now[0]
     produced: list = []
@@ -108,11 +110,11 @@ def test_fake_vehicle_answers_like_the_recorded_arducopter():
         now[0] = r.t
         fake.tick()
         if r.t > 20.0:
-            fake.home = replay.HOME  # the GPS fix / home came at ~20 s in the recording
+            fake.home = recordings.HOME  # the GPS fix / home came at ~20 s in the recording
         if r.dir == "veh>gcs" and r.type in keep:
             expected.append(key(r.type, r.fields))
         elif r.dir == "gcs>veh" and r.type.startswith("MISSION"):
-            fake.handle(replay.build_message(r.type, r.fields))
+            fake.handle(recordings.build_message(r.type, r.fields))
     got = [key(m.get_type(), m.to_dict()) for m in produced if m.get_type() in keep]
     assert got == expected
 
@@ -123,7 +125,7 @@ def test_upload_and_download_round_trip(channel, fake):
     assert [m.seq for m in fake.stored[0]] == list(range(12))
     assert {m.get_type() for m in fake.received} >= {"MISSION_COUNT", "MISSION_ITEM_INT"}
     back = download(channel, MissionType.MISSION, FAST)
-    assert back[0].x == pytest.approx(replay.HOME[0]) and back[3].frame == 3
+    assert back[0].x == pytest.approx(recordings.HOME[0]) and back[3].frame == 3
     assert compare_items(items, back, MissionType.MISSION) == []
 
 
@@ -136,7 +138,7 @@ def test_upload_answers_mission_request_int_too(channel, fake):
 def test_out_of_order_item_invalid_sequence_is_not_final(fake):
     """The GCS's answer to seq 3 arrives as seq 4 once: ACK INVALID_SEQUENCE, then a retry."""
 
-    class SwapOnce(replay.MemoryChannel):
+    class SwapOnce(MemoryChannel):
         swapped = False
 
         def send(self, msg):
@@ -239,8 +241,8 @@ LOSSY = TransferConfig(request_timeout_s=0.3, stall_s=0.4, item_timeout_s=0.1,
 @pytest.mark.parametrize("seed", range(4))
 def test_lossy_link_upload_verifies_or_fails_cleanly(fake, seed):
     """20 % loss, duplicates and reordering both ways: never a partial mission reported good."""
-    inner = replay.MemoryChannel(fake)
-    lossy = replay.LossyChannel(inner, drop=0.2, duplicate=0.1, reorder=0.1, seed=seed)
+    inner = MemoryChannel(fake)
+    lossy = LossyChannel(inner, drop=0.2, duplicate=0.1, reorder=0.1, seed=seed)
     items = _mission(20)
     try:
         try:
@@ -260,7 +262,7 @@ def test_partial_mission_is_never_reported_good(fake):
     """Items after seq 5 never get through: the vehicle keeps a mixed mission; we must fail."""
     old = _mission(10)
 
-    class Blocking(replay.MemoryChannel):
+    class Blocking(MemoryChannel):
         def send(self, msg):
             if msg.get_type() == "MISSION_ITEM_INT" and msg.seq > 5 and msg.x > 0:
                 return

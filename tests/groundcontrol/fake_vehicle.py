@@ -1,147 +1,34 @@
-"""A scripted fake ArduCopter built from the recordings of real ArduCopter 4.7 SITL.
+"""A scripted fake ArduCopter that answers the way the recordings (``recordings.py``) show.
 
-* ``load(name)`` reads ``/work/shared/reference/ardupilot-copter/NAME.jsonl`` (or
-  ``$DRONE_REFERENCE_DIR``) and ``build_message`` turns a record back into a pymavlink message.
-* ``FakeVehicle`` answers the ground station the way the recordings show: the mission protocol
-  (MISSION_REQUEST, never _INT, for uploads; INVALID_SEQUENCE that is not final; a re-request
-  every second and OPERATION_CANCELLED after 8 s of silence; seq 0 replaced by home; frames
-  6->3 and 2->0 and NAV_LAND param4 0->1 on download; legacy MISSION_REQUEST answered with
-  MISSION_ITEM plus the warning text), COMMAND_LONGs answered with the COMMAND_ACK and the
-  STATUSTEXTs recorded for that command (ACK first, texts after), and parameters (read by name
-  echoes index 65535; unknown names get no answer).  ``tests/groundcontrol/test_replay*.py``
-  checks the fake against the recordings so the tests built on it test real behaviour.
-* ``MemoryChannel`` connects a fake to the ground-control code without sockets;
-  ``LossyChannel`` drops, duplicates and reorders messages both ways; ``FakeServer`` serves
-  fakes on a real TCP port (boot text first, as ArduPilot does).
+``FakeVehicle`` answers the ground station as the recordings of real ArduCopter 4.7 SITL do: the
+mission protocol (MISSION_REQUEST, never _INT, for uploads; INVALID_SEQUENCE that is not final; a
+re-request every second and OPERATION_CANCELLED after 8 s of silence; seq 0 replaced by home;
+frames 6->3 and 2->0 and NAV_LAND param4 0->1 on download; legacy MISSION_REQUEST answered with
+MISSION_ITEM plus the warning text), COMMAND_LONGs answered with the COMMAND_ACK and the
+STATUSTEXTs recorded for that command (ACK first, texts after), and parameters (read by name
+echoes index 65535; unknown names get no answer). ``test_transfer.py`` and ``test_commands.py``
+check the fake against the recordings so the tests built on it test real behaviour.
+``FlightReplayFake`` flies by replaying a recorded flight. The links that connect a fake to
+the ground-control code are in ``fake_links.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import socket
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
+from recordings import HOME, RecordedAnswer, build_message, load, recorded_answers, recorded_params
 
-from groundcontrol.mavlink.messages import Inbox, MavMessage, MessageCallback, MessageHub, Predicate
-
-
-def _reference_dir() -> Path:
-    """$DRONE_REFERENCE_DIR, else shared/ beside the checkout (as CI lays it out), else /work."""
-    if "DRONE_REFERENCE_DIR" in os.environ:
-        return Path(os.environ["DRONE_REFERENCE_DIR"])
-    beside = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ardupilot-copter"
-    return beside if beside.is_dir() else Path("/work/shared/reference/ardupilot-copter")
-
-
-REFERENCE_DIR = _reference_dir()
-BOOT_TEXT = b"\n\nInit ArduCopter V4.7.0-dev (90700977)\n\nFree RAM: 524288\nBooting 0/0\n"
-HOME = (-35.363261, 149.165230, 584.09)
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    t: float
-    wall: float
-    dir: str
-    type: str
-    sysid: int
-    compid: int
-    fields: dict[str, Any]
-
-
-def load(name: str) -> list[Record]:
-    """The records of one recording (notes included, ``dir == "note"``)."""
-    path = REFERENCE_DIR / f"{name}.jsonl"
-    out = []
-    with path.open() as fh:
-        for line in fh:
-            d = json.loads(line)
-            fields = d.get("fields", {"text": d.get("text", "")})  # notes carry only text
-            out.append(Record(d["t"], d["wall"], d["dir"], d["type"], d.get("sysid", 0),
-                              d.get("compid", 0), fields))
-    return out
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-        return float(value.replace("Infinity", "inf"))
-    return value
-
-
-def build_message(mtype: str, fields: dict[str, Any]) -> MavMessage:
-    """A pymavlink message of type ``mtype`` from recorded ``fields`` (missing -> zero)."""
-    cls = getattr(mavlink, f"MAVLink_{mtype.lower()}_message")
-    lengths = dict(zip(cls.ordered_fieldnames, cls.array_lengths, strict=True))
-    args = []
-    for name, ftype in zip(cls.fieldnames, cls.fieldtypes, strict=True):
-        value = _number(fields.get(name))
-        if isinstance(value, list):
-            value = [_number(v) for v in value]
-        if ftype == "char":
-            value = (value or "").encode() if not isinstance(value, bytes) else value
-        elif value is None:
-            value = [0] * lengths[name] if lengths.get(name) else 0
-        args.append(value)
-    return cls(*args)
-
-
-def encode(msg: MavMessage, sysid: int, compid: int) -> bytes:
-    return bytes(msg.pack(mavlink.MAVLink(None, srcSystem=sysid, srcComponent=compid)))
-
-
-# -- command answers taken from the recordings ---------------------------------------------
-
-@dataclass
-class RecordedAnswer:
-    ack_result: int
-    texts: list[tuple[int, str]] = field(default_factory=list)
-    extra: list[Record] = field(default_factory=list)
-
-
-def recorded_answers(records: Iterable[Record]) -> dict[int, list[RecordedAnswer]]:
-    """Per command id, the recorded COMMAND_ACK result and the STATUSTEXTs that followed it."""
-    answers: dict[int, list[RecordedAnswer]] = {}
-    current: RecordedAnswer | None = None
-    pending: dict[int, int] = {}
-    for r in records:
-        if r.dir == "gcs>veh" and r.type == "COMMAND_LONG":
-            pending[r.fields["command"]] = pending.get(r.fields["command"], 0) + 1
-            current = None
-        elif r.dir == "gcs>veh":
-            current = None
-        elif r.dir == "veh>gcs" and r.type == "COMMAND_ACK" and pending.get(r.fields["command"]):
-            pending[r.fields["command"]] -= 1
-            current = RecordedAnswer(r.fields["result"])
-            answers.setdefault(r.fields["command"], []).append(current)
-        elif (r.dir == "veh>gcs" and r.type == "STATUSTEXT" and current is not None
-              and (r.fields["severity"] <= mavlink.MAV_SEVERITY_CRITICAL or current.texts)):
-            current.texts.append((r.fields["severity"], r.fields["text"]))
-    return answers
-
+from groundcontrol.mavlink.messages import MavMessage
 
 ARDUCOPTER_DEFAULTS: dict[str, tuple[float, int]] = {
     "WINCH_TYPE": (0.0, mavlink.MAV_PARAM_TYPE_INT8),
 }
 """Parameters ArduCopter has that the recordings never read (its defaults), so the fake
 answers them as the vehicle would instead of staying silent."""
-
-
-def recorded_params(records: Iterable[Record]) -> dict[str, tuple[float, int]]:
-    """Every parameter value seen in a recording: name -> (value, MAV_PARAM_TYPE)."""
-    out = {}
-    for r in records:
-        if r.dir == "veh>gcs" and r.type == "PARAM_VALUE":
-            out[r.fields["param_id"]] = (r.fields["param_value"], r.fields["param_type"])
-    return out
 
 
 # -- the fake vehicle ----------------------------------------------------------------------
@@ -411,243 +298,6 @@ class FakeVehicle:
             name.encode(), value, ptype, len(self.params), 65535))
 
 
-# -- channels ------------------------------------------------------------------------------
-
-class MemoryChannel:
-    """A ``VehicleChannel`` wired to a ``FakeVehicle`` through real MAVLink encoding.
-
-    A worker thread plays the vehicle: it takes the GCS's messages, runs the fake's timers and
-    delivers the fake's messages to subscribers, as a link's reader thread would.
-    """
-
-    def __init__(self, fake: FakeVehicle) -> None:
-        self.fake = fake
-        self.hub = MessageHub()
-        self._gcs = mavlink.MAVLink(None, srcSystem=255, srcComponent=190)
-        self._veh = mavlink.MAVLink(None, srcSystem=fake.sysid, srcComponent=1)
-        self._parser = mavlink.MAVLink(None)
-        self._inbound: deque[bytes] = deque()
-        self._outbound: deque[MavMessage] = deque()
-        fake.out = self._outbound.append
-        self.sent: list[MavMessage] = []
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="fake vehicle")
-        self._thread.start()
-
-    @property
-    def sysid(self) -> int:
-        return self.fake.sysid
-
-    @property
-    def compid(self) -> int:
-        return 1
-
-    def send(self, msg: MavMessage) -> None:
-        self.sent.append(msg)
-        self._inbound.append(bytes(msg.pack(self._gcs)))
-        self._wake.set()
-
-    def subscribe(self, callback: MessageCallback) -> Callable[[], None]:
-        return self.hub.subscribe(callback)
-
-    def inbox(
-        self, types: Collection[str] | None = None, predicate: Predicate | None = None
-    ) -> Inbox:
-        return self.hub.inbox(types, predicate)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(0.01)
-            self._wake.clear()
-            while self._inbound:
-                for msg in self._parser.parse_buffer(self._inbound.popleft()) or []:
-                    self.fake.handle(msg)
-            self.fake.tick()
-            while self._outbound:
-                raw = bytes(self._outbound.popleft().pack(self._veh))
-                for msg in self._parser.parse_buffer(raw) or []:
-                    self.hub.dispatch(msg)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2.0)
-        self.hub.close()
-
-
-class LossyChannel:
-    """Wraps a channel: drops, duplicates and reorders messages in both directions."""
-
-    def __init__(self, inner: Any, drop: float = 0.2, duplicate: float = 0.1,
-                 reorder: float = 0.1, seed: int = 1) -> None:
-        self.inner = inner
-        self.drop, self.duplicate, self.reorder = drop, duplicate, reorder
-        self.rng = random.Random(seed)
-        self.hub = MessageHub()
-        self._held_out: MavMessage | None = None
-        self._held_in: MavMessage | None = None
-        self._lock = threading.Lock()
-        self.dropped = 0
-        inner.subscribe(self._incoming)
-
-    @property
-    def sysid(self) -> int:
-        return int(self.inner.sysid)
-
-    @property
-    def compid(self) -> int:
-        return int(self.inner.compid)
-
-    def _mangle(self, msg: MavMessage, held: MavMessage | None) -> tuple[list[Any], Any]:
-        """Messages to pass on now and the one to hold back (reordering)."""
-        with self._lock:
-            r = self.rng.random()
-            if r < self.drop:
-                self.dropped += 1
-                return [], held
-            out = [msg, msg] if r < self.drop + self.duplicate else [msg]
-            if held is None and self.rng.random() < self.reorder:
-                return out[1:], msg  # hold it back until the next one passes
-            return ([*out, held] if held is not None else out), None
-
-    def send(self, msg: MavMessage) -> None:
-        out, self._held_out = self._mangle(msg, self._held_out)
-        for m in out:
-            self.inner.send(m)
-
-    def _incoming(self, msg: MavMessage) -> None:
-        out, self._held_in = self._mangle(msg, self._held_in)
-        for m in out:
-            self.hub.dispatch(m)
-
-    def subscribe(self, callback: MessageCallback) -> Callable[[], None]:
-        return self.hub.subscribe(callback)
-
-    def inbox(
-        self, types: Collection[str] | None = None, predicate: Predicate | None = None
-    ) -> Inbox:
-        return self.hub.inbox(types, predicate)
-
-
-# -- a TCP server of fakes -----------------------------------------------------------------
-
-class FakeServer:
-    """Serves fake vehicles on a real TCP port (all on one stream, routed by sysid).
-
-    Like ArduPilot SITL it writes boot text before MAVLink, and ``drop_client()`` closes the
-    connection as a reboot does. ``extra`` messages can be pushed with ``push``.
-    """
-
-    def __init__(self, fakes: Iterable[FakeVehicle], port: int = 0,
-                 boot_text: bytes = BOOT_TEXT) -> None:
-        self.fakes = {f.sysid: f for f in fakes}
-        self.boot_text = boot_text
-        self._listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listen.bind(("127.0.0.1", port))
-        self._listen.listen(4)
-        self._listen.settimeout(0.05)
-        self.port = self._listen.getsockname()[1]
-        self.url = f"tcp:127.0.0.1:{self.port}"
-        self._client: socket.socket | None = None
-        self._queue: deque[tuple[int, MavMessage]] = deque()
-        self._raw: deque[bytes] = deque()
-        self._encoders = {s: mavlink.MAVLink(None, srcSystem=s, srcComponent=1)
-                          for s in self.fakes}
-        self._parser = mavlink.MAVLink(None)
-        self._parser.robust_parsing = True
-        self.connections = 0
-        self.received: list[MavMessage] = []
-        for sysid, fake in self.fakes.items():
-            fake.out = lambda msg, s=sysid: self._queue.append((s, msg))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="fake server")
-        self._thread.start()
-
-    def push(self, sysid: int, msg: MavMessage) -> None:
-        self._queue.append((sysid, msg))
-
-    def push_raw(self, data: bytes) -> None:
-        self._raw.append(data)
-
-    def drop_client(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._client is None:
-                self._accept()
-                continue
-            try:
-                self._pump(self._client)
-            except OSError:
-                self.drop_client()
-
-    def _accept(self) -> None:
-        try:
-            client, _ = self._listen.accept()
-        except (TimeoutError, OSError):
-            return
-        client.settimeout(0.01)
-        client.sendall(self.boot_text)
-        self.connections += 1
-        self._client = client
-
-    def _pump(self, client: socket.socket) -> None:
-        try:
-            data = client.recv(4096)
-            if not data:
-                raise OSError("client closed")
-            for msg in self._parser.parse_buffer(data) or []:
-                if msg.get_type() == "BAD_DATA":
-                    continue
-                self.received.append(msg)
-                target = getattr(msg, "target_system", 0)
-                for sysid, fake in self.fakes.items():
-                    if target in (0, sysid):
-                        fake.handle(msg)
-        except TimeoutError:
-            pass
-        for fake in self.fakes.values():
-            fake.tick()
-        out = bytearray()
-        while self._raw:
-            out += self._raw.popleft()
-        while self._queue:
-            sysid, msg = self._queue.popleft()
-            out += msg.pack(self._encoders[sysid])
-        if out:
-            client.sendall(bytes(out))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2.0)
-        self.drop_client()
-        self._listen.close()
-
-
-def play(records: Iterable[Record], out: Callable[[MavMessage], None],
-         types: Collection[str] | None = None) -> int:
-    """Feed every recorded vehicle message (optionally only ``types``) to ``out``."""
-    n = 0
-    for r in records:
-        if r.dir != "veh>gcs" or r.type == "BAD_DATA" or (types and r.type not in types):
-            continue
-        msg = build_message(r.type, r.fields)
-        msg._header = mavlink.MAVLink_header(msg.id, srcSystem=r.sysid, srcComponent=r.compid)
-        out(msg)
-        n += 1
-    return n
-
-
-__all__ = [
-    "HOME", "FakeServer", "FakeVehicle", "LossyChannel", "MemoryChannel", "Record",
-    "build_message", "encode", "load", "play", "recorded_answers", "recorded_params",
-]
-
-
 class FlightReplayFake(FakeVehicle):
     """A fake that *flies* by replaying a recorded flight once it gets MAV_CMD_MISSION_START.
 
@@ -707,4 +357,4 @@ class FlightReplayFake(FakeVehicle):
         self._play_from = self.now()
 
 
-__all__ += ["FlightReplayFake"]
+__all__ = ["ARDUCOPTER_DEFAULTS", "FakeVehicle", "FlightReplayFake"]

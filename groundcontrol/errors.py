@@ -25,6 +25,9 @@ __all__ = [
     "ParameterTimeout",
     "PreflightFailed",
     "ResponseTimeout",
+    "SigningError",
+    "SigningKeyMismatch",
+    "SigningKeyStoreError",
     "command_name",
     "mission_result_name",
     "mission_type_name",
@@ -180,3 +183,39 @@ class PreflightFailed(GroundControlError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("pre-flight checks failed: " + "; ".join(self.problems))
+
+
+class SigningError(GroundControlError):
+    """MAVLink 2 message signing could not be set up or used on a vehicle."""
+
+
+class SigningKeyMismatch(SigningError):
+    """The vehicle signs its messages, but not with the key kept for it.
+
+    Raised once ``bad_count`` of its signed messages failed our signature check while none
+    passed: a wrong or stale key file, or the vehicle was given another key by another
+    ground station.
+    """
+
+    def __init__(self, sysid: int, key_source: str, bad_count: int) -> None:
+        self.sysid = sysid
+        self.key_source = key_source
+        self.bad_count = bad_count
+        super().__init__(
+            f"vehicle {sysid} signs its messages with a different key than the one kept for it "
+            f"in {key_source} ({bad_count} signed messages failed the check, none passed): "
+            "give it our key again over a trusted link it accepts unsigned messages on "
+            "(ArduPilot: SERIAL0/USB), e.g. `drone-delivery sign --connect URL --reset`"
+        )
+
+
+class SigningKeyStoreError(SigningError, ValueError):
+    """The ground station's signing-key file cannot be read or written.
+
+    Also a ``ValueError``, so the CLI reports it as bad input in one line naming the file.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"signing key file {path}: {problem}")

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.run",
     "groundcontrol.cli.console",
     "groundcontrol.cli.sitl",
+    "groundcontrol.cli.sign",
     "sitl.cli_sim",
 )
 

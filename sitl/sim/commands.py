@@ -65,8 +65,18 @@ def handle(v: SimVehicleLike, msg: Any) -> None:
         _position_target(v, msg)
     elif kind.startswith("PARAM_"):
         _param(v, msg)
+    elif kind == "SETUP_SIGNING":
+        _setup_signing(v, msg)
     elif kind == "TIMESYNC" and msg.tc1 == 0:
         v.send(M.MAVLink_timesync_message(round(v.sim_time_s * 1e9), msg.ts1))
+
+
+def _setup_signing(v: SimVehicleLike, msg: Any) -> None:
+    """GCS_MAVLINK::handle_setup_signing: no reply, but a refusal text while armed."""
+    if v.armed:
+        v.text(M.MAV_SEVERITY_WARNING, "ERROR: Won't setup signing when armed")
+        return
+    v.signing.setup(bytes(msg.secret_key), int(msg.initial_timestamp))
 
 
 # ---- parameters ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from .battery import Battery
 from .fence import FenceGeometry
 from .payload import Gripper, Winch
 from .rtl import RtlController
+from .signing import VehicleSigning
 from .state import FailsafeState, Home, VehicleCore
 from .streams import Streams
 
@@ -39,6 +40,7 @@ class SimVehicleLike(VehicleCore, Protocol):
     gripper: Gripper
     winch: Winch
     streams: Streams
+    signing: VehicleSigning
     guided_target: tuple[float, float, float] | None
     hold_ne: tuple[float, float, float] | None
     takeoff_up_m: float | None

@@ -5,6 +5,10 @@ Like ArduPilot SITL's serial0 (``tcp:0`` with wait): a vehicle boots when its fi
 connects, serves ONE client at a time (a second connection waits in the listen backlog until
 the first closes), keeps flying when its client goes away, and a reboot command drops the
 client and boots again on the next connection.
+
+Like SITL's serial1, each vehicle also listens on port + 2 (``serial1=True``): a second MAVLink
+channel, one client at a time, live once the vehicle has booted. It matters for signing:
+ArduPilot accepts unsigned messages on SERIAL0 always, on SERIAL1 only while signing is off.
 """
 
 from __future__ import annotations
@@ -18,8 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sitl.airframe import Airframe
 
@@ -45,9 +47,10 @@ class _Endpoint:
     listener: socket.socket
     port: int
     client: socket.socket | None = None
-    parser: Any = None
     blackout_until_s: float = 0.0
     pending_out: bytearray = field(default_factory=bytearray)
+    channel: int = 0
+    """The vehicle's MAVLink channel this port serves (0: SERIAL0, 1: SERIAL1)."""
 
 
 class SimFleet:
@@ -68,6 +71,8 @@ class SimFleet:
             parameters; ``params_files`` come after them, as in SITL's ``--defaults``.
         airframes: one airframe for every vehicle or one per home (``sitl.airframe``): the
             aircraft ArduPilot SITL would fly with ``--model quad:FILE.json``.
+        serial1: also serve each vehicle's SERIAL1 on its port + 2 (an ephemeral port when
+            ``base_port`` is 0), as SITL does.
     """
 
     def __init__(self, homes: Sequence[Home | Sequence[float]], speedup: float = 1.0,
@@ -76,7 +81,8 @@ class SimFleet:
                  wind: tuple[float, float] | None = None, timeline: Timeline | None = None,
                  power: PowerModel | None = None, sysid_base: int = 1,
                  base_files: Sequence[str | Path] = (),
-                 airframes: Sequence[Airframe | None] | Airframe | None = None) -> None:
+                 airframes: Sequence[Airframe | None] | Airframe | None = None,
+                 serial1: bool = True) -> None:
         if speedup <= 0:
             raise ValueError(f"speedup must be positive, got {speedup}")
         frames = _per_vehicle(airframes, len(homes))
@@ -94,6 +100,7 @@ class SimFleet:
         self.lock = threading.RLock()
         self.sim_time_s = 0.0
         self._endpoints: list[_Endpoint] = []
+        self._serial1: list[_Endpoint] = []
         self._sel = selectors.DefaultSelector()
         for i, home in enumerate(homes):
             h = home if isinstance(home, Home) else Home(*[float(x) for x in home])
@@ -103,27 +110,36 @@ class SimFleet:
                               **overrides, "MAV_SYSID": sysid_base + i}
             vehicle = SimVehicle(h, sysid=sysid_base + i, params=vehicle_params, power=power,
                                  timeline=timeline, airframe=frame)
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             port = 0 if base_port == 0 else base_port + 10 * i
-            try:
-                listener.bind((host, port))
-            except OSError as exc:
-                listener.close()
-                self._close_listeners()
-                raise SimulatorError(f"vehicle {i}: cannot listen on {host}:{port}: "
-                                     f"{exc.strerror}") from exc
-            listener.listen(4)
-            listener.setblocking(False)
-            ep = _Endpoint(vehicle, listener, listener.getsockname()[1])
-            self._sel.register(listener, selectors.EVENT_READ, ("accept", ep))
-            self._endpoints.append(ep)
+            self._endpoints.append(self._listen(vehicle, i, port, channel=0))
+            if serial1:
+                port1 = 0 if base_port == 0 else port + 2
+                self._serial1.append(self._listen(vehicle, i, port1, channel=1))
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
 
+    def _listen(self, vehicle: SimVehicle, index: int, port: int, channel: int) -> _Endpoint:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, port))
+        except OSError as exc:
+            listener.close()
+            self._close_listeners()
+            raise SimulatorError(f"vehicle {index}: cannot listen on {self.host}:{port}: "
+                                 f"{exc.strerror}") from exc
+        listener.listen(4)
+        listener.setblocking(False)
+        ep = _Endpoint(vehicle, listener, listener.getsockname()[1], channel=channel)
+        self._sel.register(listener, selectors.EVENT_READ, ("accept", ep))
+        return ep
+
+    def _all_endpoints(self) -> list[_Endpoint]:
+        return self._endpoints + self._serial1
+
     def _close_listeners(self) -> None:
-        for ep in self._endpoints:
+        for ep in self._all_endpoints():
             ep.listener.close()
         self._sel.close()
 
@@ -136,6 +152,11 @@ class SimFleet:
     @property
     def ports(self) -> list[int]:
         return [ep.port for ep in self._endpoints]
+
+    @property
+    def serial1_endpoints(self) -> list[str]:
+        """Each vehicle's SERIAL1 (``tcp:HOST:PORT+2``); empty when built without it."""
+        return [f"tcp:{self.host}:{ep.port}" for ep in self._serial1]
 
     def vehicle(self, index: int) -> SimVehicle:
         """The vehicle object (read it under ``fleet.lock`` for a consistent view)."""
@@ -155,7 +176,7 @@ class SimFleet:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
-        for ep in self._endpoints:
+        for ep in self._all_endpoints():
             self._drop_client(ep)
             with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(ep.listener)
@@ -242,9 +263,15 @@ class SimFleet:
             v = ep.vehicle
             v.step(STEP_S)
             self._flush(ep)
-            if v.reboot_requested:
-                self._drop_client(ep)
-                v.reboot()
+        for ep in self._serial1:
+            self._flush(ep)
+        for ep in self._endpoints:
+            if ep.vehicle.reboot_requested:
+                # A rebooting ArduPilot closes every port, not just the one that asked.
+                for other in self._all_endpoints():
+                    if other.vehicle is ep.vehicle:
+                        self._drop_client(other)
+                ep.vehicle.reboot()
 
     def _service(self, timeout: float) -> None:
         for key, _ in self._sel.select(timeout):
@@ -265,13 +292,12 @@ class SimFleet:
         client.setblocking(False)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ep.client = client
-        ep.parser = mavlink.MAVLink(None)
-        ep.parser.robust_parsing = True
         ep.pending_out.clear()
         # One client at a time: stop accepting until this one goes away.
         self._sel.unregister(ep.listener)
         self._sel.register(client, selectors.EVENT_READ, ("read", ep))
-        if not ep.vehicle.booted:
+        ep.vehicle.open_channel(ep.channel)
+        if not ep.vehicle.booted and ep.channel == 0:  # SITL boots once SERIAL0 connects
             ep.vehicle.boot()
         self._flush(ep)
 
@@ -289,13 +315,11 @@ class SimFleet:
             return
         if self.sim_time_s < ep.blackout_until_s:
             return
-        msgs = ep.parser.parse_buffer(data) or []
-        for msg in msgs:
-            ep.vehicle.receive(msg)
+        ep.vehicle.receive_bytes(data, ep.channel)
         self._flush(ep)
 
     def _flush(self, ep: _Endpoint) -> None:
-        data = ep.vehicle.take_output()
+        data = ep.vehicle.take_output(ep.channel)
         if ep.client is None or self.sim_time_s < ep.blackout_until_s:
             return
         ep.pending_out += data
@@ -322,6 +346,7 @@ class SimFleet:
             ep.client.close()
         ep.client = None
         ep.pending_out.clear()
+        ep.vehicle.close_channel(ep.channel)
         if not self._stop.is_set():
             self._sel.register(ep.listener, selectors.EVENT_READ, ("accept", ep))
 

@@ -1,8 +1,10 @@
 """One simulated ArduCopter: state, boot timeline, outputs and the per-step update.
 
 The vehicle is transport-agnostic: the server feeds it parsed MAVLink messages with
-``receive`` and collects the bytes it wants to send with ``take_output``; time only moves in
-``step(dt)``, so everything (telemetry rates, timeouts, failsafes) runs in simulated time.
+``receive`` (or raw bytes with ``receive_bytes``, which checks signatures) and collects the
+bytes it wants to send with ``take_output``, per channel (channels.py: 0 is SERIAL0, 1 SERIAL1);
+time only moves in ``step(dt)``, so everything (telemetry rates, timeouts, failsafes) runs in
+simulated time. Its signing key (signing.py) persists across reboots, like its parameters.
 Message handling lives in commands.py, modes and arming in modes.py, failsafes in
 failsafes.py, AUTO in autopilot_mission.py.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,12 +25,14 @@ from sitl.airframe import Airframe
 from . import boot, commands, failsafes, modes, telemetry
 from .autopilot_mission import MissionRunner, RunState
 from .battery import Battery, PowerModel
+from .channels import Channels
 from .fence import FenceGeometry, parse_fence, validate_fence
 from .mission_server import MissionServer, StoredItem
 from .params import ParamStore
 from .payload import Gripper, Winch
 from .physics import NavTarget, Physics, ne_offset_m, offset_latlon
 from .rtl import RtlController
+from .signing import VehicleSigning
 from .state import FailsafeState, Home, Mode, Timeline
 from .streams import Streams
 from .telemetry import build_message
@@ -78,15 +83,18 @@ class SimVehicle:
         self.link_up = False
         self.boots = 0
         self.reboot_requested = False
+        self.signing = VehicleSigning()
+        """The stored signing key and per-channel signing state (kept across reboots)."""
+        self.utc_s = time.time()
+        """The vehicle's GPS clock (Unix seconds): the host's clock at start, then simulated
+        time, as SITL's; it moves the signing timestamp after the GPS fix."""
         self._reset_runtime()
 
     # ---- boot -------------------------------------------------------------------------
     def _reset_runtime(self) -> None:
         """State that a reboot forgets (parameters, stored missions and position persist)."""
         self.sysid = int(self.params.get("MAV_SYSID"))
-        self.mav = M.MAVLink(None, srcSystem=self.sysid, srcComponent=1)
-        self.mav.robust_parsing = True
-        self._out: list[bytes] = []
+        self.channels = Channels(self.sysid, self.signing)
         self.booted = False
         self.sim_time_s = 0.0
         self.streams = Streams()
@@ -138,17 +146,18 @@ class SimVehicle:
     def reboot(self) -> None:
         """Forget runtime state (streams, mode, home); keep parameters and stored items."""
         self.reboot_requested = False
+        self.signing.reboot()
         self._reset_runtime()
         self.phys.freeze()
 
     # ---- output -------------------------------------------------------------------------
     def send(self, msg: Any) -> None:
         if self.booted:
-            self._out.append(msg.pack(self.mav))
+            self.channels.send(msg)
 
     def raw(self, data: bytes) -> None:
         if self.booted:
-            self._out.append(data)
+            self.channels.raw(data)
 
     def text(self, severity: int, text: str) -> None:
         self.send(M.MAVLink_statustext_message(severity, text.encode()[:50], 0, 0))
@@ -164,12 +173,10 @@ class SimVehicle:
             chunk = data[i:i + 50]
             self.send(M.MAVLink_statustext_message(severity, chunk, self._text_id, i // 50))
 
-    def take_output(self) -> bytes:
-        """Bytes queued for the GCS since the last call."""
+    def take_output(self, channel: int = 0) -> bytes:
+        """Bytes queued for the GCS on ``channel`` since the last call."""
         self._flush_param_notifications()
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        return self.channels.take(channel)
 
     def notify_param(self, name: str) -> None:
         """Announce a parameter the vehicle changed itself (sent after the current step)."""
@@ -187,16 +194,32 @@ class SimVehicle:
         heapq.heappush(self._events, (at_s, next(self._seq), fn))
 
     # ---- inputs ---------------------------------------------------------------------------
-    def receive(self, msg: Any) -> None:
-        """Handle one parsed message from a GCS."""
+    def open_channel(self, channel: int) -> None:
+        """A client connected on ``channel`` (0: SERIAL0, 1: SERIAL1)."""
+        self.channels.open(channel)
+
+    def close_channel(self, channel: int) -> None:
+        """The client on ``channel`` went away."""
+        self.channels.close(channel)
+
+    def receive_bytes(self, data: bytes, channel: int = 0) -> None:
+        """Parse and handle bytes from the client on ``channel``. Once signing is on,
+        messages without a valid signature are dropped here (but for ArduPilot's exceptions,
+        see signing.py), before anything else sees them."""
+        for msg in self.channels.parse(channel, data):
+            self.receive(msg, channel)
+
+    def receive(self, msg: Any, channel: int = 0) -> None:
+        """Handle one parsed message from a GCS on ``channel`` (replies go back there)."""
         if not self.booted or msg.get_type() == "BAD_DATA":
             return
         target = getattr(msg, "target_system", 0)
         if target not in (0, self.sysid) and msg.get_type() != "HEARTBEAT":
             return
-        if self.missions.handle(msg, self.sim_time_s):
-            return
-        commands.handle(self, msg)
+        with self.channels.replying(channel):
+            if self.missions.handle(msg, self.sim_time_s):
+                return
+            commands.handle(self, msg)
 
     # ---- time -------------------------------------------------------------------------------
     def step(self, dt: float) -> None:
@@ -204,6 +227,7 @@ class SimVehicle:
         if not self.booted:
             return
         self.sim_time_s += dt
+        self.utc_s += dt
         while self._events and self._events[0][0] <= self.sim_time_s:
             _, _, fn = heapq.heappop(self._events)
             fn()
@@ -270,6 +294,9 @@ class SimVehicle:
         if now >= self._next_heartbeat_s:
             self._next_heartbeat_s += 1.0
             self.send(self.heartbeat_message())
+            if self.signing.enabled and now >= self.timeline.gps_fix_s:
+                self.signing.update_timestamp(self.utc_s)
+            self.signing.periodic(now)
         if now >= self._next_timesync_s:
             self._next_timesync_s += 10.0
             self.send(M.MAVLink_timesync_message(0, round(now * 1e9)))

@@ -20,6 +20,7 @@ from groundcontrol.flight.flight import DELIVERY_TEXTS, Flight, FlightConfig, Fl
 from groundcontrol.flight.preflight import PreflightConfig
 from groundcontrol.flight.progress import FlightOutcome
 from groundcontrol.mavlink.link import Link
+from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.tlog import TlogWriter
 from missions.items import Cmd, Mission, MissionItem
 from sitl.airframe import DEFAULT_AIRFRAME, Airframe, airframe_names, load_airframe
@@ -235,6 +236,8 @@ def _fly(url: str, mission: Mission, config: FlightConfig, args: argparse.Namesp
          out: TextIO) -> FlightOutcome:
     with Link(url, heartbeat_period_s=1.0 / config.speedup) as link:
         channel = link.wait_vehicle(args.sysid, timeout_s=30.0)
+        if use_stored_key(link, channel.sysid):  # a signed vehicle ignores us otherwise
+            out.write(f"signing with the key kept for vehicle {channel.sysid}\n")
         out.write(f"connected to vehicle {channel.sysid} on {url}; mission {mission.name}: "
                   f"{len(mission.items)} items, delivery at seq {mission.delivery_seq}\n")
         tlog = TlogWriter(args.tlog) if args.tlog else None

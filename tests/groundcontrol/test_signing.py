@@ -200,3 +200,43 @@ def test_sign_command_sets_up_reports_and_turns_off(
     assert main(["sign", "--connect", url, "--keys", str(keys), "--off"]) == 0
     assert not fleet.call(lambda: fleet.vehicle(0).signing.enabled)
     assert KeyStore(keys).get(VehicleId(1)) is None
+
+
+@pytest.mark.sim
+def test_fly_signs_with_the_kept_key_on_a_signed_vehicle(
+    shortest_mission: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sitl as sitl_package
+    from groundcontrol.cli.fly import load_mission, mission_airframe
+
+    mission = load_mission(shortest_mission)
+    home = mission.items[0]
+    params = Path(sitl_package.__file__).parent / "params"
+    monkeypatch.setenv(ENV_KEYS, str(tmp_path / "keys.json"))
+    with SimFleet(
+        [(home.x, home.y, home.z, 0.0)],
+        speedup=50.0,
+        base_files=[params / "copter.parm"],
+        params_files=[params / "delivery.parm"],
+        airframes=mission_airframe(mission, None),
+        base_port=0,
+    ) as fleet:
+        assert main(["sign", "--connect", fleet.endpoints[0]]) == 0
+        # SERIAL1 ignores anything unsigned now: the flight works only signed.
+        code = main(
+            [
+                "fly",
+                str(shortest_mission),
+                "--connect",
+                fleet.serial1_endpoints[0],
+                "--speedup",
+                "50",
+            ]
+        )
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert "signing with the key kept for vehicle 1" in captured.out
+        assert fleet.call(lambda: fleet.vehicle(0).signing.enabled)

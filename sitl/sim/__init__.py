@@ -43,9 +43,15 @@ autopilot_mission (AUTO); protocol (SimVehicleLike, the whole vehicle as the nex
 failsafes (battery, GCS, fence), modes (modes, arming), telemetry (message builders), commands
 (everything else from the GCS); vehicle; server (TCP, fleet).
 
+Signing (signing.py) follows ArduPilot's GCS_Signing.cpp: SETUP_SIGNING sets a key kept across
+reboots (not while armed; the all-zero key with timestamp 0 clears it), everything is then sent
+signed, and unsigned or wrongly signed messages are dropped except on channel 0 and RADIO_STATUS.
+Like SITL, each vehicle also serves SERIAL1 on its port + 2 (``fleet.serial1_endpoints``;
+channels.py), the port to show unsigned commands ignored on; SERIAL0 is channel 0.
+
 Not modelled: terrain frames (treated as relative), spline waypoints (flown as straight
 legs), SmartRTL/ZigZag/other modes, RC input, the 1354-parameter table (about 100 that matter),
-multiple GCS links per vehicle, MAVLink 1 output, signing.
+SERIAL2 and more GCS links per vehicle, per-channel stream rates, MAVLink 1 output.
 """
 
 from __future__ import annotations

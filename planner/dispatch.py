@@ -63,11 +63,13 @@ from planner.dispatch_model import (
     Tick,
     Unassign,
 )
-from planner.dispatch_options import DroneState, Fleet, best_sortie, due_of
+from planner.dispatch_options import DroneState, Fleet, SeparateFn, best_sortie, due_of
 from planner.dispatch_resources import Battery, DepotResources
+from planner.dispatch_separation import Separation
 from planner.errors import InvalidInput
 from planner.model import Infeasibility, Order, PlanResult, Rule
 from planner.scenario import Scenario
+from planner.separation import SeparationRules
 from planner.vehicle import VehicleProfile
 
 __all__ = ["Dispatcher", "SupportsPlan", "fleet_of", "planner_plan_fn"]
@@ -119,6 +121,9 @@ class Dispatcher:
         slack_s: a new order is accepted only if it is dropped off this long before it is
             due: time in hand for what a plan does not see (a slow pre-flight, a headwind),
             so a small delay does not make a promise late.
+        separation: minima between planned flights, or None to plan every drone as if it
+            flew alone. Each sortie is kept clear of every planned flight, of every depot,
+            by another cruise layer or a later launch (``Sortie.separation`` says why).
     """
 
     def __init__(
@@ -131,6 +136,7 @@ class Dispatcher:
         seed: int = 0,
         start_s: float = 0.0,
         slack_s: float = 0.0,
+        separation: SeparationRules | None = None,
     ) -> None:
         if not slack_s >= 0.0:
             raise InvalidInput("slack_s", f"must be 0 or more, got {slack_s!r}")
@@ -150,6 +156,8 @@ class Dispatcher:
         rank = [d.id for d in specs]
         random.Random(seed).shuffle(rank)
         self._fleet = Fleet(plan_fn, promise_s, {d: i for i, d in enumerate(rank)})
+        self._separation = (None if separation is None
+                            else Separation(separation, {d.id: d.profile for d in specs}))
         self._drones = {
             d.id: DroneState(d, DroneStatus.AVAILABLE, _full(d, start_s), start_s) for d in specs
         }
@@ -275,8 +283,9 @@ class Dispatcher:
         if depot in self._ends and all(self._orders[o].depot_id != depot for o in later):
             drones, resources = self._ends[depot]
             drones, resources = dict(drones), {depot: resources[depot].copy()}
-            sortie = best_sortie(self._fleet, order, drones, resources, now_s)
             sorties = dict(self._tentative.sorties)
+            sortie = best_sortie(self._fleet, order, drones, resources, now_s,
+                                 self._separate(order, resources[depot], sorties))
             waiting = list(self._tentative.waiting)
             if sortie is None:
                 waiting.append(order.id)
@@ -500,13 +509,28 @@ class Dispatcher:
             order = self._orders[order_id]
             if order.depot_id != depot:
                 continue
-            sortie = best_sortie(self._fleet, order, drones, resources, now_s)
+            sortie = best_sortie(self._fleet, order, drones, resources, now_s,
+                                 self._separate(order, resources[depot], sorties))
             if sortie is None:
                 waiting.append(order_id)
                 continue
             self._fleet.apply(sortie, drones, resources)
             sorties[order_id] = sortie
         return _Schedule(sorties, waiting), (drones, resources)
+
+    def _separate(self, order: Order, depot: DepotResources, sorties: Mapping[str, Sortie]
+                  ) -> SeparateFn | None:
+        """The separation seam for one placement: clear of the fixed sorties and of
+        ``sorties`` (the tentative ones so far, read when called)."""
+        separation = self._separation
+        if separation is None:
+            return None
+
+        def separate(sortie: Sortie) -> Sortie | None:
+            others = [*self._committed.values(), *sorties.values()]
+            return separation.resolve(self._fleet, order, sortie, depot, others)
+
+        return separate
 
     def _replan(self, now_s: float, reason: str, depots: set[str]) -> list[Decision]:
         decisions: list[Decision] = []

@@ -26,6 +26,7 @@ _TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         LatLon, Depot, Order, FlightPlan, PhaseEnergy, Infeasibility, dm.Sortie, dm.DepotModel,
+        dm.SeparationWait,
         dm.OrderPlaced, dm.OrderCancelled, dm.DroneLanded, dm.DroneFault, dm.DroneRecovered,
         dm.LinkLost, dm.LinkRestored, dm.SortieProgress, dm.Tick,
         dm.Assign, dm.Unassign, dm.Reject, dm.SwapBattery, dm.Fail, dm.CancelAnswer,

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Protocol
 
 from planner.errors import InvalidInput
-from planner.model import FlightPlan, Infeasibility, Order, PlanResult
+from planner.model import FlightPlan, Infeasibility, LatLon, Order, PlanResult
 from planner.vehicle import VehicleProfile
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "OrderPlaced",
     "PlanFn",
     "Reject",
+    "SeparationWait",
     "Sortie",
     "SortieProgress",
     "SwapBattery",
@@ -218,6 +219,48 @@ Event = (
 
 
 @dataclass(frozen=True, slots=True)
+class SeparationWait:
+    """Why a sortie launches later, or cruises lower, than it first could: the planned flight
+    it would have come too close to (``planner.dispatch_separation``)."""
+
+    held_s: float
+    """How much later it launches than it could have (0 when a layer alone cleared it)."""
+    cruise_alt_agl_m: float
+    """The cruise altitude it flies."""
+    planned_alt_agl_m: float
+    """The cruise altitude it was planned at before the conflict."""
+    other_order_id: str
+    other_drone_id: str
+    at_s: float
+    """When they would have met (scenario clock, on this sortie's first plan)."""
+    where: LatLon
+    alt_agl_m: float
+    kind: str
+    """``over the depot``, ``over a drop-off``, ``head-on``, ``same track`` or ``crossing``."""
+    distance_m: float
+    """Horizontal distance they would have had (metres)."""
+
+    def describe(self, drone_id: str) -> str:
+        """One line for an operator.
+
+        >>> w = SeparationWait(45.0, 100.0, 100.0, "o1", "d1", 3600.0, LatLon(-35.3, 149.1),
+        ...                    100.0, "crossing", 12.0)
+        >>> w.describe("d2")[:58]
+        'd2 launch held 45 s for separation from d1 (o1): crossing '
+        """
+        if self.held_s > 0:
+            what = f"{drone_id} launch held {self.held_s:.0f} s"
+            if self.cruise_alt_agl_m != self.planned_alt_agl_m:
+                what += f" and cruise at {self.cruise_alt_agl_m:.0f} m"
+        else:
+            what = (f"{drone_id} cruise at {self.cruise_alt_agl_m:.0f} m instead of "
+                    f"{self.planned_alt_agl_m:.0f} m")
+        return (f"{what} for separation from {self.other_drone_id} ({self.other_order_id}): "
+                f"{self.kind} at t={self.at_s:.0f} s near {self.where.lat:.5f}, "
+                f"{self.where.lon:.5f}, {self.alt_agl_m:.0f} m AGL")
+
+
+@dataclass(frozen=True, slots=True)
 class Sortie:
     """One drone flying one order: turnaround on a pad, launch, drop-off, landing."""
 
@@ -237,6 +280,8 @@ class Sortie:
     pad: int
     swapped_out_id: str | None = None
     """The battery taken out of the drone by a swap (it goes to the pool to charge)."""
+    separation: SeparationWait | None = None
+    """Set when the launch waited, or the altitude changed, to keep clear of another flight."""
 
     @property
     def landing_wh(self) -> float:

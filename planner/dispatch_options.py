@@ -9,7 +9,7 @@ the planner itself confirms the chosen one with the energy actually in the batte
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 
 from planner.dispatch_model import (
@@ -24,7 +24,7 @@ from planner.dispatch_resources import Battery, DepotResources, charged_wh, time
 from planner.model import FlightPlan, Infeasibility, Order, PlanResult, Rule
 from planner.vehicle import VehicleProfile
 
-__all__ = ["DroneState", "Fleet", "best_sortie", "dropoff_offset_s", "due_of"]
+__all__ = ["DroneState", "Fleet", "SeparateFn", "best_sortie", "dropoff_offset_s", "due_of"]
 
 _DROPOFF_MARKERS = ("release_hover", "ground_wait", "hover")
 """Phase names (substrings, most specific first) whose end is the release at the drop-off;
@@ -33,6 +33,11 @@ _CHARGE_MARGIN = 0.01
 """Charge on a pad to this fraction of capacity above the need, against rounding."""
 _MAX_CONFIRMS = 50
 _ACTION_RANK = {BatteryAction.KEEP: 0, BatteryAction.SWAP: 1, BatteryAction.CHARGE: 2}
+
+SeparateFn = Callable[[Sortie], "Sortie | None"]
+"""Separation seam of ``best_sortie``: a confirmed sortie kept clear of the other planned
+flights (later, or on another layer), or None when it cannot be
+(``planner.dispatch_separation.Separation.resolve``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +95,16 @@ class Fleet:
     promise_s: float
     rank: dict[str, int]
     """Drone id -> tie-break rank (a seeded permutation)."""
-    _cache: dict[str, dict[tuple[str, object], PlanResult]] = field(default_factory=dict)
+    _cache: dict[str, dict[tuple[str, float, object], PlanResult]] = field(default_factory=dict)
     _need: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def plan(self, order: Order, profile: VehicleProfile, battery_wh: float | None) -> PlanResult:
-        """The planner's answer, cached per order, profile and energy (to the centi-Wh)."""
+        """The planner's answer, cached per order, profile, cruise altitude (separation
+        layers) and energy (to the centi-Wh)."""
         if battery_wh is not None and battery_wh >= profile.battery_wh:
             battery_wh = None  # a full battery: the planner's full-battery verdict holds
-        key = (profile.name, None if battery_wh is None else round(battery_wh, 2))
+        key = (profile.name, profile.cruise_alt_agl_m,
+               None if battery_wh is None else round(battery_wh, 2))
         per_order = self._cache.setdefault(order.id, {})
         if key not in per_order:
             per_order[key] = self.plan_fn(order, profile, battery_wh)
@@ -160,25 +167,49 @@ class Fleet:
 
 
 def best_sortie(fleet: Fleet, order: Order, drones: Mapping[str, DroneState],
-                depots: Mapping[str, DepotResources], now_s: float) -> Sortie | None:
-    """The sortie that drops ``order`` off earliest, confirmed by the planner, or None."""
+                depots: Mapping[str, DepotResources], now_s: float,
+                separate: SeparateFn | None = None) -> Sortie | None:
+    """The sortie that drops ``order`` off earliest, confirmed by the planner, or None.
+
+    With ``separate``, each option is also kept clear of the other planned flights, which
+    may make it later: options are taken in order of their drop-off before separation until
+    none can beat the best one after it.
+    """
     for _ in range(_MAX_CONFIRMS):
-        best: tuple[tuple[float, int, int], Sortie] | None = None
+        options: list[tuple[tuple[float, int, int], Sortie]] = []
         for drone in drones.values():
             if drone.spec.depot_id != order.depot_id or drone.status is not DroneStatus.AVAILABLE:
                 continue
             for sortie in _options(fleet, order, drone, depots[order.depot_id], now_s):
                 key = (sortie.dropoff_s, _ACTION_RANK[sortie.action], fleet.rank[drone.spec.id])
-                if best is None or key < best[0]:
-                    best = (key, sortie)
-        if best is None:
+                options.append((key, sortie))
+        if not options:
             return None
-        chosen = best[1]
-        profile = drones[chosen.drone_id].spec.profile
-        result = fleet.plan(order, profile, chosen.launch_wh)
-        if result.feasible and result.plan is not None:
-            return _timed(chosen, result.plan)
-        fleet.raise_need(order, profile, chosen.launch_wh)
+        options.sort(key=lambda item: item[0])
+        best: tuple[tuple[float, int, int], Sortie] | None = None
+        refused = False
+        for key, option in options:
+            if best is not None and key >= best[0]:
+                break
+            profile = drones[option.drone_id].spec.profile
+            result = fleet.plan(order, profile, option.launch_wh)
+            if not result.feasible or result.plan is None:
+                fleet.raise_need(order, profile, option.launch_wh)
+                refused = True
+                break
+            chosen: Sortie | None = _timed(option, result.plan)
+            if separate is None:
+                return chosen
+            assert chosen is not None
+            later = chosen.dropoff_s
+            chosen = separate(chosen)
+            if chosen is None:
+                continue
+            moved = (key[0] + chosen.dropoff_s - later, key[1], key[2])
+            if best is None or moved < best[0]:
+                best = (moved, chosen)
+        if not refused:
+            return None if best is None else best[1]
     return None
 
 

@@ -115,6 +115,11 @@ class VehicleProfile:
     cruise_accel_ms2: float = 0.0
     """Effective horizontal acceleration at the start and end of a cruise leg (ArduCopter's
     WPNAV_ACCEL with its jerk limit); 0 plans the leg at cruise speed from end to end."""
+    nav_accuracy_m: float = 12.0
+    """Horizontal distance from the planned track the vehicle may be found at (metres): the
+    separation check pads each flight by it. Measured worst cross-track: 1.8 m on ArduCopter
+    SITL, 9.3 m on the built-in simulator (``fly --json`` ``max_cross_track_m``); real GNSS
+    and wind add to both."""
 
     @property
     def usable_wh(self) -> float:
@@ -151,6 +156,7 @@ _NON_NEGATIVE = (
     "disarm_delay_s",
     "land_final_alt_m",
     "cruise_accel_ms2",
+    "nav_accuracy_m",
 )
 _FRACTIONS_OPEN_LOW = ("usable_fraction", "figure_of_merit")
 """Fractions in (0, 1]: zero would mean no energy or no thrust at all."""

@@ -15,10 +15,11 @@ import numpy as np
 from hypothesis import strategies as st
 
 from planner.geo import LocalFrame, destination
-from planner.model import Airspace, LatLon, NoFlyZone
+from planner.model import Airspace, Depot, LatLon, NoFlyZone, Order
 
 __all__ = [
     "Scene",
+    "SortieDay",
     "airspaces",
     "bands",
     "centres",
@@ -30,6 +31,7 @@ __all__ = [
     "polygon_rings",
     "polygon_zones",
     "scenes",
+    "sortie_days",
 ]
 
 
@@ -189,3 +191,43 @@ def scenes(
     """A centre somewhere on Earth and an airspace around it."""
     centre = draw(centres())
     return Scene(centre, draw(airspaces(centre, spread_m, max_zones, area)), spread_m)
+
+
+@dataclass(frozen=True)
+class SortieDay:
+    """Depots a few kilometres apart, how many drones each has, and orders from them."""
+
+    depots: tuple[Depot, ...]
+    drones_per_depot: tuple[int, ...]
+    orders: tuple[Order, ...]
+    """By ``created_s``; drop-offs within ``reach_m`` of their depot."""
+
+
+@st.composite
+def sortie_days(
+    draw: st.DrawFn,
+    max_depots: int = 3,
+    max_drones: int = 3,
+    max_orders: int = 10,
+    spread_m: float = 3000.0,
+    reach_m: float = 4000.0,
+    span_s: float = 900.0,
+) -> SortieDay:
+    """Sorties from shared depots: 1-``max_depots`` depots within ``spread_m`` of a centre,
+    1-``max_drones`` drones at each, and orders placed over ``span_s`` seconds (often several
+    at once, so that launches, routes and landings compete for the same airspace)."""
+    centre = draw(centres())
+    n = draw(st.integers(1, max_depots))
+    depots = tuple(
+        Depot(f"D{i}", _near(draw, centre, 0.0, spread_m) if i else centre) for i in range(n)
+    )
+    drones = tuple(draw(st.integers(1, max_drones)) for _ in depots)
+    count = draw(st.integers(2, max_orders))
+    orders = []
+    t = 0.0
+    for i in range(count):
+        t += draw(st.sampled_from([0.0, 0.0, 30.0])) or span_s * draw(_UNIT) / count
+        depot = draw(st.sampled_from(depots))
+        dropoff = _near(draw, depot.position, 500.0, reach_m)
+        orders.append(Order(f"o{i}", depot.id, dropoff, draw(st.floats(0.2, 2.0)), created_s=t))
+    return SortieDay(depots, drones, tuple(orders))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from planner.corners import CORNER_CUT_M
 from planner.energy import flight_energy, total_energy_wh, total_time_s
 from planner.errors import InvalidInput
 from planner.feasibility import (
@@ -47,6 +48,8 @@ class Planner:
         airspace: the no-fly zones, operating area and ceiling.
         depots: the depots, as a mapping by id or any iterable.
         margin_m: safety margin kept from zones and inside the operating area's edge.
+        corner_cut_m: how far inside a turn the autopilot flies (WPNAV_RADIUS); turning points
+            move out by that much so the flown path keeps ``margin_m`` (``planner.corners``).
 
     Raises:
         InvalidInput: duplicate depot ids, or an airspace the router cannot use.
@@ -58,10 +61,11 @@ class Planner:
         depots: Mapping[str, Depot] | Iterable[Depot],
         *,
         margin_m: float = 30.0,
+        corner_cut_m: float = CORNER_CUT_M,
     ) -> None:
         self.airspace = airspace
         self.depots = _depot_table(depots)
-        self.router = Router(airspace, margin_m=margin_m)
+        self.router = Router(airspace, margin_m=margin_m, corner_cut_m=corner_cut_m)
 
     def plan(
         self, order: Order, profile: VehicleProfile, *, battery_wh: float | None = None

@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, Polygon
 
 from planner.airspace import Obstacles, PreparedAirspace, ZoneHit
+from planner.corners import relieve_corners
 from planner.errors import InvalidInput
 from planner.geo import LocalFrame, path_length_m
 from planner.model import Airspace, Infeasibility, LatLon, Rule
@@ -227,15 +228,24 @@ class Router:
         airspace: the no-fly zones and optional operating area.
         margin_m: safety margin kept from every zone and from the operating area's edge.
         frame: the metric frame to plan in; by default one centred on the airspace.
+        corner_cut_m: how far inside a turn the autopilot flies; turning points are moved out
+            by that much (``planner.corners``) so the flown corner keeps the margin; the
+            default 0 gives the exact shortest polyline. ``Planner`` uses ``CORNER_CUT_M``.
 
     Raises:
         InvalidInput: for a bad margin or an unusable zone or area shape.
     """
 
     def __init__(
-        self, airspace: Airspace, *, margin_m: float = 30.0, frame: LocalFrame | None = None
+        self,
+        airspace: Airspace,
+        *,
+        margin_m: float = 30.0,
+        frame: LocalFrame | None = None,
+        corner_cut_m: float = 0.0,
     ) -> None:
         self.prepared = PreparedAirspace(airspace, margin_m, frame)
+        self.corner_cut_m = corner_cut_m
         self._graphs: dict[tuple[int, ...], VisibilityGraph] = {}
         self._selections: dict[float, tuple[int, ...]] = {}
 
@@ -303,6 +313,7 @@ class Router:
             path = graph.shortest_path(a, b)
         if path is None:
             return RouteFailure((self._no_path(a, b, graph),))
+        path = relieve_corners(path, self.corner_cut_m, graph.obstacles.blocked)
         return self._to_route(path, start, goal)
 
     def _to_route(self, path: FloatArray, start: LatLon, goal: LatLon) -> Route:

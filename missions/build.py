@@ -42,12 +42,14 @@ from missions.errors import MissionBuildError
 from missions.fence import fence_items
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
+from planner.corners import CORNER_CUT_M
 from planner.energy import PHASE_GROUPS, group_phases
 from planner.geo import ardupilot_distance_m
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 from planner.vehicle import DeliveryMethod, VehicleProfile
 
 __all__ = [
+    "CONTINGENCY_NEEDS",
     "GRIPPER_INSTANCE",
     "GRIPPER_RELEASE",
     "GROUND_WAIT_MARGIN_S",
@@ -334,6 +336,56 @@ def _fence_needs(
     )
 
 
+SMART_RTL_OR_LAND = {"FENCE_ACTION": 5.0, "FS_GCS_ENABLE": 4.0, "BATT_FS_LOW_ACT": 4.0}
+"""The failsafe action values that mean "SmartRTL, else Land" (ArduCopter 4.7)."""
+CONTINGENCY_NEEDS: tuple[ParamRequirement, ...] = (
+    *(
+        ParamRequirement(
+            name,
+            value,
+            "eq",
+            f"{what} retraces the path flown (SmartRTL), which the plan keeps clear of every "
+            "zone, else lands where it is; a plain RTL flies straight home through zones",
+        )
+        for (name, value), what in zip(
+            SMART_RTL_OR_LAND.items(),
+            ("a fence breach", "losing the ground station", "a low battery"),
+            strict=True,
+        )
+    ),
+    ParamRequirement(
+        "BATT_FS_CRT_ACT",
+        1.0,
+        "eq",
+        "a critical battery lands where the copter is: the route never passes over a zone "
+        "whose band reaches the ground",
+    ),
+    ParamRequirement(
+        "FS_EKF_ACTION", 1.0, "eq", "without a position nothing can navigate round a zone: land"
+    ),
+    ParamRequirement(
+        "SRTL_POINTS",
+        100.0,
+        "ge",
+        "SmartRTL keeps the path in this many points; 0 disables it and every return lands",
+    ),
+    ParamRequirement(
+        "SRTL_ACCURACY",
+        2.0,
+        "le",
+        "SmartRTL may simplify the path flown by this much (m); the corners keep 2 m",
+    ),
+    ParamRequirement(
+        "WPNAV_RADIUS",
+        100.0 * CORNER_CUT_M,
+        "le",
+        f"ArduCopter cuts corners by up to WPNAV_RADIUS (cm); the route's turning points are "
+        f"moved out by {CORNER_CUT_M:g} m for it",
+    ),
+)
+"""What every delivery mission relies on for a return that never crosses a no-fly zone."""
+
+
 def planned_meta(plan: FlightPlan) -> dict[str, str]:
     """The plan's figures a flight is judged against, as ``Mission.meta`` strings: total time
     (s) and energy (Wh), the time and energy of each of ``PHASE_GROUPS``, and the inputs the
@@ -419,7 +471,7 @@ def build_mission(
         fence = fence_items(
             airspace, high_agl_m=plan.cruise_alt_agl_m, route=route, near_m=fence_near_m
         )
-    needs = delivery.needs
+    needs = delivery.needs + CONTINGENCY_NEEDS
     if fence:
         margin = max(fence_margin_m, MIN_FENCE_MARGIN_M)
         farthest = _farthest_m(plan.depot.position, b.items)

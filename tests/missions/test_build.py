@@ -21,6 +21,7 @@ from mission_samples import (
 )
 
 from missions.build import (
+    CONTINGENCY_NEEDS,
     GROUND_WAIT_MARGIN_S,
     MIN_FENCE_MARGIN_M,
     PAYLOAD_PLACE_SLACK_M,
@@ -93,6 +94,7 @@ def test_descend_release_descends_releases_hovers_and_climbs() -> None:
     assert [(r.name, r.value, r.check) for r in mission.required_params] == [
         ("GRIP_ENABLE", 1.0, "eq"),
         ("GRIP_TYPE", 0.0, "gt"),  # GRIP_TYPE 0: DO_GRIPPER is accepted but releases nothing
+        *((r.name, r.value, r.check) for r in CONTINGENCY_NEEDS),
     ]
 
 
@@ -128,7 +130,11 @@ def test_payload_place_is_one_item_with_a_bounded_descent() -> None:
     assert mission.delivery_seq == mission.dropoff_seq == 5
     assert (_at(place), place.z) == (DROPOFF, 60.0)
     assert place.param1 == 60.0 + PAYLOAD_PLACE_SLACK_M
-    assert [r.name for r in mission.required_params] == ["GRIP_ENABLE", "GRIP_TYPE"]
+    assert [r.name for r in mission.required_params] == [
+        "GRIP_ENABLE",
+        "GRIP_TYPE",
+        *(r.name for r in CONTINGENCY_NEEDS),
+    ]
 
 
 # The 12 items real ArduCopter flew as one continuous delivery with MIS_OPTIONS=4
@@ -206,7 +212,9 @@ def test_shipped_profiles_build(name: str) -> None:
 def test_without_airspace_there_is_no_fence_and_no_fence_parameters() -> None:
     mission = build_mission(plan(), profile())
     assert mission.fence == ()
-    assert not any(r.name.startswith("FENCE") for r in mission.required_params)
+    # FENCE_ACTION stays: the vehicle's own circle and altitude fences still act.
+    fence_needs = [r.name for r in mission.required_params if r.name.startswith("FENCE")]
+    assert fence_needs == ["FENCE_ACTION"]
 
 
 def test_fence_parameters_against_arducopter_sitl_defaults() -> None:
@@ -350,3 +358,15 @@ def test_any_plan_gives_a_flyable_mission(case: tuple[FlightPlan, VehicleProfile
     assert {"FENCE_ENABLE", "FENCE_TYPE", "FENCE_ALT_MAX", "FENCE_RADIUS"} <= needs
     assert ("MIS_OPTIONS" in needs) is (p.delivery_method is DeliveryMethod.LAND)
     assert ("WINCH_TYPE" in needs) is (p.delivery_method is DeliveryMethod.WINCH)
+
+
+def test_every_mission_asks_for_returns_that_retrace_the_path_or_land() -> None:
+    mission = build_mission(plan(), profile())
+    needs = {r.name: (r.value, r.check) for r in mission.required_params}
+    # 5 / 4 / 4: "SmartRTL or Land" for a fence breach, a lost GCS, a low battery.
+    assert needs["FENCE_ACTION"] == (5.0, "eq")
+    assert needs["FS_GCS_ENABLE"] == (4.0, "eq")
+    assert needs["BATT_FS_LOW_ACT"] == (4.0, "eq")
+    assert needs["BATT_FS_CRT_ACT"] == (1.0, "eq") and needs["FS_EKF_ACTION"] == (1.0, "eq")
+    assert needs["SRTL_POINTS"][1] == "ge" and needs["SRTL_POINTS"][0] > 0
+    assert needs["WPNAV_RADIUS"] == (200.0, "le")

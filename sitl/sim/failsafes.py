@@ -22,6 +22,8 @@ from .fence import Breach, check_breaches
 from .protocol import SimVehicleLike
 from .state import Mode
 
+SMART_RTL = 21
+
 __all__ = ["battery_arm_reasons", "fence_arm_reasons", "fence_enabled", "fence_status_message",
            "gcs_heartbeat", "on_mode_change", "update"]
 
@@ -37,6 +39,7 @@ def update(v: SimVehicleLike, dt: float) -> None:
     _battery(v)
     _gcs(v)
     _fence(v)
+    _ekf(v)
 
 
 # ---- battery ---------------------------------------------------------------------------------
@@ -82,10 +85,21 @@ def _battery_event(v: SimVehicleLike, level: int, word: str, action_param: str,
     if v.land_complete():
         v.disarm()
         return
-    target = {1: Mode.LAND, 2: Mode.RTL, 3: Mode.RTL, 4: Mode.LAND, 6: Mode.RTL,
-              7: Mode.BRAKE}.get(action, Mode.LAND)
-    if not v.set_mode(target):
-        v.set_mode(Mode.LAND)
+    # Copter::do_failsafe_action: 3 SmartRTL or RTL, 4 SmartRTL or Land.
+    _failsafe_action(v, {1: (Mode.LAND,), 2: (Mode.RTL,), 3: (SMART_RTL, Mode.RTL),
+                         4: (SMART_RTL,), 6: (Mode.RTL,), 7: (Mode.BRAKE,)}.get(action, ()))
+
+
+def _failsafe_action(v: SimVehicleLike, tries: tuple[int, ...]) -> None:
+    """Try each mode in turn, LAND last; "SmartRTL Unavailable" texts as ArduCopter's."""
+    for mode in tries:
+        if v.set_mode(mode):
+            return
+        if mode == SMART_RTL:
+            nxt = "RTL" if Mode.RTL in tries else "Land"
+            v.text(WARNING, f"SmartRTL Unavailable, {'Trying' if nxt == 'RTL' else 'Using'} "
+                            f"{nxt} Mode")
+    v.set_mode(Mode.LAND)
 
 
 def battery_arm_reasons(v: SimVehicleLike) -> list[str]:
@@ -122,9 +136,38 @@ def _gcs(v: SimVehicleLike) -> None:
         return
     if enabled == 2 and v.mode == Mode.AUTO:
         return
-    target = Mode.LAND if enabled == 5 else Mode.RTL
-    if not v.set_mode(target):
-        v.set_mode(Mode.LAND)
+    _failsafe_action(v, {3: (SMART_RTL, Mode.RTL), 4: (SMART_RTL,), 5: (Mode.LAND,),
+                         7: (Mode.BRAKE,)}.get(enabled, (Mode.RTL,)))
+
+
+# ---- EKF ---------------------------------------------------------------------------------------
+EKF_FAILSAFE_AFTER_S = 5.0
+"""GPS gone to EKF failsafe (Copter::ekf_check: variances over FS_EKF_THRESH for 1 s)."""
+
+
+def _ekf(v: SimVehicleLike) -> None:
+    fs = v.fs
+    if v.params.get("SIM_GPS1_ENABLE") != 0:
+        fs.gps_lost_s = None
+        return
+    if fs.gps_lost_s is None:
+        fs.gps_lost_s = v.sim_time_s
+    if fs.ekf or v.sim_time_s - fs.gps_lost_s < EKF_FAILSAFE_AFTER_S:
+        return
+    fs.ekf = True
+    v.text(M.MAV_SEVERITY_CRITICAL, "EKF variance")
+    action = int(v.params.get("FS_EKF_ACTION"))
+    if not v.armed or action == 0:
+        return
+    if v.land_complete():
+        v.disarm()
+        return
+    target = Mode.ALT_HOLD if action == 2 else Mode.LAND
+    if v.mode != target and v.set_mode(target):
+        v.text(M.MAV_SEVERITY_CRITICAL, f"EKF Failsafe: changed to {_NAMES[target]} Mode")
+
+
+_NAMES = {Mode.LAND: "LAND", Mode.ALT_HOLD: "ALT_HOLD"}
 
 
 # ---- fence -------------------------------------------------------------------------------------
@@ -180,9 +223,14 @@ def _fence(v: SimVehicleLike) -> None:
     action = int(v.params.get("FENCE_ACTION"))
     if not v.armed or action == 0 or v.land_complete():
         return
-    target = Mode.LAND if action == 2 else Mode.BRAKE if action == 4 else Mode.RTL
-    if (v.mode == target or not v.set_mode(target)) and v.mode != Mode.LAND:
-        v.set_mode(Mode.LAND)
+    # AC_Fence::Action: 1 RTL or Land, 2 Land, 3 SmartRTL or RTL or Land, 4 Brake or Land,
+    # 5 SmartRTL or Land (ArduCopter/fence.cpp).
+    tries = {2: (Mode.LAND,), 3: (SMART_RTL, Mode.RTL), 4: (Mode.BRAKE,),
+             5: (SMART_RTL,)}.get(action, (Mode.RTL,))
+    if v.mode in tries and v.mode != Mode.LAND:
+        v.set_mode(Mode.LAND)  # already flying the action: ArduCopter's set_mode fails over
+        return
+    _failsafe_action(v, tries)
 
 
 def fence_status_message(v: SimVehicleLike) -> Any | None:

@@ -16,8 +16,9 @@ __all__ = ["arm", "arm_failures", "disarm", "nav_target", "periodic_prearm_repor
 M = mavlink
 INFO = M.MAV_SEVERITY_INFO
 STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE = 0, 2, 3, 4, 5, 6, 9, 17
-SUPPORTED = (STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE)
-NEEDS_POSITION = (AUTO, GUIDED, LOITER, RTL, BRAKE)
+SMART_RTL = 21
+SUPPORTED = (STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE, SMART_RTL)
+NEEDS_POSITION = (AUTO, GUIDED, LOITER, RTL, BRAKE, SMART_RTL)
 AUTO_ALLOW_ARMING = 1
 LAND_COMPLETE_S = 2.07
 """Touchdown to land-complete (disarm in LAND/RTL/AUTO) as recorded: 2.06-2.1 s."""
@@ -29,7 +30,7 @@ def set_mode(v: SimVehicleLike, mode: int) -> bool:
         return False
     if mode == v.mode:
         return True
-    if v.armed and mode in NEEDS_POSITION and not v.ekf_ready():
+    if v.armed and mode in NEEDS_POSITION and (not v.ekf_ready() or v.fs.ekf):
         return False
     if mode == AUTO:
         if not (v.runner.total > 0 or not v.armed):
@@ -37,6 +38,8 @@ def set_mode(v: SimVehicleLike, mode: int) -> bool:
         if v.armed and v.land_complete() and not v.runner.starts_with_takeoff():
             v.text(M.MAV_SEVERITY_CRITICAL, "Auto: Missing Takeoff Cmd")
             return False
+    if mode == SMART_RTL and (not v.armed or not v.rtl.start_smart()):
+        return False  # ModeSmartRTL::init: needs a path (AP_SmartRTL::is_active)
     if v.mode == AUTO and v.runner.state == RunState.RUNNING:
         v.runner.stop()
     v.runner.paused = False
@@ -71,7 +74,7 @@ def nav_target(v: SimVehicleLike) -> NavTarget | None:
             return NavTarget(n, e, up, speed_ms=v.wp_speed_ms, climb_ms=v.climb_ms,
                              sink_ms=v.sink_ms)
         return None
-    if v.mode == RTL:
+    if v.mode in (RTL, SMART_RTL):
         return v.rtl.target()
     if v.mode == LAND:
         if v.hold_ne is None:
@@ -87,7 +90,7 @@ def nav_target(v: SimVehicleLike) -> NavTarget | None:
 
 
 def is_landing(v: SimVehicleLike) -> bool:
-    if v.mode == LAND or (v.mode == RTL and v.rtl.phase == "land"):
+    if v.mode == LAND or (v.mode in (RTL, SMART_RTL) and v.rtl.phase == "land"):
         return True
     act = v.runner.active
     return v.mode == AUTO and act is not None and act.phase == "descend"
@@ -98,9 +101,11 @@ def update(v: SimVehicleLike) -> None:
     if v.mode == AUTO and v.auto_waiting and v.home is not None:
         v.auto_waiting = False
         v.runner.resume()
+    if v.armed:
+        v.rtl.smart.record()
     if v.mode == AUTO:
         v.runner.update()
-    elif v.mode == RTL:
+    elif v.mode in (RTL, SMART_RTL):
         v.rtl.update()
     elif v.mode == LAND and v.armed and v.land_complete():
         disarm(v)
@@ -176,6 +181,7 @@ def arm(v: SimVehicleLike) -> None:
     v.arm_time_s = v.sim_time_s
     v.hold_ne = None
     v.set_home(v.current_home(), announce=True)
+    v.rtl.smart.reset()
     v.text(INFO, "Arming motors")
 
 

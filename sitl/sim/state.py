@@ -71,6 +71,10 @@ class FailsafeState:
     breach_count: int = 0
     last_breach_ms: int = 0
     recovery_until_s: float = 0.0
+    gps_lost_s: float | None = None
+    """When SIM_GPS1_ENABLE went to 0 (the GPS stopped)."""
+    ekf: bool = False
+    """EKF failsafe latched (the position estimate is no longer trusted)."""
 
 
 class VehicleCore(Protocol):
@@ -115,6 +119,7 @@ class VehicleCore(Protocol):
     def land_complete(self) -> bool: ...
     def land_descent_ms(self) -> float: ...
     def fence_enabled(self) -> bool: ...
+    def ekf_ready(self) -> bool: ...
 
     # ---- navigation and the mission
     def item_target(self, item: StoredItem, keep_alt: bool) -> tuple[float, float, float]: ...

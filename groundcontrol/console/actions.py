@@ -72,7 +72,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Return to launch",
         Target.VEHICLE,
         dangerous=True,
-        help="Fly the vehicle home now; an undelivered order fails",
+        help="Fly home the way it came (SmartRTL, clear of zones; else land); the order fails",
     ),
     ActionSpec(
         "land",
@@ -90,7 +90,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Abort flight",
         Target.VEHICLE,
         dangerous=True,
-        help="Abandon the mission and the order, return home",
+        help="Abandon the mission and the order, return the way it came (SmartRTL)",
     ),
     ActionSpec(
         "cancel_order",

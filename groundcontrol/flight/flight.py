@@ -440,6 +440,12 @@ class Flight:
         self._set_state(state, str(final))
         return final
 
+    def _safe_return(self) -> None:
+        self.progress.requested_mode = "SMART_RTL"
+        self.progress.requested_mode = self.commander.safe_return()
+        if self.progress.requested_mode != "SMART_RTL":
+            self._emit("problem", "SMART_RTL refused: landing where it is")
+
     def _serve_requests(self) -> None:
         while True:
             try:
@@ -450,9 +456,9 @@ class Flight:
                 self._cut_short = f"{request} requested by the operator"
             if request in ("abort", "rtl"):
                 self._operator_reason = FlightReason.ABORTED
-                self.progress.requested_mode = "RTL"
+                self.progress.requested_mode = "SMART_RTL"
                 self._pause_how = None
-                self._safe(self.commander.rtl)
+                self._safe(self._safe_return)
             elif request == "land":
                 self._operator_reason = FlightReason.ABORTED
                 self.progress.requested_mode = "LAND"

@@ -221,6 +221,25 @@ class Commander:
     def rtl(self) -> None:
         self.set_mode("RTL")
 
+    def safe_return(self) -> str:
+        """Return without crossing a no-fly zone; returns the mode now flying.
+
+        SMART_RTL retraces the path flown, which the planner kept clear of every zone; a plain
+        RTL flies straight home, through zones on the way (ArduCopter SITL flew 698 m inside
+        the stadium zone after CBR-040's fence breach). ArduCopter refuses SMART_RTL when it
+        has no usable path (SRTL_POINTS 0, a full buffer, no position at arming); the fallback
+        is LAND where the copter is, like the failsafes' "SmartRTL or Land" actions: the
+        route never passes over a zone whose band reaches down to the ground.
+        """
+        try:
+            self.set_mode("SMART_RTL")
+            return "SMART_RTL"
+        except (CommandFailed, ModeChangeFailed) as exc:
+            log.warning("vehicle %d: SMART_RTL refused (%s), landing where it is",
+                        self.channel.sysid, exc)
+        self.set_mode("LAND")
+        return "LAND"
+
     def land(self) -> None:
         self.set_mode("LAND")
 

@@ -34,6 +34,7 @@ from groundcontrol.fleet.model import (
     ManualCrew,
     battery_wh_of,
     decision_text,
+    separation_text,
 )
 from groundcontrol.fleet.outcome import settle_outcome
 from groundcontrol.fleet.resync import resync_vehicles
@@ -153,7 +154,8 @@ class FleetController(FleetViews):
         return Dispatcher(fleet_of(self.scenario), self._depot_models,
                           planner_plan_fn(self.planner), promise_s=self.scenario.promise_s,
                           seed=self.config.seed, start_s=0.0,
-                          slack_s=self.config.promise_slack_s)
+                          slack_s=self.config.promise_slack_s,
+                          separation=self.config.separation)
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -480,8 +482,9 @@ class FleetController(FleetViews):
         final = event.kind == "state" and event.state in (
             FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it
         if event.kind == "hold":
-            self.emit(FleetEventKind.FLIGHT, f"ready on the pad: launch at "
-                      f"{job.sortie.launch_s:.0f} s", job.drone_id, job.order_id)
+            waited = job.sortie.separation is not None
+            self.emit(FleetEventKind.FLIGHT, separation_text(job.sortie), job.drone_id,
+                      job.order_id, "notice" if waited else "info")
         if event.kind in ("state", "delivered", "problem", "outcome", "crew") and not final:
             severity = "warning" if event.kind == "problem" else "info"
             self.emit(FleetEventKind.FLIGHT, f"{event.state.value}: {event.detail}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from planner.dispatch_model import (
     SwapBattery,
     Unassign,
 )
+from planner.separation import SeparationRules
 
 __all__ = [
     "Clock",
@@ -46,6 +47,7 @@ __all__ = [
     "VehicleClock",
     "battery_wh_of",
     "decision_text",
+    "separation_text",
 ]
 
 
@@ -86,6 +88,10 @@ class FleetConfig:
     min_battery_pct: int = 20
     """Floor of the pre-flight battery check (the dispatcher checked the energy already)."""
     mission_timeout_s: float | None = None
+    separation: SeparationRules | None = field(default_factory=SeparationRules)
+    """Minima between the fleet's planned flights (``planner.separation``): a sortie that
+    would come too close to another one cruises on another layer or launches later. None
+    plans every drone as if it flew alone."""
 
 
 class FleetEventKind(Enum):
@@ -324,9 +330,11 @@ class ManualCrew:
 def decision_text(d: Decision) -> str:
     """One line for the event log about a dispatcher decision."""
     if isinstance(d, Assign):
+        wait = d.sortie.separation
         return (f"assign {d.order_id} -> {d.drone_id}: launch t={d.launch_at_s:.0f} s, "
                 f"drop-off t={d.eta_dropoff_s:.0f} s (due {d.due_s:.0f} s)"
-                f"{', LATE' if d.late else ''}")
+                f"{', LATE' if d.late else ''}"
+                + ("" if wait is None else f"; {wait.describe(d.drone_id)}"))
     if isinstance(d, Reject):
         return f"reject {d.order_id}: " + "; ".join(str(r) for r in d.reasons)
     if isinstance(d, Unassign):
@@ -338,3 +346,13 @@ def decision_text(d: Decision) -> str:
     assert isinstance(d, CancelAnswer)
     return (f"cancel {d.order_id}: " + ("done" if d.cancelled else "refused")
             + (f" ({d.reason})" if d.reason else ""))
+
+
+def separation_text(sortie: Sortie) -> str:
+    """What the console says when a drone holds on the pad for its launch slot: the slot, and
+    why it is later than it could be when it waits for separation."""
+    text = f"ready on the pad: launch at {sortie.launch_s:.0f} s"
+    wait = sortie.separation
+    if wait is not None:
+        text += f"; {wait.describe(sortie.drone_id)}"
+    return text

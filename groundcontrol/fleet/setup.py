@@ -197,7 +197,7 @@ def printer(out: TextIO, verbose: bool = False) -> Callable[[FleetEvent], None]:
             return
         if event.kind is FleetEventKind.FLIGHT and not verbose and not any(
                 w in event.text for w in ("starting", "re-attached", "done", "failed",
-                                          "delivered", "aborted", "problem")):
+                                          "delivered", "aborted", "problem", "separation")):
             return
         who = event.drone_id or "dispatch"
         out.write(f"{_clock_text(event.t_s)} [{time.monotonic() - t0:6.1f}s] {who:<8} "

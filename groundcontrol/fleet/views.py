@@ -65,11 +65,16 @@ class FleetViews(FleetState):
         return views
 
     def order_note(self, order_id: str) -> str:
-        """Why an order's flight is coming back or ended short ("" when nothing is amiss):
-        the store keeps the order in flight until the vehicle is down, this says why."""
+        """Why an order's flight is coming back or ended short, or why its launch waits for
+        separation ("" when nothing is amiss): the store keeps the order in flight until the
+        vehicle is down, this says why."""
         job = next((j for j in list(self.jobs.values()) if j.order_id == order_id), None)
         if job is not None and job.flight.cut_short and not job.delivered:
             return f"returning: {job.flight.cut_short}"
+        wait = job.sortie.separation if job is not None and not job.took_off else None
+        if wait is not None and wait.held_s > 0:
+            return (f"launch held {wait.held_s:.0f} s for separation from "
+                    f"{wait.other_drone_id} ({wait.kind})")
         return self.why.get(order_id, "")
 
     def pending_releases(self) -> int:

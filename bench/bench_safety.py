@@ -88,6 +88,7 @@ def plan_cases(
     points: int,
     seed: int,
     near_m: float = 150.0,
+    kinds: Sequence[str] | None = None,
 ) -> list[Case]:
     """The sweep's cases, seeded: per zone kind, orders that pass near such a zone."""
     prepared = PreparedAirspace(scenario.airspace, 0.0)
@@ -101,6 +102,8 @@ def plan_cases(
                 by_kind[c.kind].append(order_id)
     cases: list[Case] = []
     for kind in sorted(by_kind):
+        if kinds is not None and kind not in kinds:
+            continue
         chosen = rng.sample(by_kind[kind], min(orders_per_kind, len(by_kind[kind])))
         for order_id in chosen:
             cases.append(Case(order_id, kind, None, 0.0))
@@ -167,6 +170,9 @@ def _args(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--sitl", action="store_true",
+                   help="also fly CBR-040 on ArduPilot SITL ($ARDUPILOT_SITL) with each "
+                        "contingency at the drop-off and on the way back (10 flights)")
     return p.parse_args(list(argv))
 
 
@@ -184,6 +190,31 @@ def main(argv: Sequence[str] = ()) -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_case, cases, chunksize=4))
     _report(results)
+    if args.sitl:
+        _sitl_cases(missions["CBR-040"])
+
+
+def _sitl_cases(mission: Mission) -> None:
+    import os
+    import tempfile
+
+    from bench.sweep_sitl import fly_sitl_case
+
+    _, _, prepared = _context()
+    print("ArduPilot SITL, CBR-040 (bends round the stadium zone):")
+    print(f"{'contingency':<17}{'at':<10}{'mode at the end':<17}{'smallest m':>11}  zone")
+    for kind in CONTINGENCIES:
+        for where, seq in (("drop-off", mission.dropoff_seq),
+                           ("return", int(mission.meta["return_seq"]))):
+            with tempfile.TemporaryDirectory() as tmp:
+                case = fly_sitl_case(mission, kind, seq, Path(tmp),
+                                     params=[SCENARIO / "vehicle.parm"],
+                                     binary=os.environ.get("ARDUPILOT_SITL"))
+            worst = smallest_clearance(track_clearances(prepared, case.points, case.alts_m))
+            mode = {3: "AUTO", 9: "LAND", 21: "SMART_RTL", 6: "RTL"}.get(case.modes[-1], "?")
+            print(f"{kind:<17}{where:<10}{mode:<17}"
+                  f"{worst.clearance_m if worst else float('nan'):>11.1f}  "
+                  f"{worst.zone_id if worst else '-'}", flush=True)
 
 
 def _report(results: Sequence[CaseResult]) -> None:

@@ -14,6 +14,7 @@ manual recovery: the imports then only point one way.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -156,6 +157,9 @@ def _ekf(v: SimVehicleLike) -> None:
         return
     fs.ekf = True
     v.text(M.MAV_SEVERITY_CRITICAL, "EKF variance")
+    if v.rtl.smart.active:
+        v.rtl.smart.active = False
+        v.text(WARNING, "SmartRTL deactivated: bad position")
     action = int(v.params.get("FS_EKF_ACTION"))
     if not v.armed or action == 0:
         return
@@ -223,14 +227,32 @@ def _fence(v: SimVehicleLike) -> None:
     action = int(v.params.get("FENCE_ACTION"))
     if not v.armed or action == 0 or v.land_complete():
         return
+    if _breach_distance_m(v, new) > GIVE_UP_DISTANCE_M:
+        v.set_mode(Mode.LAND)  # Copter::fence_check: too far outside to fly back
+        return
     # AC_Fence::Action: 1 RTL or Land, 2 Land, 3 SmartRTL or RTL or Land, 4 Brake or Land,
     # 5 SmartRTL or Land (ArduCopter/fence.cpp).
     tries = {2: (Mode.LAND,), 3: (SMART_RTL, Mode.RTL), 4: (Mode.BRAKE,),
              5: (SMART_RTL,)}.get(action, (Mode.RTL,))
-    if v.mode in tries and v.mode != Mode.LAND:
-        v.set_mode(Mode.LAND)  # already flying the action: ArduCopter's set_mode fails over
-        return
+    if v.mode in tries:
+        return  # Copter::set_mode to the mode it is in succeeds: it flies on (through zones)
     _failsafe_action(v, tries)
+
+
+GIVE_UP_DISTANCE_M = 100.0
+"""AC_FENCE_GIVE_UP_DISTANCE: farther outside a fence than this, ArduCopter just lands."""
+
+
+def _breach_distance_m(v: SimVehicleLike, breaches: Breach) -> float:
+    """AC_Fence::get_breach_distance: how far past the breached altitude / circle fence."""
+    dist = 0.0
+    if breaches & Breach.ALT_MAX:
+        dist = max(dist, v.alt_rel_m() - v.params.get("FENCE_ALT_MAX"))
+    if breaches & Breach.CIRCLE and v.home is not None:
+        n, e = v.home_ne()
+        from_home = math.hypot(v.phys.north_m - n, v.phys.east_m - e)
+        dist = max(dist, from_home - v.params.get("FENCE_RADIUS"))
+    return dist
 
 
 def fence_status_message(v: SimVehicleLike) -> Any | None:

@@ -8,7 +8,7 @@ track is the simulator's own (true) position every step.
 
 Contingencies, injected the way they would happen to a real copter:
 
-* ``fence``: the circle fence shrinks to 60 % of the copter's distance from home (a
+* ``fence``: the circle fence shrinks to 20 m short of the copter's distance from home (a
   FENCE_RADIUS the operator got wrong), or near home the altitude fence drops under it;
 * ``gcs``: the ground station's heartbeats stop (FS_GCS_TIMEOUT later: GCS failsafe);
 * ``battery_low`` / ``battery_critical``: the pack is drained to under BATT_LOW_MAH /
@@ -40,6 +40,9 @@ CONTINGENCIES = ("fence", "gcs", "battery_low", "battery_critical", "ekf", "oper
 STEP_S = 0.02
 _KEPT = {"STATUSTEXT", "MISSION_REQUEST", "MISSION_ACK", "COMMAND_ACK"}
 _SMART_RTL, _LAND, _GUIDED = 21, 9, 4
+FENCE_BREACH_M = 20.0
+"""How far inside the copter is when its fence moves: a breach it flies back from (past
+100 m ArduCopter gives up and lands)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +142,10 @@ def _inject(kind: str, v: SimVehicle, gcs: _Gcs) -> None:
     if kind == "fence":
         home_n, home_e = v.home_ne()
         dist = math.hypot(v.phys.north_m - home_n, v.phys.east_m - home_e)
-        if dist > 100.0:
-            v.params.set("FENCE_RADIUS", max(30.0, 0.6 * dist))
+        if dist > 60.0:
+            v.params.set("FENCE_RADIUS", dist - FENCE_BREACH_M)
         else:
-            v.params.set("FENCE_ALT_MAX", max(10.0, v.alt_rel_m() - 10.0))
+            v.params.set("FENCE_ALT_MAX", max(5.0, v.alt_rel_m() - FENCE_BREACH_M / 4))
     elif kind == "gcs":
         gcs.heartbeat = False
     elif kind in ("battery_low", "battery_critical"):

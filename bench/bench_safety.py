@@ -204,7 +204,7 @@ def _sitl_cases(mission: Mission) -> None:
     print("ArduPilot SITL, CBR-040 (bends round the stadium zone):")
     print(f"{'contingency':<17}{'at':<10}{'mode at the end':<17}{'smallest m':>11}  zone")
     for kind in CONTINGENCIES:
-        for where, seq in (("drop-off", mission.dropoff_seq),
+        for where, seq in (("drop-off", mission.dropoff_seq or 0),
                            ("return", int(mission.meta["return_seq"]))):
             with tempfile.TemporaryDirectory() as tmp:
                 case = fly_sitl_case(mission, kind, seq, Path(tmp),

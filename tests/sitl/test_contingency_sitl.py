@@ -42,7 +42,7 @@ def test_a_contingency_on_sitl_returns_clear_of_every_zone(
 ) -> None:
     _, missions, prepared = _context()
     mission = missions["CBR-040"]
-    seq = mission.dropoff_seq if where == "drop-off" else int(mission.meta["return_seq"])
+    seq = (mission.dropoff_seq or 0) if where == "drop-off" else int(mission.meta["return_seq"])
     try:
         case = fly_sitl_case(mission, kind, seq, tmp_path, params=[SCENARIO / "vehicle.parm"],
                              first_instance=free_instance(1, start=random.randint(20, 200)))

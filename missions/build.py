@@ -76,8 +76,12 @@ SPEED_TYPE_GROUND = mavlink.SPEED_TYPE_GROUNDSPEED
 WINCH_SETTLE_S = 5.0
 """Extra time per winch movement: ArduPilot slows the line down near its target length."""
 MIN_FENCE_MARGIN_M = 10.0
-"""Least room between the flight and FENCE_ALT_MAX / FENCE_RADIUS: covers the climb overshoot
-at the top of the takeoff and the wide turns at cruise speed."""
+"""Least room between the flight and FENCE_ALT_MAX / FENCE_RADIUS. Measured on ArduCopter 4.7
+SITL (delivery-quad at 22 m/s, true position from the dataflash SIM message): the climb to a
+100 m cruise topped out at 100.17 m and the farthest point flown was 0.3 m past the farthest
+waypoint (CBR-040; a zig-zag of 45-90 degree turns stayed inside its waypoints). 10 m is over
+five times the overshoot plus ArduPilot's own FENCE_MARGIN (2 m), so a fence only fires on a
+real fault."""
 GROUND_WAIT_MARGIN_S = 3.0
 """DISARM_DELAY must exceed the ground wait by this much: the disarm timer starts at touchdown,
 the NAV_DELAY only after the land is verified and the gripper has run."""

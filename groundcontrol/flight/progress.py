@@ -186,6 +186,10 @@ class ProgressTracker:
             detail = self.text_seen or ""
         elif failsafe is not None:
             reason, detail = failsafe, f"ended in {s.mode} at seq {self.max_seq}"
+        elif self.requested_mode is not None:
+            reason = FlightReason.ABORTED
+            detail = (f"{self.requested_mode} as the operator asked, after seq {self.max_seq}; "
+                      "landed and disarmed")
         else:
             reason = FlightReason.MISSION_RESET
             back = ", MISSION_CURRENT back at 1" if s.mission_seq == 1 else ""

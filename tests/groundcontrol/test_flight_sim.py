@@ -177,6 +177,8 @@ def test_rtl_in_flight_returns_and_reports_abort(fleet):
     assert outcome.reason is FlightReason.ABORTED
     assert outcome.landed and outcome.disarmed and not outcome.delivered
     assert S.RETURNING in run.states()
+    # The operator's return retraces the path flown (never a straight RTL through zones).
+    assert outcome.detail.startswith("SMART_RTL as the operator asked"), outcome.detail
 
 
 def test_follow_picks_up_a_mission_past_its_delivery_without_sending_anything(fleet):

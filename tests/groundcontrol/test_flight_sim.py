@@ -384,3 +384,23 @@ def test_a_closed_launch_gate_holds_the_vehicle_on_the_pad(fleet):
     outcome = run.result()
     assert outcome.success, outcome
     assert run.states().index(S.UPLOADING) < run.states().index(S.ARMING)
+
+
+def test_preflight_refuses_a_straight_line_return_and_configure_sets_the_safe_one(fleet):
+    """A vehicle whose fence breach would fly RTL straight home (FENCE_ACTION 1) is refused
+    by name; with ``configure`` the check sets SmartRTL-or-Land (5) and the flight goes."""
+    from missions.build import CONTINGENCY_NEEDS
+
+    _, (channel,), speedup = fleet(1)
+    commander = Commander(channel, CommandConfig())
+    commander.set_param("FENCE_ACTION", 1)
+    mission = short_delivery(HOME, north_m=150, extra=CONTINGENCY_NEEDS)
+    strict = FlightConfig(speedup=speedup, preflight=PreflightConfig(configure=False,
+                                                                     min_battery_pct=50))
+    refused = Flight(channel, mission, config=strict).run()
+    assert refused.reason is FlightReason.PREFLIGHT_FAILED, refused
+    assert "FENCE_ACTION" in refused.detail and "SmartRTL" in refused.detail, refused.detail
+    assert commander.get_param("FENCE_ACTION") == 1  # nothing changed on the vehicle
+    outcome = Flight(channel, mission, config=config(speedup)).run()
+    assert outcome.success, outcome
+    assert commander.get_param("FENCE_ACTION") == 5

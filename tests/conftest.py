@@ -68,3 +68,12 @@ def base_parm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("parm") / "base.parm"
     path.write_text("FENCE_RADIUS 150\nRTL_ALT 3000\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _own_signing_keys(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's signing keys out of the tests: a key kept for sysid 1 on this machine
+    would make every flight test sign (and a signed SITL from another run ignore us)."""
+    monkeypatch.setenv("DRONE_DELIVERY_KEYS",
+                       str(tmp_path_factory.mktemp("keys") / "signing-keys.json"))

@@ -51,6 +51,7 @@ from groundcontrol.flight.preflight import PreflightConfig
 from groundcontrol.mavlink.commands import StreamKeeper, send_stream_request
 from groundcontrol.mavlink.link import LinkManager
 from groundcontrol.mavlink.messages import VehicleChannel
+from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.build import build_mission
 from missions.items import Mission
@@ -201,6 +202,12 @@ class FleetController(FleetViews):
     def _connect(self) -> None:
         for drone_id, drone in self.drones.items():
             link = self._links.connect(self._endpoints[drone_id])
+            # A vehicle set up for signing ignores unsigned commands: sign with its kept key
+            # (by drone id, else by sysid alone as `drone-delivery sign` keeps it).
+            if use_stored_key(link, drone.sysid, name=drone_id) or use_stored_key(
+                    link, drone.sysid):
+                self.emit(FleetEventKind.NOTE, f"{drone_id}: signing with its kept key",
+                          drone_id)
             channel = link.vehicle(drone.sysid)
             tracker = VehicleTracker(drone.sysid)
             channel.subscribe(tracker.update)

@@ -1,8 +1,10 @@
 """Contingency sweep: failsafes injected along routes that bend round each kind of zone.
 
-Every feasible Canberra order whose route passes within ``--near`` metres of a zone is a
-candidate; per zone kind (airport, hospital, prison, stadium, government) up to ``--orders``
-of them are drawn (seeded). Each is flown on the built-in simulator in lock step
+Every feasible Canberra order whose route passes within 150 m of a zone is a candidate, and
+orders made to bend round each zone (a drop-off 400 m past its far side from the two nearest
+depots: Canberra's own orders never bend round the hospital's circle). Per zone kind
+(airport, hospital, prison, stadium, government) up to ``--orders`` of them are drawn
+(seeded). Each is flown on the built-in simulator in lock step
 (``sitl.sim.lockstep``) once without a contingency and once per contingency kind and
 injection point (``--points`` seeded times along the planned flight). The judge is the true
 track: ``planner.clearance`` against every zone within its altitude band.
@@ -17,11 +19,12 @@ same cases in the ``sitl`` test tier (tests/sitl/test_contingency_sitl.py).
 from __future__ import annotations
 
 import argparse
+import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from groundcontrol.cli.plan import plan_scenario
@@ -30,7 +33,7 @@ from missions.items import Mission
 from planner.airspace import PreparedAirspace
 from planner.clearance import smallest_clearance, track_clearances
 from planner.load import load_scenario
-from planner.model import LatLon
+from planner.model import LatLon, Order
 from planner.scenario import Scenario
 from sitl.airframe import load_airframe
 from sitl.sim.lockstep import CONTINGENCIES, fly_lockstep
@@ -76,6 +79,29 @@ def scenario_missions(scenario: Scenario, margin_m: float = MARGIN_M) -> dict[st
     return out
 
 
+def behind_zone_orders(scenario: Scenario, beyond_m: float = 400.0) -> tuple[Order, ...]:
+    """For every zone that reaches the ground, an order from each of the two nearest depots
+    to a drop-off ``beyond_m`` past the zone's far side: a route that must bend round it.
+    Canberra's own orders only bend round four of its zones (never the hospital's circle)."""
+    prepared = PreparedAirspace(scenario.airspace, 0.0)
+    frame = prepared.frame
+    out: list[Order] = []
+    for zone in prepared.zones:
+        if zone.zone.floor_m > 0.0:
+            continue
+        c = zone.raw.centroid
+        reach = max(math.dist((c.x, c.y), xy) for xy in zone.raw.exterior.coords)
+        depots = sorted(scenario.depots, key=lambda d: math.dist(
+            frame.to_xy(d.position), (c.x, c.y)))
+        for depot in depots[:2]:
+            dx, dy = frame.to_xy(depot.position)
+            d = math.dist((dx, dy), (c.x, c.y))
+            ux, uy = (c.x - dx) / d, (c.y - dy) / d
+            drop = frame.to_latlon(c.x + ux * (reach + beyond_m), c.y + uy * (reach + beyond_m))
+            out.append(Order(f"BEHIND-{zone.zone.id}-{depot.id}", depot.id, drop, 1.0))
+    return tuple(out)
+
+
 def _route(mission: Mission) -> list[LatLon]:
     return [LatLon(it.x, it.y) for it in mission.items[1:] if it.has_position]
 
@@ -119,6 +145,7 @@ _STATE: dict[str, object] = {}
 def _context() -> tuple[Scenario, dict[str, Mission], PreparedAirspace]:
     if "scenario" not in _STATE:
         scenario = load_scenario(SCENARIO)
+        scenario = replace(scenario, orders=(*scenario.orders, *behind_zone_orders(scenario)))
         _STATE["scenario"] = scenario
         _STATE["missions"] = scenario_missions(scenario)
         _STATE["prepared"] = PreparedAirspace(scenario.airspace, MARGIN_M)

@@ -12,6 +12,10 @@ order exists and must drop off by its due time; an order left out counts as miss
 offline model is a relaxation: a fresh battery for every sortie after the parcel-loading
 time, no pad limits, so it bounds what any online policy could reach.
 
+The hub day is flown a second time with the fleet's flights separated (``separated``: no two
+planned flights closer than 50 m / 15 m, launches over a depot's shared pad taken in turn),
+as the fleet controller dispatches; the others plan every drone as if it flew alone.
+
 Run: ``python -m bench dispatch`` (or ``python bench/bench_dispatch.py --help``). Prints
 figures, asserts nothing.
 """
@@ -47,6 +51,7 @@ from planner.load import load_scenario
 from planner.model import LatLon, Order, PlanResult
 from planner.plan import Planner
 from planner.scenario import Scenario
+from planner.separation import SeparationRules
 from planner.vehicle import VehicleProfile
 
 __all__ = ["DayResult", "main", "make_day", "run_offline", "run_online"]
@@ -318,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--time-limit", type=float, default=60.0, help="offline solver, s")
     parser.add_argument("--no-offline", action="store_true")
+    parser.add_argument("--no-separation", action="store_true",
+                        help="skip the day with separated flights (planner.separation)")
     # ``python -m bench dispatch ...`` may hand over its own argv: ignore what is not ours
     args, _ = parser.parse_known_args(argv)
 
@@ -332,14 +339,22 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{len(drones)} x {profile.name} at {', '.join(DEPOTS)}; promise "
           f"{scenario.promise_s / 60:.0f} min; seed {args.seed}")
     results = []
-    for name, model in GROUND.items():
+    runs = [(name, model, None) for name, model in GROUND.items()]
+    if not args.no_separation:
+        runs.append(("separated", GROUND["online"], SeparationRules()))
+    for name, model, separation in runs:
         print(f"{name}: pads {model.pads}, spares {model.spare_batteries}, swap "
               f"{model.swap_time_s:g} s, load {model.load_time_s:g} s, charger "
               f"{model.charge_rate_w:g} W per depot"
-              + (", drones charge while parked" if model.park_charging else ""))
+              + (", drones charge while parked" if model.park_charging else "")
+              + ("" if separation is None else
+                 f"; flights separated ({separation.horizontal_m:g} m / "
+                 f"{separation.vertical_m:g} m, {separation.time_buffer_s:g} s buffer, "
+                 f"{separation.layers} layers)"))
         models = [replace(model, depot_id=d) for d in DEPOTS]
         disp = Dispatcher(drones, models, planner_plan_fn(planner),
-                          promise_s=scenario.promise_s, seed=args.seed, start_s=DAY_START_S)
+                          promise_s=scenario.promise_s, seed=args.seed, start_s=DAY_START_S,
+                          separation=separation)
         started = time.perf_counter()
         results.append(run_online(orders, disp, name))
         print(f"  simulated the day in {time.perf_counter() - started:.1f} s wall")

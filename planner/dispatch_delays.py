@@ -25,7 +25,7 @@ from planner.separation import (
     pair_minima,
 )
 
-__all__ = ["blocked_delays", "first_clear_delay"]
+__all__ = ["PairCache", "blocked_delays", "first_clear_delay", "overlapping"]
 
 _T0, _T1, _X0, _Y0, _VX, _VY, _Z0, _VZ, _EZ = range(9)
 _PAD_M = 0.1
@@ -34,19 +34,40 @@ _PAD_M = 0.1
 Point = tuple[float, float]
 
 
+PairCache = dict[tuple[int, int, float, float], list[tuple[float, float]]]
+"""Delay intervals of a pair of trajectories (by ``id``, kept alive by their owner's cache)
+at a launch difference and a window, relative to the delayed flight's launch."""
+_CACHE_LIMIT = 200_000
+
+
 def blocked_delays(
     flight: PlannedFlight,
     others: Iterable[PlannedFlight],
     rules: SeparationRules,
     max_delay_s: float,
+    cache: PairCache | None = None,
 ) -> list[tuple[float, float]]:
     """Delays of ``flight``'s launch, in [0, ``max_delay_s``], at which it would meet one of
-    ``others`` (other owners): merged closed intervals, sorted."""
+    ``others`` (other owners): merged closed intervals, sorted.
+
+    A pair's intervals depend only on the two trajectories and their launch difference, so
+    a ``cache`` kept by the caller (with the trajectories alive) saves recomputing them when
+    a depot is re-planned with the same flights.
+    """
     spans: list[tuple[float, float]] = []
     for other in others:
         if other.owner == flight.owner or other.key == flight.key:
             continue
-        spans.extend(_pair_delays(flight, other, rules, max_delay_s))
+        if cache is None:
+            spans.extend(_pair_delays(flight, other, rules, max_delay_s))
+            continue
+        key = (id(flight.path), id(other.path), other.launch_s - flight.launch_s, max_delay_s)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            found = cache[key] = _pair_delays(flight, other, rules, max_delay_s)
+        spans.extend(found)
     spans = sorted(s for s in spans if s[1] >= 0.0 and s[0] <= max_delay_s)
     merged: list[tuple[float, float]] = []
     for lo, hi in spans:
@@ -208,3 +229,32 @@ def _inside(poly: list[Point], p: Point) -> bool:
         elif (cross > 0) != (sign > 0):
             return False
     return True
+
+
+def overlapping(
+    flight: PlannedFlight,
+    others: Sequence[PlannedFlight],
+    rules: SeparationRules,
+    later_s: float = 0.0,
+) -> list[PlannedFlight]:
+    """The ``others`` that ``flight`` could meet if launched up to ``later_s`` later: other
+    owners, time windows within the buffers, and whole-flight boxes within the minima."""
+    if not others:
+        return []
+    margin = rules.horizontal_m + 2.0 * max(
+        [flight.path.nav_accuracy_m] + [o.path.nav_accuracy_m for o in others]
+    )
+    x0, x1, y0, y1 = flight.path.bbox
+    lo_x, hi_x, lo_y, hi_y = x0 - margin, x1 + margin, y0 - margin, y1 + margin
+    out = []
+    for other in others:
+        if other.owner == flight.owner or other.key == flight.key:
+            continue
+        band = flight.buffer_s + other.buffer_s
+        if other.start_s - band > flight.end_s + later_s or flight.start_s - band > other.end_s:
+            continue
+        ob = other.path.bbox
+        if ob[0] > hi_x or ob[1] < lo_x or ob[2] > hi_y or ob[3] < lo_y:
+            continue
+        out.append(other)
+    return out

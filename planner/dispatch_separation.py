@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from planner.dispatch_delays import blocked_delays, first_clear_delay
+from planner.dispatch_delays import PairCache, blocked_delays, first_clear_delay, overlapping
 from planner.dispatch_model import SeparationWait, Sortie
 from planner.dispatch_options import Fleet, dropoff_offset_s
 from planner.dispatch_resources import DepotResources
@@ -33,7 +33,6 @@ from planner.separation import (
     Trajectory,
     first_conflict,
     meets,
-    overlapping,
     trajectory,
 )
 from planner.vehicle import VehicleProfile
@@ -63,6 +62,7 @@ class Separation:
         self._profiles = dict(profiles)
         self._frame = frame
         self._paths: dict[_PathKey, Trajectory] = {}
+        self._pairs: PairCache = {}
 
     def frame(self, plan: FlightPlan) -> LocalFrame:
         if self._frame is None:
@@ -90,17 +90,6 @@ class Separation:
             path,
             self.rules.time_buffer_s + path.model_slack_s,
         )
-
-    def forget(self, order_id: str) -> None:
-        """Drop the cached trajectories of an order that has ended."""
-        for key in [k for k in self._paths if k[0] == order_id]:
-            del self._paths[key]
-
-    def conflict(self, sortie: Sortie, others: Iterable[Sortie]) -> Conflict | None:
-        """The earliest conflict of ``sortie`` with ``others`` (other drones), or None."""
-        me = self.flight(sortie)
-        flights = [self.flight(s) for s in self._near_in_time(sortie, others, 0.0)]
-        return first_conflict(me, flights, self.rules, self.frame(sortie.plan))
 
     def resolve(
         self,
@@ -141,11 +130,14 @@ class Separation:
         for window in _windows(rules.max_delay_s):
             best: Sortie | None = None
             for variant in variants:
+                # a later variant only matters if it clears sooner than the best so far
+                limit = window if best is None else best.launch_s - sortie.launch_s - 1e-6
+                if limit < 0:
+                    break
                 flight = self.flight(variant)
-                near = overlapping(flight, pool, rules, window)
-                moved = self._earliest(
-                    variant, blocked_delays(flight, near, rules, window), depot, window
-                )
+                near = overlapping(flight, pool, rules, limit)
+                spans = blocked_delays(flight, near, rules, limit, self._pairs)
+                moved = self._earliest(variant, spans, depot, limit)
                 if moved is not None and (best is None or moved.launch_s < best.launch_s):
                     best = moved
             if best is not None:

@@ -48,7 +48,6 @@ __all__ = [
     "flight_conflict",
     "meets",
     "near_pieces",
-    "overlapping",
     "pair_minima",
     "trajectory",
 ]
@@ -389,21 +388,21 @@ def clip_polygon(
     [(0.0, 0.0), (1.0, 0.0), (1.0, 2.0), (0.0, 2.0)]
     """
     values = [a * u + b * w - c for u, w in poly]
-    if max(values) <= 0:
+    hi = max(values)
+    if hi <= 0:
         return poly
     if min(values) > 0:
         return []
     out: list[tuple[float, float]] = []
-    n = len(poly)
-    for i in range(n):
-        p, fp = poly[i], values[i]
-        k = i + 1 if i + 1 < n else 0
-        q, fq = poly[k], values[k]
+    last_p, last_f = poly[-1], values[-1]
+    for p, fp in zip(poly, values, strict=True):
+        # the edge from the previous vertex to this one
+        if (last_f < 0 < fp) or (fp < 0 < last_f):
+            t = last_f / (last_f - fp)
+            out.append((last_p[0] + t * (p[0] - last_p[0]), last_p[1] + t * (p[1] - last_p[1])))
         if fp <= 0:
             out.append(p)
-        if (fp < 0 < fq) or (fq < 0 < fp):
-            t = fp / (fp - fq)
-            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+        last_p, last_f = p, fp
     return out
 
 
@@ -581,32 +580,3 @@ def first_conflict(
         if found is not None and (best is None or found.at_s < best.at_s):
             best = found
     return best
-
-
-def overlapping(
-    flight: PlannedFlight,
-    others: Sequence[PlannedFlight],
-    rules: SeparationRules,
-    later_s: float = 0.0,
-) -> list[PlannedFlight]:
-    """The ``others`` that ``flight`` could meet if launched up to ``later_s`` later: other
-    owners, time windows within the buffers, and whole-flight boxes within the minima."""
-    if not others:
-        return []
-    margin = rules.horizontal_m + 2.0 * max(
-        [flight.path.nav_accuracy_m] + [o.path.nav_accuracy_m for o in others]
-    )
-    x0, x1, y0, y1 = flight.path.bbox
-    lo_x, hi_x, lo_y, hi_y = x0 - margin, x1 + margin, y0 - margin, y1 + margin
-    out = []
-    for other in others:
-        if other.owner == flight.owner or other.key == flight.key:
-            continue
-        band = flight.buffer_s + other.buffer_s
-        if other.start_s - band > flight.end_s + later_s or flight.start_s - band > other.end_s:
-            continue
-        ob = other.path.bbox
-        if ob[0] > hi_x or ob[1] < lo_x or ob[2] > hi_y or ob[3] < lo_y:
-            continue
-        out.append(other)
-    return out

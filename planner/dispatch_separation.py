@@ -70,7 +70,12 @@ class Separation:
         return self._frame
 
     def flight(self, sortie: Sortie) -> PlannedFlight:
-        """The sortie as a planned flight on the scenario clock."""
+        """The sortie as a planned flight on the scenario clock.
+
+        Placed by its landing time: a flight whose landing the dispatcher moved (a live
+        estimate, ``SortieProgress``) is running that much behind (or ahead of) its plan, so
+        its descent over the depot, the part later sorties meet, is where it will really be.
+        """
         plan = sortie.plan
         profile = self._profiles[sortie.drone_id]
         key = (
@@ -86,7 +91,7 @@ class Separation:
         return PlannedFlight(
             sortie.order_id,
             sortie.drone_id,
-            sortie.launch_s,
+            sortie.land_s - plan.flight_time_s,
             path,
             self.rules.time_buffer_s + path.model_slack_s,
         )

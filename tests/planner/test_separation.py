@@ -20,7 +20,15 @@ from strategies import SortieDay, sortie_days
 from planner.dispatch import Dispatcher, planner_plan_fn
 from planner.dispatch_codec import decode, encode
 from planner.dispatch_delays import blocked_delays, first_clear_delay
-from planner.dispatch_model import Assign, DepotModel, FleetDrone, OrderPlaced, Sortie, Tick
+from planner.dispatch_model import (
+    Assign,
+    DepotModel,
+    FleetDrone,
+    OrderPlaced,
+    Sortie,
+    SortieProgress,
+    Tick,
+)
 from planner.geo import LocalFrame, destination
 from planner.model import Airspace, Depot, FlightPlan, LatLon, NoFlyZone, Order
 from planner.plan import Planner
@@ -317,3 +325,21 @@ def test_the_brute_force_sees_what_an_unseparated_dispatcher_plans() -> None:
     day = SortieDay((A,), (2,), orders)
     assert flown_apart(planned(_sortie_day_dispatch(day, None)), 50.0, 15.0)
     assert not flown_apart(planned(_sortie_day_dispatch(day, RULES)), 50.0, 15.0)
+
+
+def test_a_flight_running_late_is_met_where_it_will_really_be() -> None:
+    """A live estimate moves a fixed sortie's landing 2 minutes later: a launch planned just
+    after its planned landing would meet its real descent, so it waits for it."""
+    orders = [Order("first", "A", at(3000.0, 0.0), 1.0)]
+    disp, got = dispatch([A], {"A": 2}, orders)
+    first = got["first"]
+    disp.handle(Tick(), first.launch_s + 1.0)
+    late_land = first.land_s + 120.0
+    disp.handle(SortieProgress(first.drone_id, "first", late_land), first.launch_s + 60.0)
+    second = Order("second", "A", at(0.0, 3000.0), 1.0, created_s=first.land_s - 40.0)
+    decisions = disp.handle(OrderPlaced(second), second.created_s)
+    sortie = next(d.sortie for d in decisions if isinstance(d, Assign))
+    assert sortie.drone_id != first.drone_id
+    wait = sortie.separation
+    assert wait is not None and wait.kind == "over the depot" and wait.held_s > 0
+    assert sortie.launch_s > late_land  # not climbing through the late drone's descent

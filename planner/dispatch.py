@@ -15,7 +15,9 @@ A new order is accepted only if it can be dropped off by its due time without ma
 accepted, on-time order late (first at its place in the sequence, then at the end);
 otherwise it is rejected at once with the reason. Infeasible orders are rejected before they
 reach the sequence, so they never hold anything up. After a disruption, accepted orders are
-still flown, late if need be (``Assign.late``), rather than dropped.
+still flown, late if need be (``Assign.late``), rather than dropped. With ``separation``,
+every sortie is also kept clear of every other planned flight, of any depot, by another
+cruise layer or a later launch (``planner.dispatch_separation``; ``Sortie.separation``).
 
 Contract with the ground side. An ``Assign`` is carried out from its ``turnaround_start_s``
 unless a later Assign or an Unassign of the same order arrives first; the dispatcher treats a

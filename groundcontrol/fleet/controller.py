@@ -536,8 +536,12 @@ class FleetController(FleetViews):
     # --------------------------------------------------------------------- thread-safe API
 
     def call(self, fn: Callable[[], T], timeout_s: float = 10.0) -> T:
-        """Run ``fn`` on the loop thread and return its result (raises what it raised)."""
-        if threading.current_thread() is self._thread:
+        """Run ``fn`` on the loop thread and return its result (raises what it raised).
+
+        Before the loop runs (``start`` re-syncing after a restart) the caller is the only
+        thread acting, so ``fn`` runs at once rather than waiting for a loop that is not there.
+        """
+        if threading.current_thread() is self._thread or self._thread is None:
             return fn()
         future: Future[T] = Future()
 

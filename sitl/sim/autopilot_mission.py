@@ -17,7 +17,7 @@ from typing import Protocol
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .mission_server import StoredItem
-from .physics import NavTarget
+from .physics import NavTarget, corner_speed_ms
 from .rtl import RtlController
 from .state import VehicleCore
 
@@ -303,7 +303,8 @@ class MissionRunner:
         a_in = math.atan2(e1 - p.east_m, n1 - p.north_m)
         a_out = math.atan2(e2 - e1, n2 - n1)
         turn = abs(math.atan2(math.sin(a_out - a_in), math.cos(a_out - a_in)))
-        return self.v.wp_speed_ms * max(0.0, math.cos(turn)) ** 2
+        return corner_speed_ms(self.v.wp_speed_ms, turn, self.v.params.get("WPNAV_ACCEL") / 100.0,
+                               self.v.params.get("WPNAV_RADIUS") / 100.0)
 
     def update(self) -> None:
         """Check whether the active item is done (called every physics step)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .physics import NavTarget
+from .physics import NavTarget, corner_speed_ms
 from .state import VehicleCore
 
 __all__ = ["RtlController", "SmartRtlPath"]
@@ -48,7 +48,8 @@ class RtlController:
             a_in = math.atan2(e - p.east_m, n - p.north_m)
             a_out = math.atan2(e2 - e, n2 - n)
             turn = abs(math.atan2(math.sin(a_out - a_in), math.cos(a_out - a_in)))
-            end = v.wp_speed_ms * max(0.0, math.cos(turn)) ** 2
+            end = corner_speed_ms(v.wp_speed_ms, turn, v.params.get("WPNAV_ACCEL") / 100.0,
+                                  v.params.get("WPNAV_RADIUS") / 100.0)
         return NavTarget(n, e, up, speed_ms=v.wp_speed_ms, end_speed_ms=end,
                          climb_ms=v.climb_ms, sink_ms=v.sink_ms)
 

@@ -358,6 +358,14 @@ CONTINGENCY_NEEDS: tuple[ParamRequirement, ...] = (
         )
     ),
     ParamRequirement(
+        "FS_OPTIONS",
+        2.0,
+        "bits",
+        "bit 1: a lost ground station in AUTO flies the planned mission on (its route keeps the "
+        "margin and ends at the depot, and a restarted ground station picks it up); in any "
+        "other mode FS_GCS_ENABLE's SmartRTL applies",
+    ),
+    ParamRequirement(
         "BATT_FS_CRT_ACT",
         1.0,
         "eq",

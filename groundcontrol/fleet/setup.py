@@ -33,6 +33,7 @@ __all__ = [
     "resume_time_s",
     "select_orders",
     "sim_endpoints",
+    "sim_gcs_timeout_s",
     "sim_homes",
     "start_sim",
     "start_time_s",
@@ -131,8 +132,19 @@ def start_sim(scenario: Scenario, folder: Path, speedup: float) -> Any:
                              f"{drone.id} has {drone.sysid}, expected {first + i}")
     params = [folder / VEHICLE_PARAMS] if (folder / VEHICLE_PARAMS).is_file() else []
     fleet = SimFleet(sim_homes(scenario), speedup=speedup, params_files=params, base_port=0,
-                     sysid_base=first, airframes=fleet_airframes(scenario))
+                     sysid_base=first, airframes=fleet_airframes(scenario),
+                     params={"FS_GCS_TIMEOUT": sim_gcs_timeout_s(speedup)})
     return fleet.start()
+
+
+def sim_gcs_timeout_s(speedup: float) -> float:
+    """FS_GCS_TIMEOUT for a simulated fleet: about a second of wall time.
+
+    The GCS failsafe is about a ground station gone for seconds. At speedup 25 ArduCopter's
+    5 s is 0.2 s of wall time, less than one busy moment of the ground station's heartbeat
+    thread with nine vehicles on two cores, and the demo's drones went home for no reason.
+    """
+    return max(5.0, round(float(speedup)))
 
 
 def fleet_airframes(scenario: Scenario) -> list[Airframe | None]:

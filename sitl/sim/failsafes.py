@@ -131,12 +131,16 @@ def _gcs(v: SimVehicleLike) -> None:
     if fs.gcs or not lost or not enabled or not v.armed:
         return
     fs.gcs = True
-    v.text(WARNING, "GCS Failsafe")
-    if v.land_complete():
+    # Copter::failsafe_gcs_on_event: disarm when landed (in AUTO only before the mission
+    # started), go on with AUTO when FS_OPTIONS bit 1 says so, else the FS_GCS_ENABLE action.
+    if v.land_complete() and (v.mode != Mode.AUTO or not v.auto_armed):
+        v.text(WARNING, "GCS Failsafe")
         v.disarm()
         return
-    if enabled == 2 and v.mode == Mode.AUTO:
+    if v.mode == Mode.AUTO and (enabled == 2 or int(v.params.get("FS_OPTIONS")) & 2):
+        v.text(WARNING, "GCS Failsafe - Continuing Auto Mode")
         return
+    v.text(WARNING, "GCS Failsafe")
     _failsafe_action(v, {3: (SMART_RTL, Mode.RTL), 4: (SMART_RTL,), 5: (Mode.LAND,),
                          7: (Mode.BRAKE,)}.get(enabled, (Mode.RTL,)))
 

@@ -7,8 +7,9 @@ contingency where it matters (the drop-off, the corner beside the zone on the wa
 judges SITL's true track (the dataflash SIM message) against every zone: no incursion, and the
 smallest clearance at or above the planner's margin. The same cases run on the built-in
 simulator in ``test_contingency_sweep.py``; ``python -m bench safety`` runs hundreds there. A
-low battery takes the same SmartRTL-or-Land action as a lost GCS: it runs on SITL in the bench's
-checks (``python -m bench safety --sitl``), not here, to keep the tier short.
+low battery takes the same SmartRTL-or-Land action as a fence breach: it runs on SITL in the
+bench's checks (``python -m bench safety --sitl``), not here, to keep the tier short. A lost
+ground station in AUTO flies the planned mission on (FS_OPTIONS bit 1).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ AUTO, LAND, SMART_RTL = 3, 9, 21
     ("kind", "where", "mode", "text"),
     [
         ("fence", "drop-off", SMART_RTL, "Circle fence breached"),
-        ("gcs", "return", SMART_RTL, "GCS Failsafe"),
+        ("gcs", "return", AUTO, "GCS Failsafe - Continuing Auto Mode"),
         ("operator", "drop-off", SMART_RTL, None),
         ("ekf", "return", LAND, "EKF Failsafe: changed to LAND Mode"),
     ],

@@ -62,7 +62,8 @@ def test_a_plain_rtl_after_the_same_breach_flies_through_the_stadium_zone() -> N
 
 
 def test_without_a_smartrtl_path_the_failsafe_lands_where_the_copter_is() -> None:
-    flight, clearance = _fly("CBR-040", "gcs", "drop-off", keep_needs=False, SRTL_POINTS=0)
+    flight, clearance = _fly("CBR-040", "battery_low", "drop-off", keep_needs=False,
+                             SRTL_POINTS=0)
     assert "SmartRTL Unavailable, Using Land Mode" in flight.texts
     assert flight.modes[-1] == "LAND" and (flight.landed_home_m or 0.0) > 1000.0
     assert clearance >= MARGIN_M

@@ -417,6 +417,7 @@ def planned_meta(plan: FlightPlan) -> dict[str, str]:
     meta["out_m"] = f"{lengths['cruise_out']:.1f}"
     meta["back_m"] = f"{lengths['cruise_back']:.1f}"
     meta["payload_kg"] = f"{plan.order.payload_kg:g}"
+    meta["cruise_alt_m"] = f"{plan.cruise_alt_agl_m:g}"
     return meta
 
 

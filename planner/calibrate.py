@@ -76,6 +76,8 @@ class FlownSample:
     flown_s: float
     used_wh: float | None
     label: str = ""
+    cruise_alt_m: float | None = None
+    """The cruise altitude flown (a separation layer may differ from the profile's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +144,14 @@ def sample_from_record(record: Mapping[str, Any], label: str = "record") -> Flow
         flown_s=_number(record, "flown_s", label),
         used_wh=None if used is None else _number(record, "used_wh", label),
         label=label,
+        cruise_alt_m=_number(inputs, "cruise_alt_m", f"{label}.inputs")
+        if "cruise_alt_m" in inputs else None,
     )
 
 
 def _predict(profile: VehicleProfile, s: FlownSample) -> dict[str, tuple[float, float]]:
+    if s.cruise_alt_m is not None and s.cruise_alt_m != profile.cruise_alt_agl_m:
+        profile = replace(profile, cruise_alt_agl_m=s.cruise_alt_m)
     return group_phases(flight_energy(profile, s.out_m, s.back_m, s.payload_kg))
 
 

@@ -95,7 +95,7 @@ def planned_inputs(mission: Mission) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(mission.meta.get("profile"), str):
         out["profile"] = mission.meta["profile"]
-    for key in ("payload_kg", "out_m", "back_m"):
+    for key in ("payload_kg", "out_m", "back_m", "cruise_alt_m"):
         if (value := _meta_number(mission, key)) is not None:
             out[key] = value
     return out

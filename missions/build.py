@@ -42,7 +42,7 @@ from missions.errors import MissionBuildError
 from missions.fence import fence_items
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
-from planner.corners import CORNER_CUT_M
+from planner.corners import SRTL_ACCURACY_M, WPNAV_RADIUS_M
 from planner.energy import PHASE_GROUPS, group_phases
 from planner.geo import ardupilot_distance_m
 from planner.model import Airspace, Depot, FlightPlan, LatLon
@@ -383,16 +383,17 @@ CONTINGENCY_NEEDS: tuple[ParamRequirement, ...] = (
     ),
     ParamRequirement(
         "SRTL_ACCURACY",
-        2.0,
+        SRTL_ACCURACY_M,
         "le",
-        "SmartRTL may simplify the path flown by this much (m); the corners keep 2 m",
+        f"SmartRTL may stray from the path flown by this much (m); the route's turning points "
+        f"allow {SRTL_ACCURACY_M:g} m for it",
     ),
     ParamRequirement(
         "WPNAV_RADIUS",
-        100.0 * CORNER_CUT_M,
+        100.0 * WPNAV_RADIUS_M,
         "le",
-        f"ArduCopter cuts corners by up to WPNAV_RADIUS (cm); the route's turning points are "
-        f"moved out by {CORNER_CUT_M:g} m for it",
+        f"ArduCopter cuts corners by up to WPNAV_RADIUS (cm); the route's turning points "
+        f"allow {WPNAV_RADIUS_M:g} m for it",
     ),
 )
 """What every delivery mission relies on for a return that never crosses a no-fly zone."""

@@ -280,7 +280,8 @@ def test_link_drop_reconnects_and_the_flight_goes_on(fleet):
 def test_gcs_heartbeat_loss_triggers_the_gcs_failsafe(fleet):
     _, (channel,), speedup = fleet(1)
     mission = short_delivery(HOME, north_m=500, extra=(
-        ParamRequirement("FS_GCS_ENABLE", 1.0, "eq", "RTL when the GCS goes quiet"),))
+        ParamRequirement("FS_GCS_ENABLE", 1.0, "eq", "RTL when the GCS goes quiet"),
+        ParamRequirement("FS_OPTIONS", 16.0, "eq", "not bit 1: no going on in AUTO"),))
     run = Run(Flight(channel, mission, config=config(speedup)))
     run.wait_state(S.EN_ROUTE)
     channel.link.heartbeat_enabled = False  # commands and telemetry go on, heartbeats stop

@@ -199,7 +199,7 @@ def _args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
     p.add_argument("--sitl", action="store_true",
                    help="also fly CBR-040 on ArduPilot SITL ($ARDUPILOT_SITL) with each "
-                        "contingency at the drop-off and on the way back (10 flights)")
+                        "contingency at the drop-off and on the way back (12 flights)")
     return p.parse_args(list(argv))
 
 

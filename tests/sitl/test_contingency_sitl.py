@@ -27,6 +27,8 @@ from sitl.ardupilot import SitlNotFound, free_instance
 pytestmark = pytest.mark.sitl
 
 AUTO, LAND, SMART_RTL = 3, 9, 21
+SPEEDUP = 40.0
+"""As the fidelity bench flies SITL: a whole CBR-040 in about 20 s of wall time."""
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,7 @@ def test_a_contingency_on_sitl_returns_clear_of_every_zone(
     seq = (mission.dropoff_seq or 0) if where == "drop-off" else int(mission.meta["return_seq"])
     try:
         case = fly_sitl_case(mission, kind, seq, tmp_path, params=[SCENARIO / "vehicle.parm"],
+                             speedup=SPEEDUP,
                              first_instance=free_instance(1, start=random.randint(20, 200)))
     except SitlNotFound as exc:
         pytest.skip(f"ArduPilot SITL not usable here: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from planner.plan import Planner
 from planner.scenario import Scenario
 from planner.vehicle import DEFAULT_PROFILE, VehicleProfile, builtin_profile, load_profile
 
-__all__ = ["PlannedOrder", "plan_scenario", "print_table", "register"]
+__all__ = ["PlannedOrder", "plan_scenario", "print_table", "register", "safe_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +112,35 @@ def _write(result: PlanResult, profile: VehicleProfile, scenario: Scenario,
         mission = build_mission(result.plan, profile, scenario.airspace, depots=scenario.depots)
     except MissionBuildError as exc:
         return PlannedOrder(result, profile, error=f"mission: {exc}")
-    stem = out_dir / _safe_name(result.order.id)
-    paths = (stem.with_suffix(".plan"), stem.with_suffix(".waypoints"),
-             stem.with_suffix(".geojson"))
+    name = safe_name(result.order.id)
+    # Appended, not Path.with_suffix: that replaces whatever follows a dot in the id, so
+    # ORD.1 and ORD.2 both became ORD.plan and overwrote each other.
+    paths = tuple(out_dir / f"{name}{ext}" for ext in (".plan", ".waypoints", ".geojson"))
     write_plan(paths[0], mission)
     write_wpl(paths[1], mission.items)
     write_geojson(paths[2], route_feature_collection(result.plan))
     return PlannedOrder(result, profile, paths)
 
 
-def _safe_name(order_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in order_id) or "order"
+def safe_name(order_id: str) -> str:
+    """A file name for an order's files, different for every id.
+
+    Characters a file name should not hold become ``_``, and so does a leading dot (no hidden
+    files, no ``.`` or ``..``); an id changed that way gets a short hash of itself, so ``a/b``
+    and ``a_b`` keep files of their own.
+
+    >>> safe_name("CBR-003"), safe_name("ORD.1")
+    ('CBR-003', 'ORD.1')
+    >>> safe_name("a/b") != safe_name("a_b") and safe_name(".") != safe_name("..")
+    True
+    """
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in order_id)
+    if name.startswith("."):
+        name = "_" + name[1:]
+    if name == order_id and name:
+        return name
+    digest = hashlib.sha1(order_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{name[:80]}-{digest}" if name else f"order-{digest}"
 
 
 def _row(p: PlannedOrder) -> list[str]:

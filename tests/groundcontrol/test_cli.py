@@ -70,3 +70,21 @@ def test_fly_on_ardupilot_without_arducopter_says_so_in_one_line(
     assert main(["fly", str(shortest_mission), "--backend", "ardupilot"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "arducopter" in err and "not found" in err
+
+
+def test_every_order_gets_files_of_its_own_whatever_its_id(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Seen: "6 of 6 feasible" and 3 sets of files (ORD.1 and ORD.2 became ORD.plan; a/b and
+    # a_b one name; "." and ".." hidden or nothing).
+    ids = ["ORD.1", "ORD.2", "a/b", "a_b", "..", "."]
+    orders = tmp_path / "orders.csv"
+    rows = "".join(f'"{oid}",mitchell,-35.19,149.13,0.5,0\n' for oid in ids)
+    orders.write_text("id,depot,lat,lon,payload_kg,created_s\n" + rows)
+    out = tmp_path / "out"
+    code, text = _run(monkeypatch, ["plan", "--out", str(out), "--orders", str(orders)])
+    assert code == 0 and "6 of 6 orders feasible" in text
+    plans = sorted(p.name for p in out.glob("*.plan"))
+    assert len(plans) == 6 and not any(p.startswith(".") for p in plans), plans
+    assert "ORD.1.plan" in plans and "a_b.plan" in plans
+    names = {json.loads(p.read_text())["droneDelivery"]["orderId"] for p in out.glob("*.plan")}
+    assert names == set(ids)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -225,6 +225,9 @@ class _Reader:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"must be a number, got {json.dumps(value)}")
+        if not math.isfinite(value):
+            # Python's json reads NaN and Infinity; QGroundControl writes null for "no value".
+            raise self.fail(path, f"must be a finite number, got {value!r}")
         return float(value)
 
     def integer(self, value: Any, path: str) -> int:
@@ -411,6 +414,44 @@ def _read_requirement(r: _Reader, raw: Any, path: str) -> ParamRequirement:
     return ParamRequirement(name, value, check, r.string(raw.get("why", ""), f"{path}.why"))
 
 
+_RELEASES = (Cmd.DO_GRIPPER, Cmd.DO_WINCH, Cmd.NAV_PAYLOAD_PLACE)
+_DROPOFFS = (Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_PAYLOAD_PLACE)
+
+
+def _check_delivery(r: _Reader, items: Sequence[MissionItem], extra: Mapping[str, Any]) -> None:
+    """The delivery metadata must name items that release a parcel / reach the drop-off.
+
+    A ``deliverySeq`` pointing at a DO_CHANGE_SPEED made ``fly`` report "delivered" when
+    nothing was released: the flight counts the delivery by passing that item.
+    """
+    delivery, dropoff = extra.get("delivery_seq"), extra.get("dropoff_seq")
+    where = f"{PROJECT_KEY}.deliverySeq"
+    if delivery is not None:
+        if not 1 <= delivery < len(items):
+            raise r.fail(where, f"{delivery} is not an item of the mission (1..{len(items) - 1})")
+        command = items[delivery].command
+        if command not in _RELEASES:
+            names = ", ".join(c.name for c in _RELEASES)
+            raise r.fail(where, f"item {delivery} is {_command_name(command)}, not a release "
+                                f"({names})")
+    if dropoff is not None:
+        where = f"{PROJECT_KEY}.dropoffSeq"
+        if not 1 <= dropoff < len(items):
+            raise r.fail(where, f"{dropoff} is not an item of the mission (1..{len(items) - 1})")
+        if items[dropoff].command not in _DROPOFFS:
+            raise r.fail(where, f"item {dropoff} is {_command_name(items[dropoff].command)}, "
+                                "not a waypoint, land or payload place")
+        if delivery is not None and dropoff > delivery:
+            raise r.fail(where, f"{dropoff} comes after the delivery item {delivery}")
+
+
+def _command_name(command: int) -> str:
+    try:
+        return Cmd(command).name
+    except ValueError:
+        return f"command {command}"
+
+
 def _name(stored: str | None, source: str | None) -> str:
     if stored is not None:
         return stored
@@ -440,6 +481,7 @@ def load_plan(text: str, *, source: str | None = None) -> Mission:
     r.version(doc, 1, "")
     items, cruise = _read_mission(r, doc)
     extra = _read_project(r, doc)
+    _check_delivery(r, items, extra)
     return Mission(
         name=_name(extra.get("name"), source),
         items=items,

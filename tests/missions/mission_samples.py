@@ -224,15 +224,22 @@ def missions(draw: st.DrawFn) -> Mission:
             draw(st.lists(st.tuples(_LAT, _LON, _FINITE), max_size=3))
         )
     )
-    seqs = st.none() | st.integers(0, max(len(items) - 1, 0))
+    # The delivery metadata a reader accepts: a release item, a drop-off item no later.
+    releases = [i for i, it in enumerate(items) if i >= 1 and it.command in (
+        Cmd.DO_GRIPPER, Cmd.DO_WINCH, Cmd.NAV_PAYLOAD_PLACE)]
+    delivery = draw(st.none() | st.sampled_from(releases)) if releases else None
+    dropoffs = [i for i, it in enumerate(items) if i >= 1 and it.command in (
+        Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_PAYLOAD_PLACE)
+        and (delivery is None or i <= delivery)]
+    dropoff = draw(st.none() | st.sampled_from(dropoffs)) if dropoffs else None
     return Mission(
         name=draw(st.text(max_size=20)),
         items=items,
         fence=items_from_shapes([*polygons, *circles]),
         rally=rally,
         required_params=tuple(draw(st.lists(_REQUIREMENTS, max_size=4))),
-        delivery_seq=draw(seqs),
-        dropoff_seq=draw(seqs),
+        delivery_seq=delivery,
+        dropoff_seq=dropoff,
         order_id=draw(st.none() | st.text(max_size=12)),
         cruise_speed_ms=draw(st.none() | st.floats(0.5, 40.0)),
         meta=draw(st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3)),

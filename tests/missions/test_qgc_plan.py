@@ -298,3 +298,22 @@ def test_home_is_rebuilt_as_the_builder_makes_it() -> None:
     assert home == MissionItem(
         0, Cmd.NAV_WAYPOINT, Frame.GLOBAL, x=-35.363261, y=149.16523, z=584.0
     )
+
+
+def test_delivery_metadata_that_contradicts_the_items_is_refused_by_name() -> None:
+    # Seen: a DO_GRIPPER turned into DO_CHANGE_SPEED with deliverySeq pointing at it flew and
+    # reported "delivered" with nothing released; -1 and 99 were accepted too.
+    doc = json.loads(dump_plan(_mission()))
+    items = doc["mission"]["items"]
+    delivery = doc["droneDelivery"]["deliverySeq"]
+    for seq, message in ((-1, "not an item"), (99, "not an item")):
+        bad = json.loads(json.dumps(doc))
+        bad["droneDelivery"]["deliverySeq"] = seq
+        with pytest.raises(MissionFormatError, match=rf"deliverySeq: .*{message}"):
+            load_plan(json.dumps(bad))
+    swapped = json.loads(json.dumps(doc))
+    swapped["mission"]["items"][delivery - 1]["command"] = int(Cmd.DO_CHANGE_SPEED)
+    with pytest.raises(MissionFormatError, match=r"deliverySeq: item \d+ is DO_CHANGE_SPEED"):
+        load_plan(json.dumps(swapped))
+    assert len(items) > delivery  # the unmodified file reads
+    assert load_plan(json.dumps(doc)).delivery_seq == delivery

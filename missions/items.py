@@ -165,6 +165,18 @@ class ParamRequirement:
             return (int(actual) & int(self.value)) == int(self.value)
         raise ValueError(f"unknown parameter check {self.check!r}")
 
+    def value_to_set(self, current: float) -> float:
+        """The value that satisfies this requirement, starting from ``current``.
+
+        >>> ParamRequirement("FS_OPTIONS", 2, "bits").value_to_set(16)
+        18.0
+        """
+        if self.check == "bits":
+            return float(int(current) | int(self.value))
+        if self.check == "gt":
+            return self.value + 1
+        return self.value
+
 
 @dataclass(frozen=True, slots=True)
 class Mission:

@@ -162,7 +162,7 @@ def check_params(
             results.append(CheckResult(f"param {req.name}", False,
                                        f"is {value:g}, needs {req.check} {req.value:g}: {req.why}"))
             continue
-        wanted = _value_to_set(req, value)
+        wanted = req.value_to_set(value)
         echoed = commander.set_param(req.name, wanted)
         ok = req.satisfied_by(echoed)
         reboot = reboot or (ok and req.name in REBOOT_PARAMS)
@@ -332,14 +332,6 @@ def _read_params(commander: Commander, names: Sequence[str],
             if len(got) == len(wanted) or enough(got):
                 break
     return got
-
-
-def _value_to_set(req: ParamRequirement, current: float) -> float:
-    if req.check == "bits":
-        return float(int(current) | int(req.value))
-    if req.check == "gt":
-        return req.value + 1
-    return req.value
 
 
 def reboot_and_wait(commander: Commander, tracker: VehicleTracker, config: PreflightConfig) -> None:

@@ -17,7 +17,7 @@ from typing import Protocol
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .mission_server import StoredItem
-from .physics import NavTarget, corner_speed_ms
+from .physics import NavTarget, pass_speed_ms
 from .rtl import RtlController
 from .state import VehicleCore
 
@@ -300,11 +300,9 @@ class MissionRunner:
         if math.hypot(n2 - n1, e2 - e1) < 1.0:
             return 0.0  # the next leg is vertical (a descent over the drop-off): stop here
         p = self.v.phys
-        a_in = math.atan2(e1 - p.east_m, n1 - p.north_m)
-        a_out = math.atan2(e2 - e1, n2 - n1)
-        turn = abs(math.atan2(math.sin(a_out - a_in), math.cos(a_out - a_in)))
-        return corner_speed_ms(self.v.wp_speed_ms, turn, self.v.params.get("WPNAV_ACCEL") / 100.0,
-                               self.v.params.get("WPNAV_RADIUS") / 100.0)
+        return pass_speed_ms(self.v.wp_speed_ms, (p.north_m, p.east_m), (n1, e1), (n2, e2),
+                             self.v.params.get("WPNAV_ACCEL") / 100.0,
+                             self.v.params.get("WPNAV_RADIUS") / 100.0)
 
     def update(self) -> None:
         """Check whether the active item is done (called every physics step)."""

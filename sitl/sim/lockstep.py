@@ -132,10 +132,7 @@ def _configure(v: SimVehicle, mission: Mission) -> None:
     for req in mission.required_params:
         if req.name not in v.params or req.satisfied_by(v.params.get(req.name)):
             continue
-        current = v.params.get(req.name)
-        value = {"gt": req.value + 1.0,
-                 "bits": float(int(current) | int(req.value))}.get(req.check, req.value)
-        v.params.set(req.name, value)
+        v.params.set(req.name, req.value_to_set(v.params.get(req.name)))
 
 
 def _inject(kind: str, v: SimVehicle, gcs: _Gcs) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "max_airspeed_ms",
     "ne_offset_m",
     "offset_latlon",
+    "pass_speed_ms",
 ]
 
 EARTH_RADIUS_M = 6378137.0
@@ -52,6 +53,16 @@ def corner_speed_ms(speed_ms: float, turn_rad: float, accel_mss: float,
         return speed_ms
     arc_radius = max(radius_m, 0.1) / excess
     return min(speed_ms, math.sqrt(accel_mss * arc_radius))
+
+
+def pass_speed_ms(speed_ms: float, here: tuple[float, float], corner: tuple[float, float],
+                  nxt: tuple[float, float], accel_mss: float, radius_m: float) -> float:
+    """``corner_speed_ms`` for the turn at ``corner`` (north, east metres) flown from
+    ``here`` on to ``nxt``."""
+    a_in = math.atan2(corner[1] - here[1], corner[0] - here[0])
+    a_out = math.atan2(nxt[1] - corner[1], nxt[0] - corner[0])
+    turn = abs(math.atan2(math.sin(a_out - a_in), math.cos(a_out - a_in)))
+    return corner_speed_ms(speed_ms, turn, accel_mss, radius_m)
 
 
 def drag_accel_mss(airspeed_ms: float, c1: float = _DRAG_C1, c2: float = _DRAG_C2) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .physics import NavTarget, corner_speed_ms
+from .physics import NavTarget, pass_speed_ms
 from .state import VehicleCore
 
 __all__ = ["RtlController", "SmartRtlPath"]
@@ -44,12 +44,9 @@ class RtlController:
         end = 0.0
         if len(self.smart_path) > 1:
             n2, e2, _ = self.smart_path[1]
-            p = v.phys
-            a_in = math.atan2(e - p.east_m, n - p.north_m)
-            a_out = math.atan2(e2 - e, n2 - n)
-            turn = abs(math.atan2(math.sin(a_out - a_in), math.cos(a_out - a_in)))
-            end = corner_speed_ms(v.wp_speed_ms, turn, v.params.get("WPNAV_ACCEL") / 100.0,
-                                  v.params.get("WPNAV_RADIUS") / 100.0)
+            end = pass_speed_ms(v.wp_speed_ms, (v.phys.north_m, v.phys.east_m), (n, e),
+                                (n2, e2), v.params.get("WPNAV_ACCEL") / 100.0,
+                                v.params.get("WPNAV_RADIUS") / 100.0)
         return NavTarget(n, e, up, speed_ms=v.wp_speed_ms, end_speed_ms=end,
                          climb_ms=v.climb_ms, sink_ms=v.sink_ms)
 

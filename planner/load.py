@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,22 @@ from planner.load_records import (
     check_unique,
     json_list,
     json_record,
-    load_json,
-    parse_json,
     read_text,
 )
+from planner.load_records import load_json as _load_json
+from planner.load_records import parse_json as _parse_json
 from planner.model import Depot, Order
 from planner.scenario import DEFAULT_PROMISE_S, Drone, Fleet, Scenario
 from planner.vehicle import VehicleProfile, builtin_profile, load_profile
 
 __all__ = [
+    "MAX_CLOCK_S",
+    "MAX_ID_CHARS",
+    "MAX_PAYLOAD_KG",
+    "PRIORITY_RANGE",
     "SCENARIO_FILE",
     "airspace_from_geojson",
+    "check_id",
     "depots_from_json",
     "fleet_from_json",
     "load_airspace",
@@ -46,7 +52,9 @@ __all__ = [
     "load_scenario",
     "orders_from_csv",
     "orders_from_json",
+    "parse_decimal",
     "parse_json",
+    "parse_whole",
 ]
 
 SCENARIO_FILE = "scenario.json"
@@ -62,6 +70,144 @@ ORDER_REQUIRED = ("id", "depot", "lat", "lon", "payload_kg", "created_s")
 ORDER_OPTIONAL = ("due_s", "priority", "note")
 """``note`` is free text for people (why an example order exists); the planner ignores it."""
 MAX_SYSID = 254  # MAVLink system ids are 1..255; 255 is by convention the ground station
+MAX_ID_CHARS = 64
+"""Longest order or depot id: room for any order system's key, short enough for a table."""
+PRIORITY_RANGE = (-1000, 1000)
+"""Allowed order priorities (inclusive): a sort key, far inside SQLite's 64-bit INTEGER."""
+MAX_PAYLOAD_KG = 1000.0
+"""Heaviest parcel an order may name; the planner judges it against each vehicle (PAYLOAD)."""
+MAX_CLOCK_S = 1e9
+"""Latest scenario time (about 31 years from the scenario's epoch): a larger created_s or
+due_s is a unit mistake, say Unix time or milliseconds."""
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+_SHOWN_CHARS = 40
+_MAX_JSON_DEPTH_TEXT = "JSON nested too deeply (Python's limit is about 1,000 levels)"
+
+# --- strict values ----------------------------------------------------------------------------
+
+
+def parse_decimal(text: str) -> float | None:
+    """A plain decimal number (``12``, ``-0.5``, ``2e3``), or None for anything else.
+
+    Stricter than ``float()``, which also takes ``1_0`` (ten), ``nan``, ``inf`` and digits of
+    other scripts.
+
+    >>> parse_decimal("2.5"), parse_decimal("1_0"), parse_decimal("nan"), parse_decimal("1e999")
+    (2.5, None, None, None)
+    """
+    text = text.strip()
+    if not _DECIMAL.fullmatch(text):
+        return None
+    value = float(text)
+    return value if value not in (float("inf"), float("-inf")) else None
+
+
+def parse_whole(text: str) -> int | None:
+    """A plain whole number of at most 30 digits (``-3``, ``+12``), or None for anything else
+    (``int()`` also takes ``1_0``, spaces inside and digits of other scripts).
+
+    >>> parse_whole("-3"), parse_whole("1_0"), parse_whole("1.0")
+    (-3, None, None)
+    """
+    text = text.strip()
+    return int(text) if _WHOLE.fullmatch(text) else None
+
+
+def _shown(value: str) -> str:
+    """A value for an error message: escaped (``repr``) and cut to a readable length."""
+    if len(value) <= _SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
+
+
+def check_id(value: str, what: str = "id") -> str | None:
+    """The problem with an id, or None when it is usable: printable text, not blank, at most
+    ``MAX_ID_CHARS`` characters. Ids are printed in tables and logs and name files, so no
+    control characters (NUL, ESC, newline, tab), no format characters (bidi overrides,
+    zero-width) and no line separators.
+
+    >>> check_id("ORD-1") is None, check_id("   ")
+    (True, 'must not be blank')
+    >>> print(check_id("a" + chr(27)))
+    has a control character U+001B at position 2 in 'a\\x1b'; ids are printable text
+    """
+    if not value.strip():
+        return "must not be blank"
+    if len(value) > MAX_ID_CHARS:
+        return f"is {len(value)} characters long, the limit is {MAX_ID_CHARS}: {_shown(value)}"
+    for position, char in enumerate(value, 1):
+        if not char.isprintable():
+            kind = "a control" if ord(char) < 32 or 127 <= ord(char) < 160 else "an unprintable"
+            return (
+                f"has {kind} character U+{ord(char):04X} at position {position} in "
+                f"{_shown(value)}; {what}s are printable text"
+            )
+    return None
+
+
+def _id(rec: Record, key: str) -> str:
+    value = rec.values.get(key)
+    if not rec.text and isinstance(value, str) and value and not value.strip():
+        rec.fail(key, "must not be blank")
+    text = rec.string(key)
+    problem = check_id(text, "id")
+    if problem is not None:
+        rec.fail(key, problem)
+    return text
+
+
+def _number(rec: Record, key: str, *, required: bool = True) -> float | None:
+    """``Record.number`` with CSV text held to a plain decimal (no ``1_0``, ``nan``, ``inf``)
+    and JSON integers too large for a float refused by name."""
+    raw = rec.values.get(key)
+    if rec.text and isinstance(raw, str) and raw.strip() and parse_decimal(raw) is None:
+        text = raw.strip()
+        if text.lower().lstrip("+-") in ("nan", "inf", "infinity") or _DECIMAL.fullmatch(text):
+            rec.fail(key, f"must be finite, got {_shown(text)}")
+        rec.fail(key, f"must be a number, got {_shown(text)} (a plain decimal: 1.5, -2, 3e2)")
+    try:
+        return rec.number(key, required=required)
+    except OverflowError:
+        rec.fail(key, "is too large for a number")
+
+
+def _priority(rec: Record) -> int:
+    raw = rec.values.get("priority")
+    if rec.text and isinstance(raw, str) and raw.strip() and parse_whole(raw) is None:
+        rec.fail("priority", f"must be a whole number, got {_shown(raw.strip())}")
+    value = rec.integer("priority", required=False) or 0
+    low, high = PRIORITY_RANGE
+    if not low <= value <= high:
+        rec.fail("priority", f"must be {low}..{high}, got {value}")
+    return value
+
+
+def _too_deep(source: str) -> InvalidInput:
+    return InvalidInput("file", _MAX_JSON_DEPTH_TEXT, source)
+
+
+def parse_json(text: str, source: str) -> Any:
+    """Parse JSON strictly (``planner.load_records.parse_json``), and JSON nested too deeply
+    for Python is bad input naming the source, not a ``RecursionError``.
+
+    >>> parse_json('{"a": 1}', "example.json")
+    {'a': 1}
+    """
+    try:
+        return _parse_json(text, source)
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def load_json(path: Path) -> Any:
+    """Read and strictly parse a JSON file (see ``parse_json``)."""
+    try:
+        return _load_json(path)
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+
 
 # --- depots ---------------------------------------------------------------------------------
 
@@ -73,9 +219,18 @@ def depots_from_json(obj: Any, source: str = "<depots>") -> tuple[Depot, ...]:
     home altitude (AMSL) and a silent 0 would be wrong everywhere but at sea level.
 
     Raises:
-        InvalidInput: not a list, unknown or missing fields, wrong types, coordinates out of
-            range, an implausible ground altitude, duplicate ids.
+        InvalidInput: JSON nested too deeply, not a list, unknown or missing fields, wrong
+            types, bad ids, coordinates out of range, an implausible ground altitude,
+            duplicate ids.
     """
+    try:
+        return _depots(obj, source)
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def _depots(obj: Any, source: str) -> tuple[Depot, ...]:
+    """The body of ``depots_from_json``."""
     depots = []
     for i, item in enumerate(json_list(obj, source, "depots")):
         rec = json_record(item, source, f"depots[{i}]", DEPOT_FIELDS)
@@ -84,7 +239,7 @@ def depots_from_json(obj: Any, source: str = "<depots>") -> tuple[Depot, ...]:
         if not -500.0 <= alt <= 9000.0:
             rec.fail("ground_alt_amsl_m", f"{alt:g} m is not a ground altitude on Earth")
         depots.append(
-            Depot(rec.string("id"), rec.position(), alt, rec.string("name", required=False))
+            Depot(_id(rec, "id"), rec.position(), alt, rec.string("name", required=False))
         )
     ids = ((d.id, f"depots[{i}].id", source) for i, d in enumerate(depots))
     check_unique(ids, "depot id", source)
@@ -102,25 +257,33 @@ def load_depots(path: str | Path) -> tuple[Depot, ...]:
 
 def _order(rec: Record) -> Order:
     """One order from a record; checks values that make no sense for any planner."""
-    payload = rec.number("payload_kg")
-    created = rec.number("created_s")
-    due = rec.number("due_s", required=False)
-    assert payload is not None and created is not None
+    order_id, depot_id = _id(rec, "id"), _id(rec, "depot")
+    payload = _number(rec, "payload_kg")
+    created = _number(rec, "created_s")
+    due = _number(rec, "due_s", required=False)
+    lat, lon = _number(rec, "lat"), _number(rec, "lon")  # strict text before position()
+    assert payload is not None and created is not None and lat is not None and lon is not None
     if payload <= 0.0:
         rec.fail("payload_kg", f"must be > 0 kg, got {payload:g}")
+    if payload > MAX_PAYLOAD_KG:
+        rec.fail("payload_kg", f"must be <= {MAX_PAYLOAD_KG:g} kg, got {payload:g}")
     if created < 0.0:
         rec.fail("created_s", f"must be >= 0 s (scenario clock), got {created:g}")
+    if created > MAX_CLOCK_S:
+        rec.fail("created_s", f"must be <= {MAX_CLOCK_S:g} s (scenario clock), got {created:g}")
     if due is not None and due <= created:
         rec.fail("due_s", f"{due:g} s is not after created_s {created:g} s")
+    if due is not None and due > MAX_CLOCK_S:
+        rec.fail("due_s", f"must be <= {MAX_CLOCK_S:g} s (scenario clock), got {due:g}")
     rec.string("note", required=False)  # type-checked, then ignored
     return Order(
-        id=rec.string("id"),
-        depot_id=rec.string("depot"),
+        id=order_id,
+        depot_id=depot_id,
         dropoff=rec.position(),
         payload_kg=payload,
         created_s=created,
         due_s=due,
-        priority=rec.integer("priority", required=False) or 0,
+        priority=_priority(rec),
     )
 
 
@@ -138,10 +301,23 @@ def orders_from_json(obj: Any, source: str = "<orders>") -> tuple[Order, ...]:
     Keys: id, depot, lat, lon, payload_kg, created_s, and optionally due_s (null or absent:
     the scenario's promise applies), priority and note.
 
+    Ids (``id``, ``depot``) are printable, not blank, at most ``MAX_ID_CHARS`` characters;
+    payload_kg is in (0, ``MAX_PAYLOAD_KG``], created_s and due_s in 0..``MAX_CLOCK_S``,
+    priority in ``PRIORITY_RANGE``.
+
     Raises:
-        InvalidInput: unknown or missing fields, wrong types, lat/lon out of range, payload
-            not > 0, due not after created, duplicate ids, no orders.
+        InvalidInput: JSON nested too deeply, unknown or missing fields, wrong types, bad
+            ids, lat/lon out of range, payload, times or priority out of range, due not after
+            created, duplicate ids, no orders.
     """
+    try:
+        return _orders_json(obj, source)
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def _orders_json(obj: Any, source: str) -> tuple[Order, ...]:
+    """The body of ``orders_from_json``."""
     if isinstance(obj, dict):
         rec = json_record(obj, source, "", ("orders",))
         obj = rec.values.get("orders")
@@ -235,9 +411,18 @@ def fleet_from_json(obj: Any, source: str = "<fleet>", base_dir: Path | None = N
     result is the loaded profile's name, a key of ``Fleet.profiles``.
 
     Raises:
-        InvalidInput: unknown or missing fields, wrong types, an unknown or invalid profile,
-            two different profiles with one name, sysid outside 1..254, duplicate ids or sysids.
+        InvalidInput: JSON nested too deeply, unknown or missing fields, wrong types, bad
+            ids, an unknown or invalid profile, two different profiles with one name, sysid
+            outside 1..254, duplicate ids or sysids.
     """
+    try:
+        return _fleet(obj, source, base_dir)
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def _fleet(obj: Any, source: str, base_dir: Path | None) -> Fleet:
+    """The body of ``fleet_from_json``."""
     top = json_record(obj, source, "", ("drones",))
     drones: list[Drone] = []
     profiles: dict[str, VehicleProfile] = {}
@@ -250,9 +435,9 @@ def fleet_from_json(obj: Any, source: str = "<fleet>", base_dir: Path | None = N
         assert sysid is not None
         if not 1 <= sysid <= MAX_SYSID:
             rec.fail("sysid", f"must be 1..{MAX_SYSID} (255 is the ground station), got {sysid}")
-        drone_id = rec.string("id")
+        drone_id = _id(rec, "id")
         name = rec.string("name", required=False)
-        drones.append(Drone(drone_id, profile.name, rec.string("depot"), sysid, name))
+        drones.append(Drone(drone_id, profile.name, _id(rec, "depot"), sysid, name))
     check_unique(((d.id, f"drones[{i}].id", source) for i, d in enumerate(drones)), "id", source)
     sysids = ((d.sysid, f"drones[{i}].sysid", source) for i, d in enumerate(drones))
     check_unique(sysids, "sysid", source)

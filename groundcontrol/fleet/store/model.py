@@ -18,6 +18,7 @@ __all__ = [
     "OrderState",
     "ReplayMismatch",
     "StoreError",
+    "StoreFault",
     "StoredEvent",
     "StoredOrder",
     "StoredState",
@@ -55,6 +56,19 @@ TRANSITIONS: frozenset[tuple[OrderState, OrderState]] = frozenset({
 
 class StoreError(ValueError):
     """Root of the store's errors (a ValueError: the CLI reports it as bad input)."""
+
+
+class StoreFault(ValueError):
+    """The database failed under a call: corrupted, read-only, locked too long, disk full.
+
+    Deliberately not a ``StoreError``: callers take a ``StoreError`` as the store refusing
+    one change (nothing recorded) and carry on, while a failing database must stop whoever
+    drives flights from it. A ``ValueError`` so the CLI reports it in one line.
+    """
+
+    def __init__(self, path: object, what: str, problem: str) -> None:
+        self.path, self.what, self.problem = str(path), what, problem
+        super().__init__(f"{path}: the dispatch store failed to {what}: {problem}")
 
 
 class DuplicateOrder(StoreError):

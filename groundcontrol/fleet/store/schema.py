@@ -60,28 +60,49 @@ CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
 """
 
 
-def migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Create the schema in an empty database, or check an existing one's version.
+def migrate(db: sqlite3.Connection, path: Path, *, new: bool = False) -> None:
+    """Create the schema in a database being created (``new``), or check an existing one.
 
-    Call inside a transaction (``Store`` does, with ``BEGIN IMMEDIATE``) so two processes
-    opening a new file at once do not both create it.
+    Call inside a transaction (``Store`` does, with ``BEGIN IMMEDIATE``). Only a database
+    the store is creating gets the schema: an existing file without it is refused, not
+    filled in (another application's database, or a truncated store).
 
     Raises:
-        StoreError: the database was written by a newer schema version.
+        StoreError: not a dispatch store, or one written by a newer schema version.
     """
     exists = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if exists:
-        version = int(db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{path}: schema {version} is newer than "
-                             f"{SCHEMA_VERSION}; upgrade drone-delivery")
+        _check_version(db, path)
         return
+    if not new:
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name LIMIT 6").fetchall()]
+        held = (f"it holds other tables: {', '.join(map(repr, tables[:5]))}"
+                f"{', ...' if len(tables) > 5 else ''}" if tables
+                else "an SQLite database without the store's tables")
+        raise StoreError(f"{path}: not a drone-delivery store ({held}); give the path of a "
+                         "store, or a new path to create one")
     for statement in _statements(_SCHEMA):
         db.execute(statement)
     db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
     db.executemany("INSERT INTO order_transitions VALUES (?, ?)",
                    [(a.value, b.value) for a, b in sorted(TRANSITIONS, key=str)])
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    try:
+        version = int(row[0]) if row is not None else None
+    except (TypeError, ValueError):
+        version = None
+    if version is None:
+        raise StoreError(f"{path}: not a drone-delivery store (its meta table has no schema "
+                         "version)")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema {version} is newer than "
+                         f"{SCHEMA_VERSION}; upgrade drone-delivery")
 
 
 def _statements(script: str) -> list[str]:

@@ -20,6 +20,8 @@ The values and errors live in ``groundcontrol.fleet.store.model`` and the schema
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,6 +39,7 @@ from groundcontrol.fleet.store.model import (
     StoredOrder,
     StoredState,
     StoreError,
+    StoreFault,
     VehicleSnapshot,
 )
 from groundcontrol.fleet.store.schema import SCHEMA_VERSION, migrate
@@ -65,6 +68,7 @@ __all__ = [
     "ReplayMismatch",
     "Store",
     "StoreError",
+    "StoreFault",
     "StoredEvent",
     "StoredOrder",
     "StoredState",
@@ -76,8 +80,9 @@ __all__ = [
 class Store:
     """The dispatch database. Open with ``Store.open(path)``; use as a context manager.
 
-    Raises:
-        StoreError: a database written by a newer schema version.
+    Every ``sqlite3`` error under a call is mapped at this boundary: a constraint the
+    database refuses is a ``StoreError`` (nothing recorded), anything else (corrupted,
+    read-only, locked, disk full) a ``StoreFault``, both naming the file.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -86,19 +91,44 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, *, timeout_s: float = 10.0) -> Store:
-        """Open (creating if needed) the database at ``path``, in WAL mode."""
+    def open(cls, path: str | Path, *, create: bool = True, timeout_s: float = 10.0) -> Store:
+        """Open the database at ``path`` in WAL mode; create it when missing and ``create``.
+
+        A new store is built under a temporary name and linked into place whole, so a store
+        file is never seen half made: an existing file that is empty (0 bytes), not SQLite,
+        or SQLite without the store's tables is refused, never initialised over.
+
+        Raises:
+            StoreError: no such store (``create=False``), not a store, a newer schema, a file
+                or folder that cannot be opened (read-only, missing folder, corrupted).
+        """
         path = Path(path)
         try:
-            conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            size = path.stat().st_size if path.exists() else None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the dispatch store: {exc.strerror}") from None
+        if size is None:
+            if not create:
+                raise StoreError(f"{path}: no such dispatch store (`drone-delivery order add` "
+                                 "or `order import` creates one)")
+            _create(path, timeout_s)
+        elif path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a dispatch store")
+        elif size == 0:
+            raise StoreError(f"{path}: empty file (0 bytes), not a drone-delivery store (a "
+                             "truncated copy?); restore it, or remove it to start a new store")
+        try:
+            conn = _connect(path, timeout_s, create=False)
             store = cls(conn, path)
-            store._migrate()
-        except sqlite3.DatabaseError as exc:  # not a database, no such folder, locked
-            raise StoreError(f"{path}: cannot open the dispatch store: {exc}") from None
+            try:
+                store._migrate(new=False)  # checks before WAL: a foreign file stays as it was
+                conn.execute("PRAGMA journal_mode = WAL")
+            except BaseException:
+                conn.close()
+                raise
+        except (sqlite3.Error, OSError) as exc:  # not a database, read-only, malformed, locked
+            raise StoreError(f"{path}: cannot open the dispatch store: {exc}{_hint(exc)}"
+                             ) from None
         return store
 
     def close(self) -> None:
@@ -113,30 +143,58 @@ class Store:
 
     @property
     def journal_mode(self) -> str:
-        with self._lock:
-            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+        with self._read() as db:
+            return str(db.execute("PRAGMA journal_mode").fetchone()[0])
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             return int(row[0])
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Map ``sqlite3`` errors (and values SQLite cannot hold) to the store's errors."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:  # a constraint or trigger: nothing was written
+            raise StoreError(f"{self.path}: the database refused the change: {exc}") from exc
+        except OverflowError as exc:  # an integer beyond SQLite's 64 bits
+            raise StoreError(f"{self.path}: a value too large for the database: {exc}"
+                             ) from exc
+        except sqlite3.Error as exc:
+            raise StoreFault(self.path, what, f"{exc}{_hint(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reading, under the lock, with errors mapped."""
+        with self._lock, self._guard("read"):
+            yield self._conn
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
-        with self._lock:
+        with self._lock, self._guard("write"):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite rolls back by itself on some errors
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            migrate(db, self.path)
+    def _migrate(self, *, new: bool) -> None:
+        """Create the schema (``new``: BEGIN IMMEDIATE) or check it (a read)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE" if new else "BEGIN")
+            try:
+                migrate(self._conn, self.path, new=new)
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def set_setting(self, name: str, value: str, now_s: float) -> None:
         """Keep a setting the restart needs (scenario, depot models, seed), logged."""
@@ -146,9 +204,9 @@ class Store:
             _log(db, now_s, "setting", None, None, {"name": name, "value": value})
 
     def setting(self, name: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?",
-                                     (f"setting:{name}",)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?",
+                             (f"setting:{name}",)).fetchone()
         return None if row is None else str(row[0])
 
     # ------------------------------------------------------------------------------ orders
@@ -176,9 +234,9 @@ class Store:
 
     def order(self, order_id: str) -> StoredOrder:
         """The stored order. Raises StoreError when there is none."""
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?",
-                                     (order_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?",
+                             (order_id,)).fetchone()
         if row is None:
             raise StoreError(f"no order {order_id!r}")
         return _stored_order(row)
@@ -189,8 +247,8 @@ class Store:
         args: tuple[str, ...] = ()
         if state is not None:
             query, args = query + " WHERE state = ?", (state.value,)
-        with self._lock:
-            rows = self._conn.execute(query + " ORDER BY created_s, id", args).fetchall()
+        with self._read() as db:
+            rows = db.execute(query + " ORDER BY created_s, id", args).fetchall()
         return [_stored_order(r) for r in rows]
 
     def request_cancel(self, order_id: str, now_s: float) -> OrderState:
@@ -219,8 +277,8 @@ class Store:
         out: list[Event] = []
         for stored in self.orders(OrderState.NEW):
             out.append(OrderPlaced(stored.order))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT id FROM orders WHERE cancel_requested = 1 AND state IN "
                 "('planned', 'assigned') ORDER BY updated_s, id").fetchall()
         out.extend(OrderCancelled(r[0]) for r in rows)
@@ -317,16 +375,15 @@ class Store:
 
     def events(self, since_seq: int = 0) -> list[StoredEvent]:
         """The event log after ``since_seq``, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT seq, t_s, kind, order_id, drone_id, data FROM events WHERE seq > ? "
                 "ORDER BY seq", (since_seq,)).fetchall()
         return [StoredEvent(*r) for r in rows]
 
     def load_state(self) -> StoredState:
         """Everything needed to rebuild the dispatcher after a restart (see ``replay``)."""
-        with self._lock:
-            db = self._conn
+        with self._read() as db:
             logged = db.execute("SELECT t_s, kind, data FROM events WHERE kind IN "
                                 "('dispatch', 'decision') ORDER BY seq").fetchall()
             active = db.execute("SELECT a.sortie FROM assignments a JOIN orders o ON "
@@ -369,6 +426,73 @@ def replay(state: StoredState, dispatcher: Dispatcher) -> Dispatcher:
 
 
 # ---------------------------------------------------------------------------- internals
+
+
+def _connect(path: Path, timeout_s: float, *, create: bool) -> sqlite3.Connection:
+    """A connection with foreign keys on; never creates a file unless ``create``, which also
+    sets WAL mode (kept in the file; ``Store.open`` sets it on an existing store once it has
+    checked the file is one)."""
+    uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if create:
+            conn.execute("PRAGMA journal_mode = WAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create(path: Path, timeout_s: float) -> None:
+    """Build a new store under a temporary name, then link it into place whole.
+
+    Two processes creating one path at once both build one; the first link wins and the
+    other opens it.
+
+    Raises:
+        StoreError: the folder is missing or not writable.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        conn = _connect(tmp, timeout_s, create=True)
+        try:
+            Store(conn, path)._migrate(new=True)
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"{path}: cannot create the dispatch store: {exc}{_hint(exc)}"
+                         ) from None
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _hint(exc: BaseException) -> str:
+    """What an SQLite or OS error most likely means for a store file."""
+    text = str(exc).lower()
+    for needle, hint in (("readonly", "read-only file or folder?"),
+                         ("read-only", "read-only file or folder?"),
+                         ("unable to open", "a missing or read-only folder?"),
+                         ("malformed", "the file is corrupted: restore a copy"),
+                         ("not a database", "not an SQLite file, or a corrupted one"),
+                         ("locked", "another process holds it"),
+                         ("busy", "another process holds it"),
+                         ("disk is full", "free some space"),
+                         ("disk i/o", "a failing or removed disk?")):
+        if needle in text:
+            return f" ({hint})"
+    return ""
+
 
 _ORDER_COLUMNS = ("id, depot_id, lat, lon, payload_kg, created_s, due_s, priority, state, "
                   "reasons, cancel_requested")

@@ -38,10 +38,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from missions.errors import MissionBuildError
+from missions.errors import MissionBuildError, MissionFormatError
 from missions.fence import fence_items
 from missions.items import Cmd, Frame, Mission, MissionItem, ParamRequirement, mavlink
 from missions.rally import rally_items
+from missions.validate import validate_mission
 from planner.corners import SRTL_ACCURACY_M, WPNAV_RADIUS_M
 from planner.energy import PHASE_GROUPS, group_phases
 from planner.geo import ardupilot_distance_m
@@ -472,7 +473,8 @@ def build_mission(
     Raises:
         MissionBuildError: inconsistent plan or profile (cruise altitude above a ceiling,
             release height not below cruise), LAND for a vehicle that does not continue after
-            landing or whose DISARM_DELAY leaves no ground wait, an unusable fence shape.
+            landing or whose DISARM_DELAY leaves no ground wait, an unusable fence shape,
+            or a mission ``missions.validate`` refuses (a fence beyond ArduCopter's storage).
     """
     _check_plan(plan, profile, airspace)
     _check_profile(profile, plan.cruise_alt_agl_m)
@@ -495,7 +497,7 @@ def build_mission(
         alt_agl_m=plan.cruise_alt_agl_m,
         home_alt_amsl_m=plan.depot.ground_alt_amsl_m,
     )
-    return Mission(
+    mission = Mission(
         name=f"order {plan.order.id}",
         items=tuple(b.items),
         fence=fence,
@@ -513,3 +515,9 @@ def build_mission(
             **planned_meta(plan),
         },
     )
+    try:
+        # What fly would refuse must not be written: a fence beyond the vehicle's storage,
+        # a speed or altitude out of range, an order id with control characters.
+        return validate_mission(mission)
+    except MissionFormatError as exc:
+        raise MissionBuildError(exc.field or "mission", exc.problem) from None

@@ -22,6 +22,7 @@ from typing import Any
 from missions.errors import MissionFormatError
 from missions.fence import is_clockwise
 from missions.items import Mission
+from missions.validate import MAX_ALTITUDE_M
 from planner.model import Airspace, FlightPlan, LatLon, NoFlyZone
 
 __all__ = [
@@ -206,8 +207,11 @@ def _position(value: Any, where: str, source: str | None) -> LatLon:
         and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     )
     if not ok or not (abs(value[0]) <= 180 and abs(value[1]) <= 90):
+        shown = json.dumps(value) if ok else f"{type(value).__name__} {str(value)[:40]}"
         raise MissionFormatError(
-            f"must be a position [lon, lat], got {json.dumps(value)}", source=source, field=where
+            f"must be a position [lon, lat] within +-180, +-90 degrees, got {shown}",
+            source=source,
+            field=where,
         )
     return LatLon(float(value[1]), float(value[0]))
 
@@ -216,6 +220,7 @@ def _geometry(feature: Mapping[str, Any], kind: str, where: str, source: str | N
     geom = feature.get("geometry")
     if not isinstance(geom, dict) or geom.get("type") != kind:
         got = geom.get("type") if isinstance(geom, dict) else type(geom).__name__
+        got = got[:40] if isinstance(got, str) else type(got).__name__
         raise MissionFormatError(f"must be a {kind}, got {got}", source=source, field=where)
     return geom.get("coordinates")
 
@@ -260,6 +265,13 @@ def load_route(text: str, *, source: str | None = None) -> RouteGeometry:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MissionFormatError(f"not JSON: {exc.msg}", source=source, line=exc.lineno) from None
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise MissionFormatError(
+            "not a route: JSON nested too deeply to read (a route is 5 levels deep)",
+            source=source,
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise MissionFormatError(f"not JSON: {exc}", source=source) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise MissionFormatError("must be a GeoJSON FeatureCollection", source=source, field="type")
     features = doc.get("features")
@@ -272,18 +284,38 @@ def load_route(text: str, *, source: str | None = None) -> RouteGeometry:
                 f"no LineString with role {role!r}", source=source, field="features"
             )
     order_id = parts.get("order_id")
-    cruise = parts.get("cruise_alt_m")
     return RouteGeometry(
         parts["outbound"],
         parts["inbound"],
         order_id if isinstance(order_id, str) else None,
-        float(cruise)
-        if isinstance(cruise, (int, float)) and not isinstance(cruise, bool)
-        else None,
+        _cruise_alt(parts.get("cruise_alt_m"), source),
     )
 
 
+def _cruise_alt(value: Any, source: str | None) -> float | None:
+    """The legs' ``cruise_alt_m``: absent, or an altitude a flight can have."""
+    if value is None:
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not 0 <= value <= MAX_ALTITUDE_M:
+        shown = json.dumps(value) if number else type(value).__name__
+        raise MissionFormatError(
+            f"must be an altitude within 0..{MAX_ALTITUDE_M:g} m, got {shown}",
+            source=source,
+            field="properties.cruise_alt_m",
+        )
+    return float(value)
+
+
 def read_route(path: str | PathLike[str]) -> RouteGeometry:
-    """Read a route GeoJSON file; see ``load_route``."""
+    """Read a route GeoJSON file; see ``load_route``.
+
+    Raises:
+        MissionFormatError: as ``load_route``, or a file that is not UTF-8 text.
+    """
     p = Path(path)
-    return load_route(p.read_text(encoding="utf-8"), source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MissionFormatError(f"not UTF-8 text ({exc.reason})", source=str(p)) from None
+    return load_route(text, source=str(p))

@@ -7,6 +7,7 @@ travel in MISSION_ITEM_INT, so an item survives a round trip through the vehicle
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -92,7 +93,11 @@ NAV_COMMANDS_WITH_POSITION = frozenset(
 
 
 def _round7(deg: float) -> float:
-    return round(deg * 1e7) / 1e7
+    # A value MISSION_ITEM_INT cannot carry (NaN, infinite, beyond int32 * 1e-7) is kept as it
+    # is, so the reader or missions.validate can name it with its file and field; rounding it
+    # raised "cannot convert float NaN to integer" with neither.
+    scaled = deg * 1e7
+    return round(scaled) / 1e7 if math.isfinite(scaled) else deg
 
 
 @dataclass(frozen=True, slots=True)

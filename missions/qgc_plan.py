@@ -43,6 +43,7 @@ from missions.items import (
     MissionType,
     ParamRequirement,
 )
+from missions.validate import DROPOFF_COMMANDS, RELEASE_COMMANDS, Locate, validate_mission
 from planner.model import LatLon
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "dump_plan",
     "load_plan",
     "plan_dict",
+    "plan_locator",
     "read_plan",
     "write_plan",
 ]
@@ -194,6 +196,20 @@ def write_plan(path: str | PathLike[str], mission: Mission) -> None:
 # ---- reading -------------------------------------------------------------------------------
 
 
+def _brief(value: Any) -> str:
+    """A JSON value as an error message shows it: scalars as JSON, containers by their size
+    (a hostile file's 900-deep array would not even print)."""
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    if isinstance(value, str):
+        return json.dumps(value[:40])
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return json.dumps(value)
+
+
 class _Reader:
     """Typed access to parsed JSON that names the JSON path of whatever is wrong."""
 
@@ -224,7 +240,9 @@ class _Reader:
         if value is None and nullable:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"must be a number, got {json.dumps(value)}")
+            raise self.fail(path, f"must be a number, got {_brief(value)}")
+        if isinstance(value, int) and abs(value) > 2**1023:  # float() would overflow
+            raise self.fail(path, f"must be a number a float holds, got {_brief(value)}")
         if not math.isfinite(value):
             # Python's json reads NaN and Infinity; QGroundControl writes null for "no value".
             raise self.fail(path, f"must be a finite number, got {value!r}")
@@ -233,17 +251,17 @@ class _Reader:
     def integer(self, value: Any, path: str) -> int:
         number = self.number(value, path)
         if not number.is_integer():
-            raise self.fail(path, f"must be an integer, got {json.dumps(value)}")
+            raise self.fail(path, f"must be an integer, got {_brief(value)}")
         return int(number)
 
     def boolean(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(path, f"must be true or false, got {json.dumps(value)}")
+            raise self.fail(path, f"must be true or false, got {_brief(value)}")
         return value
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
-            raise self.fail(path, f"must be a string, got {json.dumps(value)}")
+            raise self.fail(path, f"must be a string, got {_brief(value)}")
         return value
 
     def version(self, parent: Mapping[str, Any], expected: int, path: str) -> None:
@@ -254,7 +272,7 @@ class _Reader:
 
     def latlon(self, value: Any, path: str, size: int = 2) -> tuple[float, ...]:
         if not isinstance(value, list) or len(value) != size:
-            raise self.fail(path, f"must be an array of {size} numbers, got {json.dumps(value)}")
+            raise self.fail(path, f"must be an array of {size} numbers, got {_brief(value)}")
         nums = tuple(self.number(v, f"{path}[{i}]") for i, v in enumerate(value))
         if abs(nums[0]) > 90 or abs(nums[1]) > 180:
             raise self.fail(path, f"{nums[0]}, {nums[1]} is not a latitude, longitude")
@@ -396,9 +414,12 @@ def _read_project(r: _Reader, doc: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise r.fail(f"{PROJECT_KEY}.meta", "must be an object of strings")
     out["meta"] = dict(meta)
+    needs = extra.get("requiredParams", [])
+    if not isinstance(needs, list):
+        raise r.fail(f"{PROJECT_KEY}.requiredParams", f"must be a JSON array, got {_brief(needs)}")
     out["required_params"] = tuple(
         _read_requirement(r, raw, f"{PROJECT_KEY}.requiredParams[{i}]")
-        for i, raw in enumerate(extra.get("requiredParams", []))
+        for i, raw in enumerate(needs)
     )
     return out
 
@@ -414,8 +435,9 @@ def _read_requirement(r: _Reader, raw: Any, path: str) -> ParamRequirement:
     return ParamRequirement(name, value, check, r.string(raw.get("why", ""), f"{path}.why"))
 
 
-_RELEASES = (Cmd.DO_GRIPPER, Cmd.DO_WINCH, Cmd.NAV_PAYLOAD_PLACE)
-_DROPOFFS = (Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_PAYLOAD_PLACE)
+_RELEASES = RELEASE_COMMANDS
+_DROPOFFS = DROPOFF_COMMANDS
+_POLYGON_COMMANDS = (Cmd.FENCE_POLYGON_VERTEX_INCLUSION, Cmd.FENCE_POLYGON_VERTEX_EXCLUSION)
 
 
 def _check_delivery(r: _Reader, items: Sequence[MissionItem], extra: Mapping[str, Any]) -> None:
@@ -432,15 +454,19 @@ def _check_delivery(r: _Reader, items: Sequence[MissionItem], extra: Mapping[str
         command = items[delivery].command
         if command not in _RELEASES:
             names = ", ".join(c.name for c in _RELEASES)
-            raise r.fail(where, f"item {delivery} is {_command_name(command)}, not a release "
-                                f"({names})")
+            raise r.fail(
+                where, f"item {delivery} is {_command_name(command)}, not a release ({names})"
+            )
     if dropoff is not None:
         where = f"{PROJECT_KEY}.dropoffSeq"
         if not 1 <= dropoff < len(items):
             raise r.fail(where, f"{dropoff} is not an item of the mission (1..{len(items) - 1})")
         if items[dropoff].command not in _DROPOFFS:
-            raise r.fail(where, f"item {dropoff} is {_command_name(items[dropoff].command)}, "
-                                "not a waypoint, land or payload place")
+            raise r.fail(
+                where,
+                f"item {dropoff} is {_command_name(items[dropoff].command)}, "
+                "not a waypoint, land or payload place",
+            )
         if delivery is not None and dropoff > delivery:
             raise r.fail(where, f"{dropoff} comes after the delivery item {delivery}")
 
@@ -458,6 +484,19 @@ def _name(stored: str | None, source: str | None) -> str:
     return Path(source).stem if source else ""
 
 
+def _decode(text: str, source: str | None) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MissionFormatError(f"not JSON: {exc.msg}", source=source, line=exc.lineno) from None
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise MissionFormatError(
+            "not a .plan: JSON nested too deeply to read (a .plan is 6 levels deep)", source=source
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise MissionFormatError(f"not JSON: {exc}", source=source) from None
+
+
 def load_plan(text: str, *, source: str | None = None) -> Mission:
     """Parse ``.plan`` text into a ``Mission`` (home from ``plannedHomePosition``).
 
@@ -469,15 +508,12 @@ def load_plan(text: str, *, source: str | None = None) -> Mission:
     r = _Reader(source)
     if not text.strip():
         raise r.fail("", "empty file: expected a QGroundControl .plan JSON object")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MissionFormatError(f"not JSON: {exc.msg}", source=source, line=exc.lineno) from None
+    doc = _decode(text, source)
     if not isinstance(doc, dict):
         raise r.fail("", "the file must hold a JSON object")
     kind = r.key(doc, "fileType", "fileType")
     if kind != "Plan":
-        raise r.fail("fileType", f'expected "Plan", got {json.dumps(kind)}')
+        raise r.fail("fileType", f'expected "Plan", got {_brief(kind)}')
     r.version(doc, 1, "")
     items, cruise = _read_mission(r, doc)
     extra = _read_project(r, doc)
@@ -497,14 +533,102 @@ def load_plan(text: str, *, source: str | None = None) -> Mission:
 
 
 def read_plan(path: str | PathLike[str]) -> Mission:
-    """Read a ``.plan`` file; see ``load_plan``.
+    """Read a ``.plan`` file (see ``load_plan``) whose mission can be sent to a vehicle.
 
     Raises:
-        MissionFormatError: as ``load_plan``, with the file name in the message.
+        MissionFormatError: as ``load_plan``, or what ``missions.validate.validate_mission``
+            refuses (a NaN parameter, a speed out of range, a self-intersecting fence, a
+            requirement that checks nothing ...), with the file name and the JSON path.
     """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise MissionFormatError(f"not UTF-8 text ({exc.reason})", source=str(p)) from None
-    return load_plan(text, source=str(p))
+    mission = load_plan(text, source=str(p))
+    return validate_mission(mission, source=str(p), locate=plan_locator(mission))
+
+
+_HOME_FIELDS = {"x": 0, "y": 1, "z": 2}
+_ITEM_FIELDS = {"param1": 0, "param2": 1, "param3": 2, "param4": 3, "x": 4, "y": 5, "z": 6}
+_ITEM_KEYS = {
+    "command": "command",
+    "frame": "frame",
+    "autocontinue": "autoContinue",
+    "seq": "doJumpId",
+}
+
+
+def plan_locator(mission: Mission) -> Locate:
+    """Names items of a mission read from a ``.plan`` by their JSON path, so that
+    ``validate_mission`` says ``mission.items[2].params[1]`` rather than ``mission item 3``.
+
+    >>> plan_locator(Mission("m", ()))("mission", 3, "param2")
+    ('mission.items[2].params[1]', None)
+    """
+
+    def locate(part: str, index: int, field: str) -> tuple[str, int | None]:
+        if not part:
+            return _project_path(field), None
+        if part == "mission" and index == 0:
+            return "mission.plannedHomePosition" + _position_suffix(field), None
+        if part == "rally":
+            return f"rallyPoints.points[{index}]" + _position_suffix(field), None
+        if part == "fence":
+            return _fence_path(mission.fence, index, field), None
+        where = f"mission.items[{index - 1}]"
+        if field in _ITEM_FIELDS:
+            return f"{where}.params[{_ITEM_FIELDS[field]}]", None
+        return where + (f".{_ITEM_KEYS.get(field, field)}" if field else ""), None
+
+    return locate
+
+
+def _position_suffix(field: str) -> str:
+    return f"[{_HOME_FIELDS[field]}]" if field in _HOME_FIELDS else ""
+
+
+_PROJECT_FIELDS = {
+    "items": "mission.items",
+    "mission": "mission.items",
+    "fence": "geoFence",
+    "rally": "rallyPoints.points",
+    "cruise_speed_ms": f"{PROJECT_KEY}.cruiseSpeedMs (else mission.cruiseSpeed)",
+    "delivery_seq": f"{PROJECT_KEY}.deliverySeq",
+    "dropoff_seq": f"{PROJECT_KEY}.dropoffSeq",
+    "order_id": f"{PROJECT_KEY}.orderId",
+    "name": f"{PROJECT_KEY}.name",
+}
+
+
+def _project_path(field: str) -> str:
+    """A field of the mission as a whole, as its key in the ``.plan``."""
+    if field in _PROJECT_FIELDS:
+        return _PROJECT_FIELDS[field]
+    if field.startswith("required_params"):
+        return f"{PROJECT_KEY}.requiredParams" + field.removeprefix("required_params")
+    if field.startswith("meta"):
+        return f"{PROJECT_KEY}.{field}"
+    return field
+
+
+def _fence_path(fence: Sequence[MissionItem], index: int, field: str) -> str:
+    """Fence items are the polygons in file order, then the circles (``_read_fence``)."""
+    polygons = circles = i = 0
+    while i < len(fence):
+        item = fence[i]
+        is_polygon = item.command in _POLYGON_COMMANDS
+        count = int(item.param1) if is_polygon and 1 <= item.param1 <= len(fence) else 1
+        if is_polygon and i <= index < i + count:
+            where = f"geoFence.polygons[{polygons}]"
+            if field == "param1":
+                return f"{where}.polygon"
+            return f"{where}.polygon[{index - i}]" + _position_suffix(field)
+        if not is_polygon and i == index:
+            where = f"geoFence.circles[{circles}]"
+            if field == "param1":
+                return f"{where}.circle.radius"
+            return f"{where}.circle.center" + _position_suffix(field) if field else where
+        polygons, circles = polygons + is_polygon, circles + (not is_polygon)
+        i += count
+    return f"geoFence item {index}" + (f".{field}" if field else "")

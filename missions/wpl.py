@@ -14,6 +14,7 @@ and the caller says which type it is reading.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from os import PathLike
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from missions.errors import MissionFormatError
 from missions.items import GLOBAL_FRAMES, MissionItem, MissionType
+from missions.validate import validate_items
 
 __all__ = ["COLUMNS", "HEADER", "dump_wpl", "format_number", "load_wpl", "read_wpl", "write_wpl"]
 
@@ -82,13 +84,18 @@ def dump_wpl(items: Sequence[MissionItem]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf)", re.I)
+"""ASCII decimals: Python's int() and float() also take "1_0" (10) and other scripts' digits,
+which no other ground station reads as the same number."""
+
+
 def _parse_int(text: str, column: str, line_no: int, source: str | None) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
+    if not _INT.fullmatch(text):
         raise MissionFormatError(
-            f"expected an integer, got {text!r}", source=source, line=line_no, field=column
-        ) from None
+            f"expected an integer, got {text[:40]!r}", source=source, line=line_no, field=column
+        )
+    value = int(text, 10)
     limit = _INT_LIMITS[column]
     if not 0 <= value <= limit:
         raise MissionFormatError(
@@ -98,12 +105,11 @@ def _parse_int(text: str, column: str, line_no: int, source: str | None) -> int:
 
 
 def _parse_float(text: str, column: str, line_no: int, source: str | None) -> float:
-    try:
-        return float(text)
-    except ValueError:
+    if not _FLOAT.fullmatch(text):
         raise MissionFormatError(
-            f"expected a number, got {text!r}", source=source, line=line_no, field=column
-        ) from None
+            f"expected a number, got {text[:40]!r}", source=source, line=line_no, field=column
+        )
+    return float(text)
 
 
 def _check_position(
@@ -178,9 +184,10 @@ def _parse_line(
 def load_wpl(
     text: str, *, mission_type: MissionType = MissionType.MISSION, source: str | None = None
 ) -> tuple[MissionItem, ...]:
-    """Parse ``.waypoints`` text.
+    """Parse ``.waypoints`` text exactly (any number the format can write comes back).
 
-    Blank lines and ``#`` comment lines (written by MAVProxy) are skipped.
+    Blank lines and ``#`` comment lines (written by MAVProxy) are skipped. Whether the items
+    can be sent to a vehicle is ``missions.validate``'s to say (``read_wpl`` asks it).
 
     Args:
         text: the file content.
@@ -192,6 +199,13 @@ def load_wpl(
             columns, a field that is not a number (naming the line and column), or items out
             of order.
     """
+    return _parse(text, mission_type, source)[0]
+
+
+def _parse(
+    text: str, mission_type: MissionType, source: str | None
+) -> tuple[tuple[MissionItem, ...], tuple[int, ...]]:
+    """The items and the line each came from."""
     lines = text.splitlines()
     if not lines or not text.strip():
         raise MissionFormatError(f"empty file: expected the header {HEADER!r}", source=source)
@@ -201,12 +215,14 @@ def load_wpl(
             f"expected the header {HEADER!r}, got {header[:40]!r}", source=source, line=1
         )
     items: list[MissionItem] = []
+    numbers: list[int] = []
     for line_no, raw in enumerate(lines[1:], start=2):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
         items.append(_parse_line(stripped, line_no, len(items), mission_type, source))
-    return tuple(items)
+        numbers.append(line_no)
+    return tuple(items), tuple(numbers)
 
 
 def write_wpl(path: str | PathLike[str], items: Sequence[MissionItem]) -> None:
@@ -217,14 +233,22 @@ def write_wpl(path: str | PathLike[str], items: Sequence[MissionItem]) -> None:
 def read_wpl(
     path: str | PathLike[str], *, mission_type: MissionType = MissionType.MISSION
 ) -> tuple[MissionItem, ...]:
-    """Read a ``.waypoints`` file; see ``load_wpl``.
+    """Read a ``.waypoints`` file (see ``load_wpl``) whose items can be sent to a vehicle.
 
     Raises:
-        MissionFormatError: as ``load_wpl``, with the file name in the message.
+        MissionFormatError: as ``load_wpl``, or an item ``missions.validate.validate_items``
+            refuses (a NaN or infinite parameter, a value beyond what MAVLink carries, a
+            self-intersecting fence polygon ...), with the file name and line in the message.
     """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise MissionFormatError(f"not UTF-8 text ({exc.reason})", source=str(p)) from None
-    return load_wpl(text, mission_type=mission_type, source=str(p))
+    items, numbers = _parse(text, mission_type, str(p))
+
+    def locate(part: str, index: int, field: str) -> tuple[str, int | None]:
+        return field or f"{part} item {index}", numbers[index]
+
+    validate_items(items, mission_type, source=str(p), locate=locate)
+    return items

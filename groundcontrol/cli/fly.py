@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -23,13 +25,17 @@ from groundcontrol.mavlink.link import Link
 from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.tlog import TlogWriter
 from missions.items import Cmd, Mission, MissionItem
+from missions.validate import validate_mission
 from sitl.airframe import DEFAULT_AIRFRAME, Airframe, airframe_names, load_airframe
 from sitl.ardupilot import SitlError, SitlNotFound
 
-__all__ = ["BACKENDS", "load_mission", "mission_from_items", "register", "run", "vehicle_at"]
+__all__ = ["BACKENDS", "check_arguments", "load_mission", "mission_from_items", "register", "run",
+           "vehicle_at"]
 
 BACKENDS = ("builtin", "ardupilot")
 DEFAULT_SPEEDUP = {None: 1.0, "builtin": 20.0, "ardupilot": 10.0}
+MAX_SPEEDUP = 1000.0
+"""Beyond this a simulator cannot keep its clock, and waits scaled by it become nonsense."""
 
 _NAV_COMMANDS = {Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_LOITER_TIME, Cmd.NAV_TAKEOFF,
                  Cmd.NAV_PAYLOAD_PLACE}
@@ -91,29 +97,31 @@ def mission_from_items(name: str, items: tuple[MissionItem, ...]) -> Mission:
 
 
 def load_mission(path: Path) -> Mission:
-    """Read a ``.plan`` (with its fence, rally and parameter needs) or a ``.waypoints`` file.
+    """Read a ``.plan`` (with its fence, rally and parameter needs) or a ``.waypoints`` file,
+    and check that everything in it can be sent to a vehicle (``missions.validate``).
 
     Raises:
-        ValueError: unknown extension or a malformed file (names the line/field).
+        ValueError: unknown extension, a malformed file, or a mission the validation refuses
+            (a header-only file, a NaN or out-of-range value, a self-intersecting fence ...);
+            the message names the file, the line or JSON path, the field and the limit.
     """
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if suffix == ".plan":
-        from missions.qgc_plan import read_plan
+        from missions.qgc_plan import plan_locator, read_plan
 
         mission = read_plan(path)
         if mission.delivery_seq is None:
             derived = mission_from_items(mission.name, mission.items)
-            mission = Mission(mission.name, mission.items, mission.fence, mission.rally,
-                              mission.required_params, derived.delivery_seq,
-                              derived.dropoff_seq, mission.order_id, mission.cruise_speed_ms,
-                              mission.meta)
-        return mission
+            mission = replace(mission, delivery_seq=derived.delivery_seq,
+                              dropoff_seq=derived.dropoff_seq)
+        return validate_mission(mission, source=str(path), locate=plan_locator(mission))
     if suffix in (".waypoints", ".txt"):
         from missions.wpl import read_wpl
 
-        return mission_from_items(path.stem, tuple(read_wpl(path)))
+        mission = mission_from_items(path.stem, tuple(read_wpl(path)))
+        return validate_mission(mission, source=str(path))
     raise ValueError(f"{path}: expected a .plan or .waypoints file")
 
 
@@ -143,6 +151,8 @@ def vehicle_at(mission: Mission, backend: str | None, connect: str | None, speed
     if backend is None:
         yield connect or "tcp:127.0.0.1:5760"
         return
+    if not mission.items:
+        raise ValueError(f"mission {mission.name!r}: no items, so no home to start a vehicle at")
     home_item = mission.items[0]
     home = (home_item.x, home_item.y, home_item.z, 0.0)
     airframe = mission_airframe(mission, profile)
@@ -180,11 +190,29 @@ def mission_airframe(mission: Mission, profile: str | None) -> Airframe:
     return load_airframe(planned if planned in airframe_names() else DEFAULT_AIRFRAME)
 
 
+def check_arguments(args: argparse.Namespace, speedup: float) -> None:
+    """Numbers from the command line within what a flight can use (NaN passed ``<= 0``).
+
+    Raises:
+        ValueError: naming the option, the value and the limit.
+    """
+    if not (math.isfinite(speedup) and 0 < speedup <= MAX_SPEEDUP):
+        raise ValueError(f"--speedup must be within 0 < speedup <= {MAX_SPEEDUP:g}, "
+                         f"got {speedup:g}")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise ValueError(f"--timeout must be a finite number of seconds > 0, got "
+                         f"{args.timeout:g}")
+    for option, value, low, high in (("--sysid", args.sysid, 1, 255),
+                                     ("--instance", args.instance, 0, 255),
+                                     ("--min-battery", args.min_battery, 0, 100)):
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{option} must be within {low}..{high}, got {value}")
+
+
 def run(args: argparse.Namespace) -> int:
-    mission = load_mission(args.mission)
     speedup = args.speedup if args.speedup is not None else DEFAULT_SPEEDUP[args.backend]
-    if (args.timeout is not None and args.timeout <= 0) or speedup <= 0:
-        raise ValueError("--timeout and --speedup must be positive")
+    check_arguments(args, speedup)
+    mission = load_mission(args.mission)
     out = sys.stderr if args.json else sys.stdout
     config = FlightConfig(
         speedup=speedup,

@@ -106,7 +106,27 @@ def _texts(box: Inbox, wait_s: float) -> list[str]:
     return out
 
 
+_MAX_COUNT = 65535  # MISSION_COUNT.count and seq are uint16
+_SCRATCH = mavlink.MAVLink(None, srcSystem=255, srcComponent=190)
+"""Packs messages to check them; never sends (no file)."""
+
+
+def _check_packable(items: Sequence[MissionItem], mission_type: int) -> None:
+    """Every item packs into a MISSION_ITEM_INT: checked before MISSION_COUNT goes out, so a
+    value beyond float32/int32 is a named error rather than struct.error mid-upload."""
+    if len(items) > _MAX_COUNT:
+        raise ValueError(f"{len(items)} items of mission type {mission_type}: MISSION_COUNT "
+                         f"carries at most {_MAX_COUNT}")
+    for i, item in enumerate(items):
+        try:
+            item_to_message(item, (1, 1)).pack(_SCRATCH)
+        except (struct.error, OverflowError, ValueError) as exc:
+            raise ValueError(f"items[{i}] (seq {item.seq}, command {item.command}): does not "
+                             f"fit MISSION_ITEM_INT ({exc})") from None
+
+
 def _check_sequence(items: Sequence[MissionItem], mission_type: int) -> None:
+    _check_packable(items, mission_type)
     for i, item in enumerate(items):
         if item.seq != i:
             raise ValueError(f"items[{i}].seq: is {item.seq}, must be {i} (uploaded in order)")
@@ -177,7 +197,8 @@ def upload(
     Raises:
         MissionRejected: the vehicle ended the upload with an error result.
         MissionTransferTimeout: no progress after the retries, or past the overall timeout.
-        ValueError: the items are not numbered 0..n-1 or are of another mission type.
+        ValueError: the items are not numbered 0..n-1, are of another mission type, or hold a
+            value MISSION_ITEM_INT cannot carry (checked before anything is sent).
     """
     mtype = int(mission_type)
     _check_sequence(items, mtype)

@@ -29,6 +29,7 @@ from planner.model import Airspace, LatLon, NoFlyZone
 
 __all__ = [
     "CIRCLE_SIDES",
+    "MAX_ZONE_RADIUS_M",
     "MITRE_LIMIT",
     "TOUCH_TOLERANCE_M",
     "Obstacles",
@@ -44,6 +45,9 @@ CIRCLE_SIDES = 24
 MITRE_LIMIT = 2.0
 """Mitre limit for inflating: corners sharper than ~60 degrees are squared off at twice the
 margin, which still contains the round offset but keeps spikes bounded."""
+MAX_ZONE_RADIUS_M = 100_000.0
+"""Largest circular zone, metres: a 100 km radius covers any controlled airspace a delivery
+flight meets (a 1e308 m circle made GEOS fail on infinite coordinates)."""
 TOUCH_TOLERANCE_M = 1e-3
 """Obstacles are shrunk by this much before blocking tests, so legs that run along an edge or
 touch a corner (as every shortest path does) are allowed."""
@@ -239,8 +243,11 @@ class PreparedAirspace:
         where = f"zones[{index}] (id {zone.id})"
         if zone.is_circle:
             radius = zone.circle_radius_m
-            if radius is None or not math.isfinite(radius) or radius <= 0:
-                raise InvalidInput(f"{where}.circle_radius_m", f"must be > 0, got {radius!r}")
+            if radius is None or not 0 < radius <= MAX_ZONE_RADIUS_M:
+                raise InvalidInput(
+                    f"{where}.circle_radius_m",
+                    f"must be within 0 < radius <= {MAX_ZONE_RADIUS_M:g} m, got {radius!r}",
+                )
             assert zone.circle_center is not None
             cx, cy = self.frame.to_xy(zone.circle_center)
             raw: Geometry = circumscribed_circle(cx, cy, radius)

@@ -87,8 +87,14 @@ class LocalFrame:
         return cls(LatLon((min(lats) + max(lats)) / 2.0, lon))
 
     def to_xy(self, p: LatLon) -> tuple[float, float]:
-        """Project a position to (x east, y north) metres."""
+        """Project a position to (x east, y north) metres.
+
+        Raises:
+            InvalidInput: the projection has no finite answer for ``p``.
+        """
         x, y = self._transformer.transform(p.lon, p.lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise InvalidInput("position", f"{p} cannot be projected around {self.origin}")
         return float(x), float(y)
 
     def to_latlon(self, x: float, y: float) -> LatLon:
@@ -135,11 +141,19 @@ class LocalFrame:
         return a_arr, b_arr
 
     def points_to_xy(self, points: Sequence[LatLon]) -> FloatArray:
-        """Project a sequence of positions to an (n, 2) array of metres."""
+        """Project a sequence of positions to an (n, 2) array of metres.
+
+        Raises:
+            InvalidInput: the projection has no finite answer for one of them.
+        """
         if not points:
             return np.zeros((0, 2))
         x, y = self.to_xy_array([p.lat for p in points], [p.lon for p in points])
-        return np.column_stack([x, y])
+        xy = np.column_stack([x, y])
+        if not np.isfinite(xy).all():
+            bad = points[int(np.flatnonzero(~np.isfinite(xy).all(axis=1))[0])]
+            raise InvalidInput("position", f"{bad} cannot be projected around {self.origin}")
+        return xy
 
 
 def geodesic_m(a: LatLon, b: LatLon) -> float:

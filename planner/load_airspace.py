@@ -16,28 +16,49 @@ from typing import Any
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from planner.airspace import MAX_ZONE_RADIUS_M
 from planner.errors import InvalidInput
 from planner.load_records import Record, check_unique, kind_of, load_json
 from planner.model import Airspace, LatLon, NoFlyZone
 
-__all__ = ["NO_HOLES", "ZONE_ROLES", "airspace_from_geojson", "load_airspace"]
+__all__ = [
+    "MAX_ALT_AGL_M",
+    "MAX_DEPTH",
+    "NO_HOLES",
+    "ZONE_ROLES",
+    "airspace_from_geojson",
+    "load_airspace",
+]
 
 ZONE_ROLES = ("no_fly_zone", "operating_area")
+MAX_ALT_AGL_M = 10_000.0
+"""Highest zone band edge or airspace ceiling, m AGL: above any airspace a drone meets (omit a
+zone's ``ceiling_m`` for a band without top)."""
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a GeoJSON airspace needs (a MultiPolygon's position
+is 8 levels down); deeper documents are refused before anything recurses into them."""
 NO_HOLES = "holes are not supported (MAVLink exclusion fences have none): split the zone"
 
 
 def _lonlat(pos: Any, where: str, source: str) -> LatLon:
     """A GeoJSON position ``[lon, lat]`` or ``[lon, lat, alt]`` (the altitude is ignored)."""
     if not isinstance(pos, list) or len(pos) not in (2, 3):
-        raise InvalidInput(where, f"must be a position [lon, lat], got {pos!r}", source)
+        raise InvalidInput(where, f"must be a position [lon, lat], got {_brief(pos)}", source)
     for axis, value, limit in (("lon", pos[0], 180.0), ("lat", pos[1], 90.0)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidInput(f"{where} {axis}", f"must be a number, got {value!r}", source)
+            raise InvalidInput(f"{where} {axis}", f"must be a number, got {_brief(value)}", source)
         if not abs(value) <= limit:  # also catches NaN
             raise InvalidInput(
                 f"{where} {axis}", f"{value!r} is outside -{limit:g}..{limit:g} degrees", source
             )
     return LatLon(float(pos[1]), float(pos[0]))
+
+
+def _brief(value: Any) -> str:
+    """A JSON value as a message shows it: containers by kind and size, text cut short."""
+    if isinstance(value, (list, dict)):
+        return f"{kind_of(value)} of {len(value)}"
+    return repr(value[:40] if isinstance(value, str) else value)
 
 
 def _ring(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
@@ -49,7 +70,7 @@ def _ring(coords: Any, where: str, source: str) -> tuple[LatLon, ...]:
         )
     points = [_lonlat(p, f"{where}[{j}]", source) for j, p in enumerate(coords)]
     if points[0] != points[-1]:
-        first, last = coords[0][:2], coords[-1][:2]
+        first, last = [points[0].lon, points[0].lat], [points[-1].lon, points[-1].lat]
         raise InvalidInput(where, f"ring is not closed: first {first} != last {last}", source)
     return tuple(points[:-1])
 
@@ -84,8 +105,12 @@ def _zone_geometry(geom: Any, rec: Record, where: str) -> dict[str, Any]:
     kind, coords, at = geom.get("type"), geom.get("coordinates"), f"{where}.geometry.coordinates"
     radius = rec.number("radius_m", required=False)
     if kind == "Point":
-        if radius is None or radius <= 0.0:
-            rec.fail("radius_m", f"a Point zone is a circle and needs radius_m > 0, got {radius}")
+        if radius is None or not 0.0 < radius <= MAX_ZONE_RADIUS_M:
+            rec.fail(
+                "radius_m",
+                f"a Point zone is a circle and needs radius_m > 0 and <= {MAX_ZONE_RADIUS_M:g} m, "
+                f"got {radius}",
+            )
         return {"circle_center": _lonlat(coords, at, source), "circle_radius_m": radius}
     if radius is not None:
         rec.fail("radius_m", f"only a Point zone has a radius, this is a {kind}")
@@ -97,7 +122,7 @@ def _zone_geometry(geom: Any, rec: Record, where: str) -> dict[str, Any]:
         return {"polygons": tuple(_polygon(c, f"{at}[{k}]", source) for k, c in enumerate(coords))}
     raise InvalidInput(
         f"{where}.geometry.type",
-        f"unsupported geometry {kind!r} (use Polygon, MultiPolygon, or Point with radius_m)",
+        f"unsupported geometry {_brief(kind)} (use Polygon, MultiPolygon, or Point with radius_m)",
         source,
     )
 
@@ -117,8 +142,13 @@ def _zone_id(feature: Mapping[str, Any], rec: Record, index: int) -> str:
 def _zone(feature: Mapping[str, Any], rec: Record, index: int, where: str) -> NoFlyZone:
     floor = rec.number("floor_m", required=False) or 0.0
     ceiling = rec.number("ceiling_m", required=False)
-    if floor < 0.0:
-        rec.fail("floor_m", f"must be >= 0 m AGL, got {floor:g}")
+    if not 0.0 <= floor <= MAX_ALT_AGL_M:
+        rec.fail("floor_m", f"must be >= 0 m AGL and <= {MAX_ALT_AGL_M:g} m, got {floor:g}")
+    if ceiling is not None and ceiling > MAX_ALT_AGL_M:
+        rec.fail(
+            "ceiling_m",
+            f"{ceiling:g} m is above {MAX_ALT_AGL_M:g} m AGL (leave it out for a band without top)",
+        )
     if ceiling is not None and ceiling <= floor:
         rec.fail("ceiling_m", f"{ceiling:g} m is not above floor_m {floor:g} m")
     return NoFlyZone(
@@ -181,8 +211,10 @@ def airspace_from_geojson(obj: Any, source: str = "<airspace>") -> Airspace:
         InvalidInput: naming the feature (index and name) and the field: not a
             FeatureCollection, no features, unsupported geometry, positions not numbers or
             out of range, rings too short or not closed, self-intersecting polygons, holes,
-            radius not > 0, floor not below ceiling, two operating areas, duplicate zone ids.
+            radius not within 0..100 km, altitudes beyond 10 km, floor not below ceiling, two
+            operating areas, duplicate zone ids, nesting deeper than ``MAX_DEPTH``.
     """
+    _check_plain(obj, source)
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection":
         raise InvalidInput("type", "must be a GeoJSON FeatureCollection", source)
     features = obj.get("features")
@@ -205,18 +237,60 @@ def airspace_from_geojson(obj: Any, source: str = "<airspace>") -> Airspace:
             raise InvalidInput(where, "a second operating area (only one is allowed)", source)
         area = _operating_area(feature, rec, where)
         ceiling = _area_ceiling(rec, ceiling)
-    if ceiling is not None and ceiling <= 0.0:
-        raise InvalidInput("ceiling_m", f"must be > 0 m AGL, got {ceiling:g}", source)
+    if ceiling is not None and not 0.0 < ceiling <= MAX_ALT_AGL_M:
+        raise InvalidInput(
+            "ceiling_m",
+            f"must be > 0 m AGL and <= {MAX_ALT_AGL_M:g} m, got {ceiling:g}",
+            source,
+        )
     check_unique(((z.id, where, source) for z, where in zones), "zone id", source)
     if ceiling is None:
         return Airspace(tuple(z for z, _ in zones), area)
     return Airspace(tuple(z for z, _ in zones), area, ceiling)
 
 
+def _check_plain(obj: Any, source: str) -> None:
+    """Refuse what the field checks cannot handle: nesting deeper than ``MAX_DEPTH`` (every
+    reader recursed into it and died of RecursionError) and integers no float holds (their
+    conversion raised OverflowError). Walked without recursion."""
+    stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
+            raise InvalidInput(where or "top level", "integer too large for a number", source)
+        if not isinstance(value, (list, dict)):
+            continue
+        if depth >= MAX_DEPTH:
+            raise InvalidInput(
+                where, f"nested more than {MAX_DEPTH} levels deep: not a GeoJSON airspace", source
+            )
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            label = f"{where}.{str(key)[:40]}" if isinstance(key, str) else f"{where}[{key}]"
+            stack.append((child, label.lstrip("."), depth + 1))
+
+
 def load_airspace(path: str | Path) -> Airspace:
     """Read no-fly zones, the operating area and the ceiling from a GeoJSON file.
 
     See ``airspace_from_geojson`` for the format.
+
+    Raises:
+        InvalidInput: as ``airspace_from_geojson``; also a file that is not JSON, is nested
+            too deeply to read, or holds an integer too large for a number.
     """
     path = Path(path)
-    return airspace_from_geojson(load_json(path), str(path))
+    source = str(path)
+    try:
+        obj = load_json(path)
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise InvalidInput(
+            "file",
+            f"JSON nested too deeply to read (a GeoJSON airspace needs {MAX_DEPTH})",
+            source,
+        ) from None
+    except ValueError as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput("file", f"invalid JSON: {exc}", source) from None  # 4300+ digits
+    return airspace_from_geojson(obj, source)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -130,38 +131,69 @@ class VehicleProfile:
         return self.usable_wh * self.reserve_fraction
 
 
-# (field, lower bound, lower inclusive, upper bound) for the numeric checks of a profile file.
-_POSITIVE = (
-    "empty_mass_kg",
-    "battery_wh",
-    "max_payload_kg",
-    "cruise_speed_ms",
-    "climb_speed_ms",
-    "descent_speed_ms",
-    "cruise_alt_agl_m",
-    "ceiling_agl_m",
-    "rotor_diameter_m",
-    "air_density_kgm3",
-    "land_speed_ms",
-    "winch_speed_ms",
-    "place_descent_speed_ms",
-)
-_NON_NEGATIVE = (
-    "release_alt_agl_m",
-    "dropoff_hover_s",
-    "drag_area_m2",
-    "avionics_w",
-    "linear_w_per_kg",
-    "linear_w_offset",
-    "disarm_delay_s",
-    "land_final_alt_m",
-    "cruise_accel_ms2",
-    "nav_accuracy_m",
-)
-_FRACTIONS_OPEN_LOW = ("usable_fraction", "figure_of_merit")
-"""Fractions in (0, 1]: zero would mean no energy or no thrust at all."""
-_FRACTIONS = ("reserve_fraction", "wind_allowance")
-"""Fractions in [0, 1]."""
+MAX_ALT_AGL_M = 3000.0
+"""Altitudes of a profile (cruise, ceiling, release, final descent), m AGL: a few km, above
+anything a multirotor delivery drone is flown at."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """The physical range of a profile number: ``low < v`` (or ``<=``) and ``v <= high``."""
+
+    low: float
+    high: float
+    unit: str = ""
+    low_open: bool = False
+    """True when ``low`` itself is impossible (no mass, no battery, no speed)."""
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.low:g} {'<' if self.low_open else '<='} value <= {self.high:g}{unit}"
+
+
+_RANGES: dict[str, _Range] = {
+    # Masses and energy: from a small quad to a heavy-lift octocopter.
+    "empty_mass_kg": _Range(0.05, 150.0, "kg"),
+    "max_payload_kg": _Range(0.0, 100.0, "kg", low_open=True),
+    "battery_wh": _Range(1.0, 10_000.0, "Wh"),
+    "usable_fraction": _Range(0.0, 1.0, low_open=True),
+    "reserve_fraction": _Range(0.0, 1.0),
+    "wind_allowance": _Range(0.0, 1.0),
+    # Speeds: the calibration fit's bounds fit inside these (planner.calibrate._BOUNDS).
+    "cruise_speed_ms": _Range(0.5, 60.0, "m/s"),
+    "climb_speed_ms": _Range(0.1, 20.0, "m/s"),
+    "descent_speed_ms": _Range(0.1, 20.0, "m/s"),
+    "land_speed_ms": _Range(0.1, 10.0, "m/s"),
+    "place_descent_speed_ms": _Range(0.1, 10.0, "m/s"),
+    "winch_speed_ms": _Range(0.05, 10.0, "m/s"),
+    "cruise_accel_ms2": _Range(0.0, 20.0, "m/s^2"),
+    # Altitudes and times.
+    "cruise_alt_agl_m": _Range(1.0, MAX_ALT_AGL_M, "m"),
+    "ceiling_agl_m": _Range(1.0, MAX_ALT_AGL_M, "m"),
+    "release_alt_agl_m": _Range(0.0, MAX_ALT_AGL_M, "m"),
+    "land_final_alt_m": _Range(0.0, MAX_ALT_AGL_M, "m"),
+    "dropoff_hover_s": _Range(0.0, 3600.0, "s"),
+    "disarm_delay_s": _Range(0.0, 127.0, "s (ArduCopter DISARM_DELAY 0..127)"),
+    "nav_accuracy_m": _Range(0.0, 1000.0, "m"),
+    # The power model: rotors from a toy's to a large octocopter's (a 1e-300 m rotor divided
+    # by zero), air from 6 km up in the heat to a cold sea level.
+    "rotor_count": _Range(1, 16),
+    "rotor_diameter_m": _Range(0.05, 3.0, "m"),
+    "figure_of_merit": _Range(0.05, 1.0),
+    "drag_area_m2": _Range(0.0, 5.0, "m^2"),
+    "air_density_kgm3": _Range(0.5, 1.5, "kg/m^3"),
+    "avionics_w": _Range(0.0, 5000.0, "W"),
+    "linear_w_per_kg": _Range(0.0, 1000.0, "W/kg"),
+    "linear_w_offset": _Range(0.0, 5000.0, "W"),
+}
+"""Every number of a profile has a physical range, checked when a profile is read: an
+impossible value is an error naming the field and the range, never a plan (battery_wh 1e308
+planned as feasible)."""
+_NAME_LENGTH = 100
 
 _ENUMS: dict[str, type[Enum]] = {
     "delivery_method": DeliveryMethod,
@@ -174,53 +206,61 @@ def _field_types() -> dict[str, str]:
     return {f.name: str(f.type) for f in dataclasses.fields(VehicleProfile)}
 
 
+def _brief(value: Any) -> str:
+    """A JSON value as a message shows it: containers by their size (a 900-deep array would
+    not even print), long text and huge integers cut short."""
+    if isinstance(value, (list, dict)):
+        return f"{'an array' if isinstance(value, list) else 'an object'} of {len(value)}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value[:40] if isinstance(value, str) else value)
+
+
 def _convert(name: str, kind: str, value: Any, source: str) -> Any:
     """Check one raw JSON value against the field's declared type and convert enums."""
     if name in _ENUMS:
         enum = _ENUMS[name]
         allowed = [m.value for m in enum]
         if not isinstance(value, str) or value not in allowed:
-            raise InvalidInput(name, f"must be one of {allowed}, got {value!r}", source)
+            raise InvalidInput(name, f"must be one of {allowed}, got {_brief(value)}", source)
         return enum(value)
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidInput(name, f"must be a number, got {value!r}", source)
+            raise InvalidInput(name, f"must be a number, got {_brief(value)}", source)
+        if isinstance(value, int) and abs(value) > 2**1023:  # float() would overflow
+            raise InvalidInput(name, f"must be a number a float holds, got {_brief(value)}", source)
         if not math.isfinite(value):
             raise InvalidInput(name, f"must be finite, got {value!r}", source)
         return float(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(name, f"must be an integer, got {value!r}", source)
+            raise InvalidInput(name, f"must be an integer, got {_brief(value)}", source)
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise InvalidInput(name, f"must be true or false, got {value!r}", source)
+            raise InvalidInput(name, f"must be true or false, got {_brief(value)}", source)
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise InvalidInput(name, f"must be a string, got {value!r}", source)
+            raise InvalidInput(name, f"must be a string, got {_brief(value)}", source)
         return value
     raise InvalidInput(name, f"has unsupported type {kind}", source)  # a new field type
 
 
 def _check_ranges(values: Mapping[str, Any], source: str) -> None:
-    """Reject physically impossible numbers; names the first offending field."""
-    for name in _POSITIVE:
-        if name in values and values[name] <= 0:
-            raise InvalidInput(name, f"must be > 0, got {values[name]!r}", source)
-    for name in _NON_NEGATIVE:
-        if name in values and values[name] < 0:
-            raise InvalidInput(name, f"must be >= 0, got {values[name]!r}", source)
-    for name in _FRACTIONS_OPEN_LOW:
-        if name in values and not 0 < values[name] <= 1:
-            raise InvalidInput(name, f"must be in (0, 1], got {values[name]!r}", source)
-    for name in _FRACTIONS:
-        if name in values and not 0 <= values[name] <= 1:
-            raise InvalidInput(name, f"must be in [0, 1], got {values[name]!r}", source)
-    if "rotor_count" in values and values["rotor_count"] < 1:
-        raise InvalidInput("rotor_count", f"must be >= 1, got {values['rotor_count']!r}", source)
-    if values.get("name", "x") == "":
+    """Reject physically impossible numbers; names the first offending field and its range."""
+    for name, allowed in _RANGES.items():
+        if name in values and not allowed.holds(values[name]):
+            raise InvalidInput(name, f"{values[name]!r} is outside {allowed}", source)
+    name = values.get("name", "x")
+    if name == "":
         raise InvalidInput("name", "must not be empty", source)
+    if len(name) > _NAME_LENGTH or any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidInput(
+            "name",
+            f"must be one line of at most {_NAME_LENGTH} characters, got {name[:40]!r}",
+            source,
+        )
 
 
 def _check_consistency(profile: VehicleProfile, source: str) -> None:
@@ -283,7 +323,7 @@ def profile_from_dict(data: Mapping[str, Any], source: str) -> VehicleProfile:
     types = _field_types()
     for key in data:
         if key not in types:
-            raise InvalidInput(str(key), f"unknown field (known: {', '.join(types)})", source)
+            raise InvalidInput(str(key)[:40], f"unknown field (known: {', '.join(types)})", source)
     required = [
         f.name
         for f in dataclasses.fields(VehicleProfile)
@@ -333,6 +373,12 @@ def load_profile(path: str | Path) -> VehicleProfile:
         raise InvalidInput(
             "file", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source
         ) from exc
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise InvalidInput(
+            "file", "JSON nested too deeply to read (a profile is one flat object)", source
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InvalidInput("file", f"invalid JSON: {exc}", source) from None
     return profile_from_dict(data, source)
 
 

@@ -124,9 +124,9 @@ def _shown(value: str) -> str:
 
 def check_id(value: str, what: str = "id") -> str | None:
     """The problem with an id, or None when it is usable: printable text, not blank, at most
-    ``MAX_ID_CHARS`` characters. Ids are printed in tables and logs and name files, so no
-    control characters (NUL, ESC, newline, tab), no format characters (bidi overrides,
-    zero-width) and no line separators.
+    ``MAX_ID_CHARS`` characters once stripped of spaces. Ids are printed in tables and logs
+    and name files, so no control characters (NUL, ESC, newline, tab), no format characters
+    (bidi overrides, zero-width) and no line separators.
 
     >>> check_id("ORD-1") is None, check_id("   ")
     (True, 'must not be blank')
@@ -135,8 +135,6 @@ def check_id(value: str, what: str = "id") -> str | None:
     """
     if not value.strip():
         return "must not be blank"
-    if len(value) > MAX_ID_CHARS:
-        return f"is {len(value)} characters long, the limit is {MAX_ID_CHARS}: {_shown(value)}"
     for position, char in enumerate(value, 1):
         if not char.isprintable():
             kind = "a control" if ord(char) < 32 or 127 <= ord(char) < 160 else "an unprintable"
@@ -144,24 +142,31 @@ def check_id(value: str, what: str = "id") -> str | None:
                 f"has {kind} character U+{ord(char):04X} at position {position} in "
                 f"{_shown(value)}; {what}s are printable text"
             )
+    length = len(value.strip())
+    if length > MAX_ID_CHARS:
+        return f"is {length} characters long, the limit is {MAX_ID_CHARS}: {_shown(value)}"
     return None
 
 
 def _id(rec: Record, key: str) -> str:
-    value = rec.values.get(key)
-    if not rec.text and isinstance(value, str) and value and not value.strip():
+    """An id field, checked as given (a tab or a separator is refused even at the ends, where
+    stripping would hide it) and returned stripped."""
+    raw = rec.values.get(key)
+    if isinstance(raw, str) and raw.strip():
+        problem = check_id(raw, "id")
+        if problem is not None:
+            rec.fail(key, problem)
+    elif not rec.text and isinstance(raw, str) and raw:
         rec.fail(key, "must not be blank")
-    text = rec.string(key)
-    problem = check_id(text, "id")
-    if problem is not None:
-        rec.fail(key, problem)
-    return text
+    return rec.string(key)
 
 
 def _number(rec: Record, key: str, *, required: bool = True) -> float | None:
     """``Record.number`` with CSV text held to a plain decimal (no ``1_0``, ``nan``, ``inf``)
     and JSON integers too large for a float refused by name."""
     raw = rec.values.get(key)
+    if not rec.text and isinstance(raw, str):  # "" would read as "not given"
+        rec.fail(key, f"must be a number, got a string {_shown(raw)}")
     if rec.text and isinstance(raw, str) and raw.strip() and parse_decimal(raw) is None:
         text = raw.strip()
         if text.lower().lstrip("+-") in ("nan", "inf", "infinity") or _DECIMAL.fullmatch(text):
@@ -175,6 +180,8 @@ def _number(rec: Record, key: str, *, required: bool = True) -> float | None:
 
 def _priority(rec: Record) -> int:
     raw = rec.values.get("priority")
+    if not rec.text and isinstance(raw, str):  # "" would read as "not given"
+        rec.fail("priority", f"must be a whole number, got a string {_shown(raw)}")
     if rec.text and isinstance(raw, str) and raw.strip() and parse_whole(raw) is None:
         rec.fail("priority", f"must be a whole number, got {_shown(raw.strip())}")
     value = rec.integer("priority", required=False) or 0
@@ -338,7 +345,10 @@ def _csv_header(row: list[str] | None, source: str) -> list[str]:
         if not column:
             raise InvalidInput(f"column {number}", "has no name (a trailing comma?)", where)
         if column not in allowed:
-            raise InvalidInput(column, f"unknown column (allowed: {', '.join(allowed)})", where)
+            name = (
+                column if column.isprintable() and len(column) <= _SHOWN_CHARS else _shown(column)
+            )
+            raise InvalidInput(name, f"unknown column (allowed: {', '.join(allowed)})", where)
     check_unique(((c, c, where) for c in header), "column", where)
     for column in ORDER_REQUIRED:
         if column not in header:
@@ -359,10 +369,11 @@ def orders_from_csv(text: str, source: str = "<orders.csv>") -> tuple[Order, ...
     try:
         header = _csv_header(next(reader, None), source)
         orders = []
+        first = reader.line_num + 1  # a quoted cell may span lines: name the record's first
         for row in reader:
+            where, first = f"{source} line {first}", reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
-            where = f"{source} line {reader.line_num}"
             if len(row) != len(header):
                 raise InvalidInput(
                     "row", f"has {len(row)} cells, the header has {len(header)}", where

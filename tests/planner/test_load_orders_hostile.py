@@ -17,6 +17,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from planner.load import (
     PRIORITY_RANGE,
     depots_from_json,
     fleet_from_json,
+    load_depots,
+    load_fleet,
     load_orders,
     load_scenario,
     orders_from_csv,
@@ -149,16 +152,13 @@ def deep(depth: int, opening: str = "[") -> str:
                                   '{"orders": ' + deep(3_000) + "}"],
                          ids=["list-1000", "list-100000", "object-5000", "orders-list-3000"])
 def test_json_nested_too_deeply_names_the_file(tmp_path: Path, text: str) -> None:
-    for name, load in (("orders.json", load_orders), ("depots.json", None),
-                       ("fleet.json", None)):
+    loaders: tuple[tuple[str, Callable[[Path], object]], ...] = (
+        ("orders.json", load_orders), ("depots.json", load_depots), ("fleet.json", load_fleet))
+    for name, load in loaders:
         path = tmp_path / name
         path.write_text(text)
         with pytest.raises(InvalidInput) as caught:
-            if load is not None:
-                load(path)
-            else:
-                {"depots.json": depots_from_json, "fleet.json": fleet_from_json}[name](
-                    parse_json(text, str(path)), str(path))
+            load(path)
         message = str(caught.value)
         assert message.startswith(str(path)), message
         assert "nested too deeply" in message or "must be" in message
@@ -180,9 +180,9 @@ def test_parsed_objects_nested_too_deeply_are_bad_input() -> None:
         nested = [nested]
     for loader in (orders_from_json, depots_from_json, fleet_from_json):
         with pytest.raises(InvalidInput):
-            loader(nested, "obj")  # type: ignore[operator]
+            loader(nested, "obj")
         with pytest.raises(InvalidInput):
-            loader([{**GOOD_ROW, "id": nested}], "obj")  # type: ignore[operator]
+            loader([{**GOOD_ROW, "id": nested}], "obj")
 
 
 def test_a_header_cell_with_a_newline_is_named_escaped() -> None:

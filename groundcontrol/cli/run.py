@@ -3,7 +3,12 @@ strings (ArduPilot SITL, real vehicles, or a ``drone-delivery sim``), headless.
 
 The store is the run's memory: run it again with the same store after a crash and it carries
 on (flights in the air are followed, not flown again). Orders added meanwhile with
-``drone-delivery order add --store PATH`` are picked up. Exit 0 once every order is final.
+``drone-delivery order add --store PATH`` are picked up, checked against the scenario the run
+records in the store. Exit 0 once every order is final.
+
+One owner per store: a run holds the store's owner lock (``own_store``) for its whole life,
+so a second process on the same store is refused, naming the owner's pid; a killed run's
+lock dies with it and the next run takes over.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.model import FleetConfig, ManualCrew, VehicleClock
 from groundcontrol.fleet.setup import (
     add_fleet_arguments,
@@ -24,6 +30,7 @@ from groundcontrol.fleet.setup import (
     select_orders,
     start_time_s,
 )
+from groundcontrol.fleet.store.owner import own_store
 from groundcontrol.fleet.store.sqlite import Store
 
 __all__ = ["register", "run"]
@@ -35,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run", help="dispatch a scenario to vehicles given by connection strings",
         description="Dispatch and fly a scenario's orders on connected vehicles, recording "
                     "everything in a store; run again on the same store to resume after a "
-                    "crash. Exit 0 once every order is delivered, infeasible, failed or "
+                    "crash. One run per store: a second is refused while the first lives. "
+                    "Exit 0 once every order is delivered, infeasible, failed or "
                     "cancelled.")
     add_fleet_arguments(p, default_speedup=1.0)
     p.add_argument("--connect", required=True, metavar="URL[,URL...]",
@@ -50,16 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    scenario, _ = load_fleet_scenario(args)
+    scenario, folder = load_fleet_scenario(args)
     if args.store is None:
         raise ValueError("--store PATH is required (the run's memory across restarts)")
     endpoints = endpoints_from_urls(scenario, args.connect)
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     config = FleetConfig(speedup=args.speedup, configure=args.configure,
                          margin_m=args.margin, auto_recover_s=300.0)
-    with Store.open(Path(args.store)) as store:
+    store_path = Path(args.store)
+    with own_store(store_path), Store.open(store_path) as store:
         resumed = resume_time_s(store)
         start_s = start_time_s(store, releases)
+        record_scenario(store, folder, args.margin, start_s)
         controller: FleetController | None = None
         clock = VehicleClock(lambda: list(controller.trackers.values()) if controller else [],
                              start_s, fallback_speedup=args.speedup)

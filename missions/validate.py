@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +114,7 @@ _FENCE_POLYGONS = frozenset(
     {Cmd.FENCE_POLYGON_VERTEX_INCLUSION, Cmd.FENCE_POLYGON_VERTEX_EXCLUSION}
 )
 _FENCE_CIRCLES = frozenset({Cmd.FENCE_CIRCLE_INCLUSION, Cmd.FENCE_CIRCLE_EXCLUSION})
+_FENCE_COMMANDS = _FENCE_POLYGONS | _FENCE_CIRCLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +128,13 @@ class _Range:
 
     def problem(self, value: float) -> str | None:
         low_ok = value > self.low if self.low_open else value >= self.low
-        if low_ok and value <= self.high and (not self.integer or value.is_integer()):
+        whole = not self.integer or value.is_integer()
+        if low_ok and value <= self.high and whole:
             return None
-        kind = "a whole number " if self.integer else ""
-        low = f"{self.low:g} <" if self.low_open else f"{self.low:g} <="
-        return f"{self.what} {value:g} is not {kind}within {low} value <= {self.high:g}"
+        bounds = f"{self.low:g} {'<' if self.low_open else '<='} value <= {self.high:g}"
+        if not whole:
+            return f"{self.what} {value:g} is not a whole number (allowed: {bounds})"
+        return f"{self.what} {value:g} is outside {bounds}"
 
 
 _PARAM_RANGES: dict[int, dict[int, _Range]] = {
@@ -222,8 +224,16 @@ def _number_problem(value: float, *, nan_ok: bool = False) -> str | None:
     return None
 
 
+_X_LIMIT = INT32_MAX / 1e7
+
+
 def _check_numbers(c: _Checker, part: str, index: int, item: MissionItem) -> None:
     """Every float field finite and float32; NaN only where ArduPilot allows it."""
+    params = (item.param1, item.param2, item.param3, item.param4, item.z)
+    if all(-FLOAT32_MAX <= v <= FLOAT32_MAX for v in params) and (
+        -_X_LIMIT < item.x < _X_LIMIT and -_X_LIMIT < item.y < _X_LIMIT
+    ):
+        return  # the usual case, decided without the checks that name the problem
     for k in range(1, 5):
         value = getattr(item, f"param{k}")
         nan_ok = k == 4 and item.command in _NAN_YAW_COMMANDS and part == "mission"
@@ -243,13 +253,12 @@ def _check_numbers(c: _Checker, part: str, index: int, item: MissionItem) -> Non
         if not math.isfinite(value):
             raise c.item_fail(part, index, name, f"{value} is not finite")
         if not math.isfinite(scaled) or abs(round(scaled)) > INT32_MAX:
-            limit = INT32_MAX / 1e7
             raise c.item_fail(
                 part,
                 index,
                 name,
                 f"{value:g} does not fit MISSION_ITEM_INT's int32 of 1e-7 units "
-                f"(limit +-{limit:.7f})",
+                f"(limit +-{_X_LIMIT:.7f})",
             )
 
 
@@ -273,6 +282,9 @@ def _check_fields(c: _Checker, part: str, index: int, item: MissionItem, mtype: 
         raise c.item_fail(
             part, index, "mission_type", f"is {int(item.mission_type)}, must be {mtype}"
         )
+    bytes_ = (item.frame, item.current, item.autocontinue)
+    if 1 <= item.command <= 65535 and min(bytes_) >= 0 and max(bytes_) <= 255:
+        return
     for name, low, high in (
         ("command", 1, 65535),
         ("frame", 0, 255),
@@ -287,10 +299,10 @@ def _check_fields(c: _Checker, part: str, index: int, item: MissionItem, mtype: 
 def _check_item(c: _Checker, part: str, index: int, item: MissionItem, mtype: int) -> None:
     _check_fields(c, part, index, item, mtype)
     _check_numbers(c, part, index, item)
-    name = _command_name(item.command)
     for k, rule in _PARAM_RANGES.get(item.command, {}).items():
         problem = rule.problem(getattr(item, f"param{k}"))
         if problem is not None:
+            name = _command_name(item.command)
             raise c.item_fail(part, index, f"param{k}", f"{name}: {problem}")
     positioned = part != "mission" or item.command in _LOCATION_COMMANDS
     if positioned and item.frame not in (_LOCATION_FRAMES if part == "mission" else GLOBAL_FRAMES):
@@ -298,14 +310,16 @@ def _check_item(c: _Checker, part: str, index: int, item: MissionItem, mtype: in
             part,
             index,
             "frame",
-            f"{name} in frame {item.frame}: ArduPilot answers "
+            f"{_command_name(item.command)} in frame {item.frame}: ArduPilot answers "
             "UNSUPPORTED_FRAME (use a global frame)",
         )
     if positioned or item.frame in GLOBAL_FRAMES:
         _check_position(c, part, index, item)
-    if part == "fence" and item.command not in _FENCE_POLYGONS | _FENCE_CIRCLES:
+    if part == "fence" and item.command not in _FENCE_COMMANDS:
+        name = _command_name(item.command)
         raise c.item_fail(part, index, "command", f"{name} is not a fence item")
     if part == "rally" and item.command != Cmd.RALLY_POINT:
+        name = _command_name(item.command)
         raise c.item_fail(part, index, "command", f"{name} is not NAV_RALLY_POINT")
 
 
@@ -419,8 +433,12 @@ def _check_fence_shapes(c: _Checker, items: Sequence[MissionItem]) -> None:
         )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Unicode category Cc: C0 and C1 controls and DEL (newline, escape, NUL ...)."""
+
+
 def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def _check_text(c: _Checker, field: str, text: str | None) -> None:

@@ -253,21 +253,20 @@ def _check_plain(obj: Any, source: str) -> None:
     """Refuse what the field checks cannot handle: nesting deeper than ``MAX_DEPTH`` (every
     reader recursed into it and died of RecursionError) and integers no float holds (their
     conversion raised OverflowError). Walked without recursion."""
-    stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
+    stack: list[tuple[Any, int]] = [(obj, 0)] if isinstance(obj, (list, dict)) else []
     while stack:
-        value, where, depth = stack.pop()
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
-            raise InvalidInput(where or "top level", "integer too large for a number", source)
-        if not isinstance(value, (list, dict)):
-            continue
+        node, depth = stack.pop()
         if depth >= MAX_DEPTH:
             raise InvalidInput(
-                where, f"nested more than {MAX_DEPTH} levels deep: not a GeoJSON airspace", source
+                "file", f"nested more than {MAX_DEPTH} levels deep: not a GeoJSON airspace", source
             )
-        children = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, child in children:
-            label = f"{where}.{str(key)[:40]}" if isinstance(key, str) else f"{where}[{key}]"
-            stack.append((child, label.lstrip("."), depth + 1))
+        for value in node.values() if isinstance(node, dict) else node:
+            kind = type(value)
+            if (kind is list or kind is dict) and value:
+                stack.append((value, depth + 1))
+            elif kind is int and not -(2**1023) <= value <= 2**1023:
+                digits = len(str(abs(value)))
+                raise InvalidInput("file", f"an integer of {digits} digits is not a number", source)
 
 
 def load_airspace(path: str | Path) -> Airspace:

@@ -193,6 +193,8 @@ _RANGES: dict[str, _Range] = {
 """Every number of a profile has a physical range, checked when a profile is read: an
 impossible value is an error naming the field and the range, never a plan (battery_wh 1e308
 planned as feasible)."""
+MIN_CRUISE_ACCEL_MS2 = 0.05
+"""Smallest leg acceleration other than 0 (ArduCopter documents WPNAV_ACCEL from 0.5 m/s^2)."""
 _NAME_LENGTH = 100
 
 _ENUMS: dict[str, type[Enum]] = {
@@ -252,6 +254,14 @@ def _check_ranges(values: Mapping[str, Any], source: str) -> None:
     for name, allowed in _RANGES.items():
         if name in values and not allowed.holds(values[name]):
             raise InvalidInput(name, f"{values[name]!r} is outside {allowed}", source)
+    accel = values.get("cruise_accel_ms2", 0.0)
+    if 0.0 < accel < MIN_CRUISE_ACCEL_MS2:  # 1e-300 planned legs of 1e152 s
+        raise InvalidInput(
+            "cruise_accel_ms2",
+            f"{accel!r} is neither 0 (legs flown at cruise speed throughout) nor within "
+            f"{MIN_CRUISE_ACCEL_MS2:g}..{_RANGES['cruise_accel_ms2'].high:g} m/s^2",
+            source,
+        )
     name = values.get("name", "x")
     if name == "":
         raise InvalidInput("name", "must not be empty", source)

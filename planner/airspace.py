@@ -29,6 +29,7 @@ from planner.model import Airspace, LatLon, NoFlyZone
 
 __all__ = [
     "CIRCLE_SIDES",
+    "MAX_MARGIN_M",
     "MAX_ZONE_RADIUS_M",
     "MITRE_LIMIT",
     "TOUCH_TOLERANCE_M",
@@ -48,6 +49,8 @@ margin, which still contains the round offset but keeps spikes bounded."""
 MAX_ZONE_RADIUS_M = 100_000.0
 """Largest circular zone, metres: a 100 km radius covers any controlled airspace a delivery
 flight meets (a 1e308 m circle made GEOS fail on infinite coordinates)."""
+MAX_MARGIN_M = 10_000.0
+"""Largest safety margin round the zones, metres (a 1e308 m margin made GEOS fail)."""
 TOUCH_TOLERANCE_M = 1e-3
 """Obstacles are shrunk by this much before blocking tests, so legs that run along an edge or
 touch a corner (as every shortest path does) are allowed."""
@@ -215,14 +218,16 @@ class PreparedAirspace:
         frame: the metric frame; by default one centred on the airspace's geometry.
 
     Raises:
-        InvalidInput: for a negative or non-finite margin, or an unusable zone or area shape.
+        InvalidInput: for a margin outside 0..10 km, or an unusable zone or area shape.
     """
 
     def __init__(
         self, airspace: Airspace, margin_m: float = 30.0, frame: LocalFrame | None = None
     ) -> None:
-        if not isinstance(margin_m, (int, float)) or not math.isfinite(margin_m) or margin_m < 0:
-            raise InvalidInput("margin_m", f"must be a finite number >= 0, got {margin_m!r}")
+        if not isinstance(margin_m, (int, float)) or not 0 <= margin_m <= MAX_MARGIN_M:
+            raise InvalidInput(
+                "margin_m", f"must be a number within 0..{MAX_MARGIN_M:g} m, got {margin_m!r}"
+            )
         self.airspace = airspace
         self.margin_m = float(margin_m)
         self.frame = frame or LocalFrame.for_points(_all_points(airspace) or [LatLon(0.0, 0.0)])

@@ -17,6 +17,7 @@ from missions.errors import MissionBuildError
 from missions.geojson import airspace_feature_collection, route_feature_collection, write_geojson
 from missions.qgc_plan import write_plan
 from missions.wpl import write_wpl
+from planner.airspace import MAX_MARGIN_M
 from planner.load import load_scenario
 from planner.model import PlanResult
 from planner.plan import Planner
@@ -63,8 +64,8 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_from_args(args: argparse.Namespace) -> Scenario:
-    if args.margin < 0:
-        raise ValueError(f"--margin must be >= 0 m, got {args.margin:g}")
+    if not 0 <= args.margin <= MAX_MARGIN_M:  # NaN too (it passed '< 0'); 1e308 failed in GEOS
+        raise ValueError(f"--margin must be >= 0 m and <= {MAX_MARGIN_M:g} m, got {args.margin:g}")
     return load_scenario(resolve_scenario(args.scenario), depots=args.depots,
                          airspace=args.airspace, fleet=args.fleet, orders=args.orders)
 

@@ -286,3 +286,14 @@ def test_airspace_huge_integers_are_named(tmp_path: Path) -> None:
     # parsed JSON handed over directly is checked the same way
     with pytest.raises(InvalidInput, match="an integer of 401 digits"):
         airspace_from_geojson(doc, "given")
+
+
+@pytest.mark.parametrize("margin", ["nan", "1e308", "-5", "10001"])
+def test_plan_refuses_a_margin_no_airspace_can_be_inflated_by(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], margin: str
+) -> None:
+    # Seen: --margin 1e308 died in GEOS (NaN/Inf numbers); --margin nan passed '< 0'.
+    err = _plan_refuses(tmp_path, capsys, "--margin", margin)
+    assert "--margin" in err and "10000 m" in err
+    with pytest.raises(InvalidInput, match=r"margin_m: must be a number within 0\.\.10000 m"):
+        PreparedAirspace(Airspace(), margin_m=float(margin))

@@ -7,8 +7,10 @@ raises ``InvalidInput`` naming the feature (index and name) and the field.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from shapely.validation import explain_validity
 
 from planner.airspace import MAX_ZONE_RADIUS_M
 from planner.errors import InvalidInput
-from planner.load_records import Record, check_unique, kind_of, load_json
+from planner.load_records import Record, check_unique, kind_of, parse_json, read_text
 from planner.model import Airspace, LatLon, NoFlyZone
 
 __all__ = [
@@ -269,6 +271,25 @@ def _check_plain(obj: Any, source: str) -> None:
                 raise InvalidInput("file", f"an integer of {digits} digits is not a number", source)
 
 
+class _Constant:
+    """Stands for a NaN or Infinity token while ``_constant_path`` looks for it."""
+
+
+def _constant_path(text: str) -> str:
+    """The JSON path of the first NaN/Infinity in ``text`` (which parsed otherwise), so the
+    error names the field rather than only the file."""
+    queue = deque([(json.loads(text, parse_constant=lambda _: _Constant()), "")])
+    while queue:
+        node, where = queue.popleft()
+        if isinstance(node, _Constant):
+            return where or "top level"
+        if isinstance(node, dict):
+            queue.extend((v, f"{where}.{k}".lstrip(".")) for k, v in node.items())
+        elif isinstance(node, list):
+            queue.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+    return "json"
+
+
 def load_airspace(path: str | Path) -> Airspace:
     """Read no-fly zones, the operating area and the ceiling from a GeoJSON file.
 
@@ -280,16 +301,19 @@ def load_airspace(path: str | Path) -> Airspace:
     """
     path = Path(path)
     source = str(path)
+    text = read_text(path)
     try:
-        obj = load_json(path)
+        obj = parse_json(text, source)
     except RecursionError:  # the decoder recurses once per nested array or object
         raise InvalidInput(
             "file",
             f"JSON nested too deeply to read (a GeoJSON airspace needs {MAX_DEPTH})",
             source,
         ) from None
+    except InvalidInput as exc:
+        if exc.field == "json" and "is not a number" in exc.problem:  # NaN, Infinity
+            raise InvalidInput(_constant_path(text), exc.problem, source) from None
+        raise
     except ValueError as exc:
-        if isinstance(exc, InvalidInput):
-            raise
         raise InvalidInput("file", f"invalid JSON: {exc}", source) from None  # 4300+ digits
     return airspace_from_geojson(obj, source)

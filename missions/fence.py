@@ -5,6 +5,11 @@ flight one exclusion polygon per part (a MultiPolygon zone gives several) or one
 circle. ArduPilot stores the vertex count of a polygon in every vertex item (``param1``) and
 keeps it in one byte, and it refuses polygons of fewer than three vertices with "Invalid vertex
 count" (see the fence_rally_transfer recording), so both limits are checked here before upload.
+ArduCopter keeps the whole fence in 560 bytes of storage (StorageManager's copter layout on
+boards with 16 KiB or more, SITL included): at most 70 items (``AC_PolyFence_loader::
+max_items``) and ``fence_storage_bytes`` within 560, else it answers NO_SPACE or "Fence exceeds
+storage size". It stores a self-intersecting polygon without a word, so ``polygon_problem``
+looks for one (``missions.validate`` applies both to every fence before upload).
 
 Items are emitted in a fixed order (inclusion polygons, exclusion polygons, exclusion circles)
 with every polygon clockwise, which is QGroundControl's convention: a fence written to a
@@ -14,11 +19,13 @@ with every polygon clockwise, which is QGroundControl's convention: a fence writ
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
+from shapely.validation import explain_validity
 
 from missions.errors import MissionBuildError, MissionFormatError
 from missions.items import Cmd, Frame, MissionItem, MissionType
@@ -26,6 +33,9 @@ from planner.geo import LocalFrame
 from planner.model import Airspace, LatLon, NoFlyZone
 
 __all__ = [
+    "FENCE_STORAGE_BYTES",
+    "MAX_FENCE_ITEMS",
+    "MAX_FENCE_RADIUS_M",
     "MAX_POLYGON_VERTICES",
     "MIN_POLYGON_VERTICES",
     "FenceShape",
@@ -33,8 +43,10 @@ __all__ = [
     "airspace_from_fence",
     "fence_items",
     "fence_shapes",
+    "fence_storage_bytes",
     "is_clockwise",
     "items_from_shapes",
+    "polygon_problem",
     "shapes_from_airspace",
 ]
 
@@ -42,6 +54,12 @@ MIN_POLYGON_VERTICES = 3
 """ArduPilot rejects smaller polygons ("Invalid vertex count")."""
 MAX_POLYGON_VERTICES = 255
 """ArduPilot stores a polygon's vertex count in one byte."""
+MAX_FENCE_ITEMS = 70
+"""ArduCopter's ``AC_PolyFence_loader::max_items()``: 560 bytes of fence storage / 8."""
+FENCE_STORAGE_BYTES = 560
+"""ArduCopter's fence storage (StorageManager copter layout, boards with >= 16 KiB, SITL)."""
+MAX_FENCE_RADIUS_M = 100_000.0
+"""A fence circle larger than 100 km guards nothing a delivery flight meets."""
 
 _POLYGON_COMMANDS = {
     Cmd.FENCE_POLYGON_VERTEX_INCLUSION: True,
@@ -270,6 +288,51 @@ def fence_shapes(items: Sequence[MissionItem]) -> tuple[FenceShape, ...]:
             raise MissionFormatError(f"command {command} is not a fence item", field=f"fence[{i}]")
         i += max(len(shapes[-1].vertices), 1)
     return tuple(shapes)
+
+
+def polygon_problem(vertices: Sequence[LatLon]) -> str | None:
+    """Why ArduPilot would guard the wrong area with this polygon, or None: it must be simple
+    (not self-intersecting; ArduPilot does not check) and have an area.
+
+    >>> polygon_problem([LatLon(0, 0), LatLon(1, 1), LatLon(1, 0), LatLon(0, 1)])
+    'not simple: self-intersection at lat 0.5000000, lon 0.5000000'
+    """
+    lons = [p.lon for p in vertices]
+    if max(lons) - min(lons) > 180.0:  # across the antimeridian: unwrap before judging
+        lons = [lon + 360.0 if lon < 0 else lon for lon in lons]
+    shape = Polygon([(lon, p.lat) for p, lon in zip(vertices, lons, strict=True)])
+    if not shape.is_valid:
+        reason = str(explain_validity(shape))
+        at = re.fullmatch(r"(.*)\[(\S+) (\S+)\]", reason)
+        if at is not None:
+            reason = f"{at[1].lower()} at lat {float(at[3]):.7f}, lon {float(at[2]):.7f}"
+        return f"not simple: {reason}"
+    if shape.area <= 0.0:
+        return "has no area"
+    return None
+
+
+def fence_storage_bytes(items: Sequence[MissionItem]) -> int:
+    """Bytes ArduCopter's ``AC_PolyFence_loader`` needs for a (well-formed) fence upload:
+    4 header, 2 + 8 per vertex per polygon, 13 per circle, 1 end marker.
+
+    >>> from missions.items import Cmd, MissionItem, MissionType
+    >>> fence = [MissionItem(i, Cmd.FENCE_POLYGON_VERTEX_EXCLUSION, param1=3,
+    ...          mission_type=MissionType.FENCE) for i in range(3)]
+    >>> fence_storage_bytes(fence)
+    31
+    """
+    total, i = 5, 0
+    while i < len(items):
+        item = items[i]
+        if item.command in _POLYGON_COMMANDS and item.param1 >= 1:
+            count = int(item.param1)
+            total += 2 + 8 * count
+            i += count
+        else:
+            total += 13
+            i += 1
+    return total
 
 
 def airspace_from_fence(items: Sequence[MissionItem], *, ceiling_agl_m: float = 120.0) -> Airspace:

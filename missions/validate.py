@@ -33,11 +33,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from shapely.geometry import Polygon
-from shapely.validation import explain_validity
-
 from missions.errors import MissionFormatError
-from missions.fence import MAX_POLYGON_VERTICES, MIN_POLYGON_VERTICES, ShapeKind, fence_shapes
+from missions.fence import (
+    FENCE_STORAGE_BYTES,
+    MAX_FENCE_ITEMS,
+    MAX_FENCE_RADIUS_M,
+    MAX_POLYGON_VERTICES,
+    MIN_POLYGON_VERTICES,
+    ShapeKind,
+    fence_shapes,
+    fence_storage_bytes,
+    polygon_problem,
+)
 from missions.items import (
     GLOBAL_FRAMES,
     Cmd,
@@ -51,17 +58,13 @@ from missions.items import (
 
 __all__ = [
     "DROPOFF_COMMANDS",
-    "FENCE_STORAGE_BYTES",
     "FLOAT32_MAX",
     "MAX_ALTITUDE_M",
-    "MAX_FENCE_ITEMS",
-    "MAX_FENCE_RADIUS_M",
     "MAX_MISSION_ITEMS",
     "MAX_RALLY_POINTS",
     "MAX_SPEED_MS",
     "RELEASE_COMMANDS",
     "Locate",
-    "fence_storage_bytes",
     "validate_items",
     "validate_mission",
 ]
@@ -72,10 +75,6 @@ INT32_MAX = 2**31 - 1
 """MISSION_ITEM_INT x/y are int32 (degrees * 1e7 for positions)."""
 MAX_MISSION_ITEMS = 65535
 """MISSION_COUNT.count is uint16 (ArduCopter's own storage holds fewer and says NO_SPACE)."""
-MAX_FENCE_ITEMS = 70
-"""ArduCopter's ``AC_PolyFence_loader::max_items()``: 560 bytes of fence storage / 8."""
-FENCE_STORAGE_BYTES = 560
-"""ArduCopter's fence storage (StorageManager copter layout, boards with >= 16 KiB, SITL)."""
 MAX_RALLY_POINTS = 46
 """ArduCopter's rally storage: 690 bytes / 15-byte RallyLocation."""
 MAX_SPEED_MS = 60.0
@@ -84,8 +83,6 @@ bound as the calibration fit's cruise speed."""
 MAX_ALTITUDE_M = 10_000.0
 """Altitude of a position (m, AMSL or above home): above where any multirotor flies, and
 within the int16 metres ArduPilot keeps rally altitudes in."""
-MAX_FENCE_RADIUS_M = 100_000.0
-"""A fence circle larger than 100 km guards nothing a delivery flight meets."""
 
 RELEASE_COMMANDS = (Cmd.DO_GRIPPER, Cmd.DO_WINCH, Cmd.NAV_PAYLOAD_PLACE)
 """Items that release the parcel: what ``delivery_seq`` must name."""
@@ -210,8 +207,9 @@ class _Checker:
         return MissionFormatError(problem, source=self.source, line=line, field=field)
 
     def item_fail(self, part: str, index: int, field: str, problem: str) -> MissionFormatError:
+        """An error about ``field`` of item ``index`` of ``part``, named by ``locate``."""
         where, line = self.locate(part, index, field)
-        return self.fail(where, problem, line)
+        return MissionFormatError(problem, source=self.source, line=line, field=where)
 
 
 def _number_problem(value: float, *, nan_ok: bool = False) -> str | None:
@@ -365,45 +363,6 @@ def validate_items(
         _check_fence_shapes(c, items)
 
 
-def _ring_problem(vertices: Sequence[tuple[float, float]]) -> str | None:
-    lons = [lon for _, lon in vertices]
-    if max(lons) - min(lons) > 180.0:  # across the antimeridian: unwrap before judging
-        lons = [lon + 360.0 if lon < 0 else lon for lon in lons]
-    shape = Polygon([(lon, lat) for (lat, _), lon in zip(vertices, lons, strict=True)])
-    if not shape.is_valid:
-        reason = str(explain_validity(shape))
-        at = re.fullmatch(r"(.*)\[(\S+) (\S+)\]", reason)
-        if at is not None:
-            reason = f"{at[1].lower()} at lat {float(at[3]):.7f}, lon {float(at[2]):.7f}"
-        return f"not simple: {reason}"
-    if shape.area <= 0.0:
-        return "has no area"
-    return None
-
-
-def fence_storage_bytes(items: Sequence[MissionItem]) -> int:
-    """Bytes ArduCopter's ``AC_PolyFence_loader`` needs for a (well-formed) fence upload:
-    4 header, 2 + 8 per vertex per polygon, 13 per circle, 1 end marker.
-
-    >>> from missions.items import Cmd, MissionItem, MissionType
-    >>> fence = [MissionItem(i, Cmd.FENCE_POLYGON_VERTEX_EXCLUSION, param1=3,
-    ...          mission_type=MissionType.FENCE) for i in range(3)]
-    >>> fence_storage_bytes(fence)
-    31
-    """
-    total, i = 5, 0
-    while i < len(items):
-        item = items[i]
-        if item.command in _FENCE_POLYGONS and item.param1 >= 1:
-            count = int(item.param1)
-            total += 2 + 8 * count
-            i += count
-        else:
-            total += 13
-            i += 1
-    return total
-
-
 def _check_fence_shapes(c: _Checker, items: Sequence[MissionItem]) -> None:
     try:
         shapes = fence_shapes(items)
@@ -415,7 +374,7 @@ def _check_fence_shapes(c: _Checker, items: Sequence[MissionItem]) -> None:
     index = 0
     for shape in shapes:
         if shape.kind is ShapeKind.POLYGON:
-            problem = _ring_problem([(p.lat, p.lon) for p in shape.vertices])
+            problem = polygon_problem(shape.vertices)
             if problem is not None:
                 raise c.item_fail(
                     "fence",

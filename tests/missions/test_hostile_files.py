@@ -25,17 +25,11 @@ from groundcontrol.cli.main import main
 from groundcontrol.mavlink import transfer
 from missions.build import build_mission
 from missions.errors import MissionBuildError, MissionFormatError
+from missions.fence import FENCE_STORAGE_BYTES, MAX_FENCE_ITEMS, fence_storage_bytes
 from missions.geojson import dump_geojson, read_route, route_feature_collection
 from missions.items import Cmd, Frame, MissionItem, MissionType, ParamRequirement
 from missions.qgc_plan import read_plan
-from missions.validate import (
-    FENCE_STORAGE_BYTES,
-    MAX_FENCE_ITEMS,
-    MAX_RALLY_POINTS,
-    fence_storage_bytes,
-    validate_items,
-    validate_mission,
-)
+from missions.validate import MAX_RALLY_POINTS, validate_items, validate_mission
 from missions.wpl import dump_wpl, read_wpl
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "missions"

@@ -278,7 +278,11 @@ class _Constant:
 def _constant_path(text: str) -> str:
     """The JSON path of the first NaN/Infinity in ``text`` (which parsed otherwise), so the
     error names the field rather than only the file."""
-    queue = deque([(json.loads(text, parse_constant=lambda _: _Constant()), "")])
+    try:
+        doc = json.loads(text, parse_constant=lambda _: _Constant())
+    except (ValueError, RecursionError):  # a syntax error further on: name the token's kind only
+        return "json"
+    queue = deque([(doc, "")])
     while queue:
         node, where = queue.popleft()
         if isinstance(node, _Constant):

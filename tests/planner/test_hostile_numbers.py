@@ -299,3 +299,11 @@ def test_plan_refuses_a_margin_no_airspace_can_be_inflated_by(
     assert "--margin" in err and "10000 m" in err
     with pytest.raises(InvalidInput, match=r"margin_m: must be a number within 0\.\.10000 m"):
         PreparedAirspace(Airspace(), margin_m=float(margin))
+
+
+def test_a_nan_token_before_a_syntax_error_is_still_named_by_the_file(tmp_path: Path) -> None:
+    # Found by the fuzzer: finding the token's path re-parsed the text and met the syntax error.
+    text = '{"ceiling_m": NaN, ' + json.dumps(_airspace())[1:-2]
+    with pytest.raises(InvalidInput, match="NaN is not a number") as info:
+        load_airspace(_airspace_file(tmp_path, text))
+    assert str(info.value).startswith(str(tmp_path))

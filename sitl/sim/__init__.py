@@ -40,8 +40,16 @@ speed cap, wind), battery (the simulator's own power model), mission_server (the
 protocol), fence, streams (telemetry rates); state (Home, Timeline, Mode, FailsafeState and
 VehicleCore, the vehicle as its parts see it); boot (timeline), payload (gripper, winch), rtl,
 autopilot_mission (AUTO); protocol (SimVehicleLike, the whole vehicle as the next four see it);
-failsafes (battery, GCS, fence), modes (modes, arming), telemetry (message builders), commands
-(everything else from the GCS); vehicle; server (TCP, fleet).
+failsafes (battery, GCS, fence), modes (modes, arming), telemetry (message builders), validation
+(every number from the GCS checked, refused as ArduCopter refuses it), commands (everything
+else from the GCS), inbound (bytes and messages in: validation first, then the handlers, a
+handler's exception contained per message); vehicle; server (TCP, fleet).
+
+Hostile input (issue 11): no message stops the simulator. NaN, infinities and values that do not
+fit are refused where they come in (``validation``, with the answers measured on ArduCopter 4.7
+SITL, which itself aborts on many of them); a handler that still raises is logged with the
+message type and kept in ``SimVehicle.faults`` (a bug: tests assert it stays empty), and the
+vehicle flies on.
 
 Signing (signing.py) follows ArduPilot's GCS_Signing.cpp: SETUP_SIGNING sets a key kept across
 reboots (not while armed; the all-zero key with timestamp 0 clears it), everything is then sent

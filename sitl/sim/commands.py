@@ -21,6 +21,7 @@ from .physics import ne_offset_m
 from .protocol import SimVehicleLike
 from .state import Home
 from .telemetry import build_message
+from .validation import command_params
 
 __all__ = ["handle", "run_do", "send_param_value"]
 
@@ -53,10 +54,9 @@ def handle(v: SimVehicleLike, msg: Any) -> None:
     elif kind in ("COMMAND_LONG", "COMMAND_INT"):
         _command(v, msg)
     elif kind == "SET_MODE":
-        ok = modes.set_mode(v, int(msg.custom_mode))
-        v.send(M.MAVLink_command_ack_message(M.MAVLINK_MSG_ID_SET_MODE, ACCEPTED if ok else FAILED,
-                                             0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
-        if ok:
+        # No COMMAND_ACK: SITL 4.7 answers SET_MODE with the mode change or a text only.
+        before = v.mode
+        if _change_mode(v, int(msg.custom_mode)) and v.mode != before:
             v.send(v.heartbeat_message())
     elif kind == "MISSION_SET_CURRENT":
         if v.runner.set_current(int(msg.seq), in_auto=v.mode == modes.AUTO):
@@ -144,11 +144,10 @@ def _position_target(v: SimVehicleLike, msg: Any) -> None:
 
 # ---- commands ------------------------------------------------------------------------
 def _command(v: SimVehicleLike, msg: Any) -> None:
-    if msg.get_type() == "COMMAND_INT":
-        params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.x, msg.y, msg.z]
-    else:
-        params = [msg.param1, msg.param2, msg.param3, msg.param4, msg.param5, msg.param6,
-                  msg.param7]
+    """A COMMAND_LONG or COMMAND_INT that passed ``validation.check_message``."""
+    params = command_params(msg)
+    if msg.get_type() == "COMMAND_INT" and msg.command == M.MAV_CMD_DO_REPOSITION:
+        params.append(float(msg.frame))
     result, follow = _dispatch(v, int(msg.command), params)
     v.send(M.MAVLink_command_ack_message(msg.command, result, 0, 0, msg.get_srcSystem(),
                                          msg.get_srcComponent()))
@@ -160,7 +159,7 @@ def _dispatch(v: SimVehicleLike, cmd: int, p: list[float]) -> Result:
     table: dict[int, Callable[[SimVehicleLike, list[float]], Result]] = {
         M.MAV_CMD_SET_MESSAGE_INTERVAL: _set_interval,
         M.MAV_CMD_REQUEST_MESSAGE: _request_message,
-        M.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: lambda v, p: _request_message(v, [148.0]),
+        M.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: _request_capabilities,
         M.MAV_CMD_DO_SET_MODE: _do_set_mode,
         M.MAV_CMD_COMPONENT_ARM_DISARM: _arm_disarm,
         M.MAV_CMD_NAV_TAKEOFF: _takeoff,
@@ -177,29 +176,41 @@ def _dispatch(v: SimVehicleLike, cmd: int, p: list[float]) -> Result:
     }
     if cmd in table:
         return table[cmd](v, p)
+    if cmd == M.MAV_CMD_DO_CHANGE_SPEED and not p[1] > 0:
+        return DENIED, None  # is_positive(speed), as 4.7 answers -5
     if cmd in (M.MAV_CMD_DO_CHANGE_SPEED, M.MAV_CMD_DO_GRIPPER, M.MAV_CMD_DO_WINCH):
         return (ACCEPTED if run_do(v, cmd, p[:4], from_mission=False) else FAILED), None
     return UNSUPPORTED, None
 
 
 def _reposition(v: SimVehicleLike, p: list[float]) -> Result:
-    """MAV_CMD_DO_REPOSITION (COMMAND_INT, relative altitude): go there in GUIDED."""
+    """MAV_CMD_DO_REPOSITION (COMMAND_INT; ``p[7]`` is its frame): go there in GUIDED."""
     if int(p[1]) & M.MAV_DO_REPOSITION_FLAGS_CHANGE_MODE and v.mode != modes.GUIDED:
         modes.set_mode(v, modes.GUIDED)
     if v.mode != modes.GUIDED or not v.armed or v.land_complete():
         return FAILED, None
-    lat, lon = (p[4] / 1e7, p[5] / 1e7) if abs(p[4]) > 1000 else (p[4], p[5])
+    lat, lon = p[4], p[5]
     if v.fence_enabled() and segment_enters_exclusion(v.fence_geom, lat, lon):
         return FAILED, None
-    if p[0] > 0:
+    if 0 < p[0] < math.inf:  # a NaN, infinite or negative speed leaves it (accepted on SITL)
         v.wp_speed_ms = p[0]
     n, e = ne_offset_m(v.start.lat, v.start.lon, lat, lon)
-    v.guided_target = (n, e, v.home_up_m() + p[6] if p[6] else v.phys.up_m)
+    if not p[6]:
+        up = v.phys.up_m
+    elif int(p[7]) in (M.MAV_FRAME_GLOBAL, M.MAV_FRAME_GLOBAL_INT):
+        up = p[6] - v.start.alt_m
+    else:  # relative to home (terrain frames flown as relative, as everywhere here)
+        up = v.home_up_m() + p[6]
+    v.guided_target = (n, e, up)
     return ACCEPTED, None
 
 
 def _set_interval(v: SimVehicleLike, p: list[float]) -> Result:
-    v.streams.set_interval(int(p[0]), p[1])
+    msgid = int(p[0])
+    if msgid not in M.mavlink_map:  # ArduPilot has no ap_message for it
+        text = f"No ap_message for mavlink id ({msgid & 0xFFFFFFFF})"
+        return DENIED, lambda: v.text(M.MAV_SEVERITY_INFO, text)
+    v.streams.set_interval(msgid, p[1])
     return ACCEPTED, None
 
 
@@ -216,6 +227,12 @@ def _request_message(v: SimVehicleLike, p: list[float]) -> Result:
             v.send(msg)
 
     return ACCEPTED, send
+
+
+def _request_capabilities(v: SimVehicleLike, p: list[float]) -> Result:
+    if p[0] != 1:  # param1 0 or 5: FAILED
+        return FAILED, None
+    return _request_message(v, [float(M.MAVLINK_MSG_ID_AUTOPILOT_VERSION)])
 
 
 def _origin(v: SimVehicleLike) -> Any | None:
@@ -240,11 +257,29 @@ def _mode_result(v: SimVehicleLike, mode: int) -> Result:
 def _do_set_mode(v: SimVehicleLike, p: list[float]) -> Result:
     if not int(p[0]) & M.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
         return UNSUPPORTED, None
-    return _mode_result(v, int(p[1]))
+    mode = int(p[1]) & 0xFF
+    if mode not in modes.ARDUCOPTER_MODES:
+        return FAILED, lambda: _no_such_mode(v, mode)
+    return _mode_result(v, mode)
+
+
+def _change_mode(v: SimVehicleLike, custom_mode: int) -> bool:
+    """SET_MODE: ArduCopter's mode number is 8 bits (2**32 - 1 is "No such mode 255")."""
+    mode = custom_mode & 0xFF
+    if mode not in modes.ARDUCOPTER_MODES:
+        _no_such_mode(v, mode)
+        return False
+    return modes.set_mode(v, mode)
+
+
+def _no_such_mode(v: SimVehicleLike, mode: int) -> None:
+    v.text(M.MAV_SEVERITY_WARNING, f"No such mode {mode}")
 
 
 def _arm_disarm(v: SimVehicleLike, p: list[float]) -> Result:
-    forced = int(p[1]) == FORCE_MAGIC
+    if p[0] not in (0.0, 1.0):  # param1 2, 0.5 or 1e38: UNSUPPORTED
+        return UNSUPPORTED, None
+    forced = p[1] == FORCE_MAGIC
     if p[0] == 0:
         if not v.armed:
             return ACCEPTED, None
@@ -276,8 +311,9 @@ def _takeoff(v: SimVehicleLike, p: list[float]) -> Result:
 def _mission_start(v: SimVehicleLike, p: list[float]) -> Result:
     was_auto = v.mode == modes.AUTO
     first = int(p[0])
-    if first > 0 and (first > v.runner.total or (int(p[1]) and int(p[1]) < first)):
-        return DENIED, None
+    if first < 0 or p[1] < 0 or (first > 0 and (first > v.runner.total
+                                                or (int(p[1]) and int(p[1]) < first))):
+        return DENIED, None  # first item -5 or beyond the mission: DENIED
     if not modes.set_mode(v, modes.AUTO):
         return FAILED, None
 
@@ -356,6 +392,8 @@ def run_do(v: SimVehicleLike, cmd: int, p: list[float], from_mission: bool) -> b
     """Execute a DO command (from the mission or a COMMAND_LONG); False when refused."""
     if cmd == M.MAV_CMD_DO_CHANGE_SPEED:
         speed = p[1]
+        if not (math.isfinite(speed) and abs(speed) < 2 ** 31):
+            return False  # a mission item may carry 1e38 (stored by SITL too); never flown
         if speed > 0 and int(p[0]) in (0, 1):
             v.wp_speed_ms = speed
         elif speed > 0 and int(p[0]) == 2:
@@ -366,6 +404,8 @@ def run_do(v: SimVehicleLike, cmd: int, p: list[float], from_mission: bool) -> b
     if cmd == M.MAV_CMD_DO_GRIPPER:
         if not v.params.boot("GRIP_ENABLE") and not v.params.get("GRIP_ENABLE"):
             return False
+        if p[1] not in (M.GRIPPER_ACTION_RELEASE, M.GRIPPER_ACTION_GRAB):
+            return False  # action 5 or -1: FAILED
         if int(p[1]) == M.GRIPPER_ACTION_RELEASE:
             v.gripper.release(from_mission)
         else:

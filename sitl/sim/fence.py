@@ -1,8 +1,8 @@
 """Geofence as ArduCopter's AC_Fence checks it: altitude max, home circle, uploaded polygons and
 circles (inclusion and exclusion).
 
-Validation is ArduPilot's (vertex counts only: a bow-tie polygon is accepted). Geometry runs
-on the local flat-earth frame of physics.py.
+Validation is ArduPilot's (latitudes, vertex counts and radii: a bow-tie polygon is
+accepted). Geometry runs on the local flat-earth frame of physics.py.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class FenceGeometry:
 
 def validate_fence(items: list[StoredItem]) -> list[str]:
     """ArduPilot's checks on an uploaded fence: error texts, empty when it is accepted."""
+    if any(abs(item.lat) > 90.0 or abs(item.lon) > 180.0 for item in items):
+        return ["Bad lat or lon", "Fence validation failed"]
     i = 0
     while i < len(items):
         item = items[i]
@@ -64,8 +66,9 @@ def validate_fence(items: list[StoredItem]) -> list[str]:
                 return ["Incorrect item count", "Fence validation failed"]
             i += count
             continue
-        if item.command in (_CIRCLE_IN, _CIRCLE_OUT) and item.param1 <= 0:
-            return ["Invalid radius", "Fence validation failed"]
+        if item.command in (_CIRCLE_IN, _CIRCLE_OUT) and not item.param1 > 0:
+            # SITL 4.7's text; an infinite radius passes (the item checks refused NaN).
+            return ["Non-positive circle radius", "Fence validation failed"]
         i += 1
     return []
 

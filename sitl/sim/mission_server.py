@@ -20,7 +20,8 @@ __all__ = ["LOCATION_COMMANDS", "MissionServer", "StoredItem"]
 
 UPLOAD_TIMEOUT_S = 8.0
 REREQUEST_S = 1.0
-MAX_ITEMS = {0: 724, 1: 84, 2: 100}
+MAX_ITEMS = {0: 650, 1: 84, 2: 100}
+"""Items per list; MISSION_COUNT 65535 on SITL 4.7: NO_SPACE, "Only 650 items are supported"."""
 
 M = mavlink
 LOCATION_COMMANDS = frozenset({
@@ -66,7 +67,9 @@ def normalise(msg: object) -> StoredItem:
     command = int(msg.command)  # type: ignore[attr-defined]
     frame = int(msg.frame)  # type: ignore[attr-defined]
     if msg.get_type() == "MISSION_ITEM":  # type: ignore[attr-defined]
-        x, y = round(msg.x * 1e7), round(msg.y * 1e7)  # type: ignore[attr-defined]
+        # Degrees become 1e7 integers; other commands' x/y are plain numbers.
+        scale = 1e7 if command in LOCATION_COMMANDS else 1.0
+        x, y = round(msg.x * scale), round(msg.y * scale)  # type: ignore[attr-defined]
     else:
         x, y = int(msg.x), int(msg.y)  # type: ignore[attr-defined]
     p = [float(msg.param1), float(msg.param2), float(msg.param3), float(msg.param4)]  # type: ignore[attr-defined]
@@ -100,6 +103,8 @@ class _Upload:
 
 
 Sender = Callable[[object], None]
+ItemCheck = Callable[[object, int, bool], "int | None"]
+"""(item message, mission type, its x/y/z are a location) -> MAV_MISSION error or None."""
 
 
 class MissionServer:
@@ -111,17 +116,21 @@ class MissionServer:
         on_change: called with the mission type whenever a stored list changes.
         home: returns the current home as StoredItem (seq 0) or None before a GPS fix.
         validate_fence: returns an error text list for a fence item list (empty when valid).
+        check_item: the MAV_MISSION_* error for an uploaded item (``validation``), which ends
+            the upload; None when the item is stored.
     """
 
     def __init__(self, send: Sender, text: Callable[[int, str], None],
                  on_change: Callable[[int], None],
                  home: Callable[[], StoredItem | None],
-                 validate_fence: Callable[[list[StoredItem]], list[str]]) -> None:
+                 validate_fence: Callable[[list[StoredItem]], list[str]],
+                 check_item: ItemCheck) -> None:
         self._send = send
         self._text = text
         self._on_change = on_change
         self._home = home
         self._validate_fence = validate_fence
+        self._check_item = check_item
         self.items: dict[int, list[StoredItem]] = {0: [], 1: [], 2: []}
         self._uploads: dict[int, _Upload] = {}
         self.mavlink1_link = False
@@ -178,6 +187,11 @@ class MissionServer:
         handler = handlers.get(kind)
         if handler is None:
             return False
+        mtype = self._mission_type(msg)
+        if mtype not in self.items and not (kind == "MISSION_CLEAR_ALL" and mtype == 255):
+            # GCS_MAVLINK::handle_common_mission_message: no protocol for that type.
+            self._ack(msg, M.MAV_MISSION_UNSUPPORTED, mtype)
+            return True
         handler(msg, now_s)
         return True
 
@@ -186,7 +200,7 @@ class MissionServer:
 
     def _on_count(self, msg: object, now_s: float) -> None:
         mtype = self._mission_type(msg)
-        if mtype not in self.items or not self._mavlink2_ok(msg, mtype):
+        if not self._mavlink2_ok(msg, mtype):
             return
         src = (msg.get_srcSystem(), msg.get_srcComponent())  # type: ignore[attr-defined]
         current = self._uploads.get(mtype)
@@ -224,6 +238,16 @@ class MissionServer:
             return
         if (msg.get_srcSystem(), msg.get_srcComponent()) != (up.sysid, up.compid):  # type: ignore[attr-defined]
             self._ack(msg, M.MAV_MISSION_DENIED, mtype)
+            return
+        command = int(msg.command)  # type: ignore[attr-defined]
+        error = self._check_item(msg, mtype, command in LOCATION_COMMANDS)
+        if error is None and mtype == 0 and command == M.MAV_CMD_DO_JUMP \
+                and not 0 < msg.param1 < up.count:  # type: ignore[attr-defined]
+            error = M.MAV_MISSION_ERROR  # a jump to item 0 or past the upload (0: measured)
+        if error is not None:
+            # MissionItemProtocol: a refused item ends the upload (items stored so far stay).
+            del self._uploads[mtype]
+            self._ack(msg, error, mtype)
             return
         item = normalise(msg)
         if mtype != 0:
@@ -274,7 +298,7 @@ class MissionServer:
 
     def _on_request_list(self, msg: object, now_s: float) -> None:
         mtype = self._mission_type(msg)
-        if mtype not in self.items or not self._mavlink2_ok(msg, mtype):
+        if not self._mavlink2_ok(msg, mtype):
             return
         if mtype in self._uploads:
             self._ack(msg, M.MAV_MISSION_DENIED, mtype)
@@ -284,7 +308,7 @@ class MissionServer:
 
     def _on_request(self, msg: object, now_s: float) -> None:
         mtype = self._mission_type(msg)
-        if mtype not in self.items or not self._mavlink2_ok(msg, mtype):
+        if not self._mavlink2_ok(msg, mtype):
             return
         if mtype in self._uploads:
             self._ack(msg, M.MAV_MISSION_DENIED, mtype)

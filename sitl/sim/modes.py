@@ -18,6 +18,9 @@ INFO = M.MAV_SEVERITY_INFO
 STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE = 0, 2, 3, 4, 5, 6, 9, 17
 SMART_RTL = 21
 SUPPORTED = (STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE, SMART_RTL)
+ARDUCOPTER_MODES = frozenset({*range(0, 8), 9, 11, *range(13, 26), 27, 28})
+"""Mode numbers a SITL quad has (the rest get "No such mode N": 8, 10, 12, 26 and 29 up,
+measured); the simulator flies only ``SUPPORTED``."""
 NEEDS_POSITION = (AUTO, GUIDED, LOITER, RTL, BRAKE, SMART_RTL)
 AUTO_ALLOW_ARMING = 1
 LAND_COMPLETE_S = 2.07

@@ -144,13 +144,20 @@ DEFAULT_PARAMS: tuple[ParamSpec, ...] = (
 )
 
 
+_INT_RANGES = {U8: (0, 255), I8: (-128, 127), I16: (-32768, 32767),
+               I32: (-2 ** 31, 2 ** 31 - 1)}
+
+
 def _coerce(value: float, ptype: int) -> float:
-    """Store a value the way the vehicle's type holds it (integers truncate like C casts)."""
+    """Store a value the way the vehicle's type holds it: integers truncate like C casts and
+    are held within their type (AP_Param::set_float: PARAM_SET ANGLE_MAX 70000 or 1e38 is
+    32767, -1e38 is -32768 on SITL)."""
     if ptype == F32:
         return float(value)
     if not math.isfinite(value):
         raise ValueError(f"parameter value {value!r} is not finite")
-    return float(int(value))
+    low, high = _INT_RANGES[ptype]
+    return float(min(high, max(low, int(value))))
 
 
 def load_parm_file(path: str | Path) -> dict[str, float]:

@@ -22,7 +22,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sitl.airframe import Airframe
 
-from . import boot, commands, failsafes, modes, telemetry
+from . import boot, commands, failsafes, inbound, modes, telemetry
 from .autopilot_mission import MissionRunner, RunState
 from .battery import Battery, PowerModel
 from .channels import Channels
@@ -36,6 +36,7 @@ from .signing import VehicleSigning
 from .state import FailsafeState, Home, Mode, Timeline
 from .streams import Streams
 from .telemetry import build_message
+from .validation import mission_item_error
 
 __all__ = ["SimVehicle"]
 
@@ -70,7 +71,7 @@ class SimVehicle:
         self.power = power or PowerModel()
         self.phys.yaw_rad = math.radians(home.heading_deg)
         self.missions = MissionServer(self.send, self.text, self._on_items_changed,
-                                      self._home_item, validate_fence)
+                                      self._home_item, validate_fence, mission_item_error)
         self.fence_geom = FenceGeometry()
         p = self.params
         if airframe is not None:
@@ -83,6 +84,8 @@ class SimVehicle:
         self.link_up = False
         self.boots = 0
         self.reboot_requested = False
+        self.faults: list[inbound.Fault] = []
+        """Messages a handler failed on (logged and dropped): a simulator bug each."""
         self.signing = VehicleSigning()
         """The stored signing key and per-channel signing state (kept across reboots)."""
         self.utc_s = time.time()
@@ -206,20 +209,12 @@ class SimVehicle:
         """Parse and handle bytes from the client on ``channel``. Once signing is on,
         messages without a valid signature are dropped here (but for ArduPilot's exceptions,
         see signing.py), before anything else sees them."""
-        for msg in self.channels.parse(channel, data):
-            self.receive(msg, channel)
+        inbound.deliver_bytes(self, data, channel)
 
     def receive(self, msg: Any, channel: int = 0) -> None:
-        """Handle one parsed message from a GCS on ``channel`` (replies go back there)."""
-        if not self.booted or msg.get_type() == "BAD_DATA":
-            return
-        target = getattr(msg, "target_system", 0)
-        if target not in (0, self.sysid) and msg.get_type() != "HEARTBEAT":
-            return
-        with self.channels.replying(channel):
-            if self.missions.handle(msg, self.sim_time_s):
-                return
-            commands.handle(self, msg)
+        """Handle one parsed message from a GCS on ``channel`` (replies go back there);
+        checked and contained by ``inbound.deliver``."""
+        inbound.deliver(self, msg, channel)
 
     # ---- time -------------------------------------------------------------------------------
     def step(self, dt: float) -> None:

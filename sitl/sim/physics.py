@@ -170,6 +170,24 @@ class Physics:
         """Advance dt seconds toward ``target``. Returns True on the step that touches down."""
         self._step_horizontal(dt, target)
         self._step_vertical(dt, target)
+        return self._move(dt)
+
+    def fall(self, dt: float) -> bool:
+        """Motors stopped in the air (a disarm in flight): fall, drag-limited, drift with the
+        wind. Returns True on the step that hits the ground."""
+        c1, c2 = self.drag
+        drag = drag_accel_mss(self.vu, c1, c2)
+        self.vu += (-GRAVITY_MSS + (drag if self.vu < 0 else -drag)) * dt
+        air_n, air_e = self.vn - self.wind_n, self.ve - self.wind_e
+        air = math.hypot(air_n, air_e)
+        if air > 1e-6:
+            slow = min(air, drag_accel_mss(air, c1, c2) * dt) / air
+            self.vn -= air_n * slow
+            self.ve -= air_e * slow
+        self.roll_rad = self.pitch_rad = 0.0
+        return self._move(dt)
+
+    def _move(self, dt: float) -> bool:
         self.north_m += self.vn * dt
         self.east_m += self.ve * dt
         self.up_m += self.vu * dt

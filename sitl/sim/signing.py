@@ -41,6 +41,8 @@ KEY_LOAD_AHEAD = 60 * 100 * 1000
 """A loaded key's timestamp starts one minute (in 10 us units) past the stored one."""
 SAVE_PERIOD_S = 30.0
 SIGNING_EPOCH_UNIX_S = 1420070400
+TIMESTAMP_MASK = 2 ** 48 - 1
+"""The signature's timestamp field is 48 bits (10 us units since 2015)."""
 
 
 def accept_unsigned(channel: int, _mav: object, msgid: int) -> bool:
@@ -91,7 +93,9 @@ class VehicleSigning:
         """SETUP_SIGNING: store the key and activate it on every channel."""
         all_zero = initial_timestamp == 0 and not any(secret_key)
         self.key = None if all_zero else bytes(secret_key)
-        self.stored_timestamp = int(initial_timestamp)
+        # SETUP_SIGNING carries 64 bits, the wire 48: a larger timestamp goes out as its low 48
+        # bits anyway, and kept so it can count on without overflowing the packer's uint64.
+        self.stored_timestamp = int(initial_timestamp) & TIMESTAMP_MASK
         for channel, state in self._channels.items():
             self._load(channel, state)
 

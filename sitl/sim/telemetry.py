@@ -25,6 +25,22 @@ _SENSORS_GPS = (0x5371FC2F, 0x5361FC2F, 0x4771FC2F)
 _BATTERY_BIT = 1 << 25
 _PREARM_BIT = 1 << 28
 _FENCE_BIT = 1 << 23
+I16, U16, I32 = (-2 ** 15, 2 ** 15 - 1), (0, 2 ** 16 - 1), (-2 ** 31, 2 ** 31 - 1)
+
+
+def _fit(value: float, limits: tuple[int, int]) -> int:
+    """A measured value in an integer field, held at the field's limits.
+
+    The simulated state can run far (a 600 km/s SIM_WIND_SPD, a pack drained at kA); a flight
+    controller's C conversion never fails to send, so neither does the simulator's.
+
+    >>> _fit(1e12, I16), _fit(-math.inf, U16), _fit(12.4, I32)
+    (32767, 0, 12)
+    """
+    low, high = limits
+    if math.isnan(value):
+        return 0
+    return low if value <= low else high if value >= high else round(value)
 
 
 def _sys_status(v: SimVehicleLike) -> Any:
@@ -40,16 +56,16 @@ def _sys_status(v: SimVehicleLike) -> Any:
             health |= _FENCE_BIT
     b = v.battery
     return M.MAVLink_sys_status_message(
-        present, enabled, health, 0, round(b.voltage_v * 1000), round(b.current_a * 100),
+        present, enabled, health, 0, _fit(b.voltage_v * 1000, U16), _fit(b.current_a * 100, I16),
         b.remaining_pct, 0, 0, 0, 0, 0, 0)
 
 
 def _battery_status(v: SimVehicleLike) -> Any:
     b = v.battery
-    cells = [round(b.voltage_v * 1000)] + [65535] * 9
+    cells = [_fit(b.voltage_v * 1000, U16)] + [65535] * 9
     return M.MAVLink_battery_status_message(
         0, M.MAV_BATTERY_FUNCTION_UNKNOWN, M.MAV_BATTERY_TYPE_UNKNOWN, 32767, cells,
-        round(b.current_a * 100), round(b.consumed_mah), round(b.consumed_wh * 36),
+        _fit(b.current_a * 100, I16), _fit(b.consumed_mah, I32), _fit(b.consumed_wh * 36, I32),
         b.remaining_pct, 0, v.battery_charge_state(), [0, 0, 0, 0], 0, 0)
 
 
@@ -57,9 +73,9 @@ def _global_position_int(v: SimVehicleLike) -> Any:
     p = v.phys
     lat, lon = v.latlon()
     return M.MAVLink_global_position_int_message(
-        v.time_boot_ms(), round(lat * 1e7), round(lon * 1e7), round(v.alt_amsl_m() * 1000),
-        round(v.alt_rel_m() * 1000), round(p.vn * 100), round(p.ve * 100), round(-p.vu * 100),
-        round((math.degrees(p.yaw_rad) % 360) * 100))
+        v.time_boot_ms(), _fit(lat * 1e7, I32), _fit(lon * 1e7, I32),
+        _fit(v.alt_amsl_m() * 1000, I32), _fit(v.alt_rel_m() * 1000, I32), _fit(p.vn * 100, I16),
+        _fit(p.ve * 100, I16), _fit(-p.vu * 100, I16), round((math.degrees(p.yaw_rad) % 360) * 100))
 
 
 def _gps_raw_int(v: SimVehicleLike) -> Any:
@@ -72,8 +88,8 @@ def _gps_raw_int(v: SimVehicleLike) -> Any:
     lat, lon = v.latlon()
     cog = round((math.degrees(math.atan2(p.ve, p.vn)) % 360) * 100) if p.groundspeed_ms > 0.2 else 0
     return M.MAVLink_gps_raw_int_message(
-        v.time_boot_ms() * 1000, fix, round(lat * 1e7), round(lon * 1e7),
-        round(v.alt_amsl_m() * 1000), 121, 200, round(p.groundspeed_ms * 100), cog, 10)
+        v.time_boot_ms() * 1000, fix, _fit(lat * 1e7, I32), _fit(lon * 1e7, I32),
+        _fit(v.alt_amsl_m() * 1000, I32), 121, 200, _fit(p.groundspeed_ms * 100, U16), cog, 10)
 
 
 def _vfr_hud(v: SimVehicleLike) -> Any:
@@ -108,7 +124,7 @@ def home_position(v: SimVehicleLike) -> Any | None:
     if h is None:
         return None
     return M.MAVLink_home_position_message(
-        round(h.lat * 1e7), round(h.lon * 1e7), round(h.alt_m * 1000), 0.0, 0.0, 0.0,
+        _fit(h.lat * 1e7, I32), _fit(h.lon * 1e7, I32), _fit(h.alt_m * 1000, I32), 0.0, 0.0, 0.0,
         [math.nan] * 4, 0.0, 0.0, 0.0, v.time_boot_ms() * 1000)
 
 
@@ -118,7 +134,7 @@ def _position_target(v: SimVehicleLike) -> Any | None:
     n, e, up = v.guided_target
     lat, lon = offset_latlon(v.start.lat, v.start.lon, n, e)
     return M.MAVLink_position_target_global_int_message(
-        v.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFDF8, round(lat * 1e7), round(lon * 1e7),
+        v.time_boot_ms(), M.MAV_FRAME_GLOBAL, 0xFDF8, _fit(lat * 1e7, I32), _fit(lon * 1e7, I32),
         v.start.alt_m + up, 0, 0, 0, 0, 0, 0, 0, 0)
 
 

@@ -43,6 +43,8 @@ __all__ = ["SimVehicle"]
 JERK_FACTOR = 0.62
 AUTO_TAKEOFF_WITHOUT_THROTTLE = 2
 """AUTO_OPTIONS bit: AllowTakeOffWithoutRaisingThrottle."""
+MAX_WIND_MS = 100.0
+"""SIM_WIND_SPD flown at most (a 600 km/s wind set over MAVLink drifted the copter for ever)."""
 SPOOL_UP_S = 3.0
 """Motors spooling up before a takeoff climbs (recorded takeoffs start ~2 s late)."""
 
@@ -96,7 +98,7 @@ class SimVehicle:
     # ---- boot -------------------------------------------------------------------------
     def _reset_runtime(self) -> None:
         """State that a reboot forgets (parameters, stored missions and position persist)."""
-        self.sysid = int(self.params.get("MAV_SYSID"))
+        self.sysid = int(self.params.get("MAV_SYSID")) & 0xFF  # a uint8 on the wire (32767: 255)
         self.channels = Channels(self.sysid, self.signing)
         self.booted = False
         self.sim_time_s = 0.0
@@ -228,8 +230,9 @@ class SimVehicle:
             fn()
         self._sync_physics_params()
         target = modes.nav_target(self) if self.armed else None
-        if self.armed:
-            touched = self.phys.step(dt, target or self._hold_target())
+        if self.armed or not self.phys.on_ground:  # disarmed in the air: it falls
+            touched = self.phys.step(dt, target or self._hold_target()) if self.armed \
+                else self.phys.fall(dt)
             if touched:
                 self.touchdown_s = self.sim_time_s
                 self.text(INFO, f"SIM Hit ground at {self.phys.touchdown_speed_ms:f} m/s")
@@ -251,7 +254,9 @@ class SimVehicle:
         self.phys.accel_mss = max(0.3, JERK_FACTOR * p.get("WPNAV_ACCEL") / 100.0)
         self.phys.accel_z_mss = max(0.5, p.get("WPNAV_ACCEL_Z") / 100.0)
         self.phys.angle_max_deg = p.get("ANGLE_MAX") / 100.0
-        self.phys.set_wind(p.get("SIM_WIND_SPD"), p.get("SIM_WIND_DIR"))
+        # SITL takes any wind; past MAX_WIND_MS the simulated state only runs away.
+        wind = max(-MAX_WIND_MS, min(MAX_WIND_MS, p.get("SIM_WIND_SPD")))
+        self.phys.set_wind(wind, p.get("SIM_WIND_DIR"))
         self.battery.capacity_mah = p.get("BATT_CAPACITY")
         if self.airframe is not None:  # SITL's frame model sets the pack, not SIM_BATT_*
             self.battery.full_voltage_v = self.airframe.full_voltage_v

@@ -363,6 +363,11 @@ class MissionServer:
                 up.last_request_s = now_s
                 self._request_next(up)
 
+    def reboot(self) -> None:
+        """Transfers live in RAM: a reboot ends them (the stored lists stay). Their timers run
+        on the boot's clock, so one left over would wait the whole last boot's length."""
+        self._uploads.clear()
+
     def replace_item(self, mtype: int, seq: int, item: StoredItem) -> None:
         """Test hook: overwrite a stored item."""
         self.items[mtype][seq] = replace(item)

@@ -152,6 +152,7 @@ class SimVehicle:
         """Forget runtime state (streams, mode, home); keep parameters and stored items."""
         self.reboot_requested = False
         self.signing.reboot()
+        self.missions.reboot()
         self._reset_runtime()
         self.phys.freeze()
 

@@ -22,7 +22,9 @@ from groundcontrol.fleet.setup import (
     start_sim,
     start_time_s,
 )
+from groundcontrol.fleet.store.owner import own_store
 from groundcontrol.fleet.store.sqlite import Store
+from planner.scenario import Scenario
 
 __all__ = ["register", "run"]
 
@@ -44,37 +46,40 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from groundcontrol.console.app import ConsoleApp
-    from groundcontrol.console.fleet_backend import FleetConsoleBackend
-
     scenario, folder = load_fleet_scenario(args)
     with tempfile.TemporaryDirectory(prefix="drone-delivery-console-") as tmp:
         store_path = Path(args.store) if args.store else Path(tmp) / "console.sqlite"
-        sim = None if args.connect else start_sim(scenario, folder, args.speedup)
-        try:
-            with Store.open(store_path) as store:
-                if sim is not None:
-                    controller = build_sim_controller(scenario, folder, sim, store, args)
-                    where = f"built-in sim x{args.speedup:g}"
-                else:
-                    controller = _connected(scenario, store, args)
-                    where = args.connect
-                controller.start()
-                try:
-                    ConsoleApp(FleetConsoleBackend(controller, f"{scenario.name} · {where}"
-                                                   )).run()
-                finally:
-                    controller.stop()
-        finally:
+        # Owned before the simulator starts: a refused console starts nothing.
+        with own_store(store_path):
+            return _run_owned(scenario, folder, store_path, args)
+
+
+def _run_owned(scenario: Scenario, folder: Path, store_path: Path,
+               args: argparse.Namespace) -> int:
+    from groundcontrol.console.app import ConsoleApp
+    from groundcontrol.console.fleet_backend import FleetConsoleBackend
+
+    sim = None if args.connect else start_sim(scenario, folder, args.speedup)
+    try:
+        with Store.open(store_path) as store:
             if sim is not None:
-                sim.stop()
+                controller = build_sim_controller(scenario, folder, sim, store, args)
+                where = f"built-in sim x{args.speedup:g}"
+            else:
+                controller = _connected(scenario, store, args)
+                where = args.connect
+            controller.start()
+            try:
+                ConsoleApp(FleetConsoleBackend(controller, f"{scenario.name} · {where}")).run()
+            finally:
+                controller.stop()
+    finally:
+        if sim is not None:
+            sim.stop()
     return 0
 
 
-def _connected(scenario: object, store: Store, args: argparse.Namespace) -> FleetController:
-    from planner.scenario import Scenario
-
-    assert isinstance(scenario, Scenario)
+def _connected(scenario: Scenario, store: Store, args: argparse.Namespace) -> FleetController:
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     start_s = start_time_s(store, releases)
     holder: list[FleetController] = []

@@ -31,6 +31,7 @@ from groundcontrol.fleet.setup import (
     start_time_s,
 )
 from groundcontrol.fleet.stats import FleetSummary
+from groundcontrol.fleet.store.owner import own_store
 from groundcontrol.fleet.store.sqlite import Store
 from planner.scenario import Scenario
 
@@ -78,15 +79,16 @@ def run(args: argparse.Namespace) -> int:
     scenario, folder = load_fleet_scenario(args)
     with tempfile.TemporaryDirectory(prefix="drone-delivery-demo-") as tmp:
         store_path = Path(args.store) if args.store else Path(tmp) / "demo.sqlite"
-        sim = start_sim(scenario, folder, args.speedup)
-        try:
-            with Store.open(store_path) as store:
-                controller = build_sim_controller(scenario, folder, sim, store, args)
-                if args.headless:
-                    return _headless(controller, args)
-                return _console(controller, scenario, args)
-        finally:
-            sim.stop()
+        with own_store(store_path):  # before the simulator: a refused demo starts nothing
+            sim = start_sim(scenario, folder, args.speedup)
+            try:
+                with Store.open(store_path) as store:
+                    controller = build_sim_controller(scenario, folder, sim, store, args)
+                    if args.headless:
+                        return _headless(controller, args)
+                    return _console(controller, scenario, args)
+            finally:
+                sim.stop()
 
 
 def _headless(controller: FleetController, args: argparse.Namespace) -> int:

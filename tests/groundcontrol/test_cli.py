@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from groundcontrol.cli.main import main
+from groundcontrol.fleet.store.sqlite import Store
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, str]:
@@ -23,6 +24,7 @@ def test_each_call_writes_to_the_stdout_of_that_moment(
     # A default argument bound to sys.stdout at import time would send the second call's
     # output to the first (by then closed) stream: seen as "I/O operation on closed file".
     db = str(tmp_path / "o.db")
+    Store.open(db).close()  # order list reads an existing store; it never creates one
     for argv, expected in ((["order", "list", "--store", db], "0 orders"),
                            (["plan", "--out", str(tmp_path / "out"),
                              "--orders", str(_one_order(tmp_path))], "1 of 1 orders feasible")):

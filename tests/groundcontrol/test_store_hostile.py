@@ -382,3 +382,16 @@ def test_two_runs_on_one_store_the_second_is_refused_and_a_killed_owner_is_taken
     with Store.open(store, create=False) as s:
         canberra = ROOT / "missions" / "scenarios" / "canberra"
         assert s.setting("scenario") == str(canberra.resolve())
+
+
+@pytest.mark.parametrize("command", ["demo", "console"])
+def test_the_demo_and_console_take_the_owner_lock_before_starting_anything(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "shift.db"
+    Store.open(store).close()
+    with own_store(store):
+        argv = [command, "--store", str(store)] + (["--headless"] if command == "demo" else [])
+        assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "in use by another drone-delivery process" in err[0]
+    assert f"pid {os.getpid()}" in err[0]

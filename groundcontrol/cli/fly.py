@@ -264,6 +264,10 @@ def _fly(url: str, mission: Mission, config: FlightConfig, args: argparse.Namesp
          out: TextIO) -> FlightOutcome:
     with Link(url, heartbeat_period_s=1.0 / config.speedup) as link:
         channel = link.wait_vehicle(args.sysid, timeout_s=30.0)
+        link.pin(channel.sysid)  # the vehicle connected to, and no other, is flown
+        link.add_stranger_listener(lambda sysid, mtype: print(
+            f"drone-delivery fly: warning: system {sysid} appeared on {url} ({mtype}); "
+            f"ignored, flying vehicle {channel.sysid} only", file=sys.stderr, flush=True))
         if use_stored_key(link, channel.sysid):  # a signed vehicle ignores us otherwise
             out.write(f"signing with the key kept for vehicle {channel.sysid}\n")
         out.write(f"connected to vehicle {channel.sysid} on {url}; mission {mission.name}: "

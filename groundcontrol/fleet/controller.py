@@ -200,6 +200,7 @@ class FleetController(FleetViews):
         self.stop()
 
     def _connect(self) -> None:
+        watched: list[Any] = []
         for drone_id, drone in self.drones.items():
             link = self._links.connect(self._endpoints[drone_id])
             # A vehicle set up for signing ignores unsigned commands: sign with its kept key
@@ -208,6 +209,10 @@ class FleetController(FleetViews):
                     link, drone.sysid):
                 self.emit(FleetEventKind.NOTE, f"{drone_id}: signing with its kept key",
                           drone_id)
+            link.pin(drone.sysid)  # another sysid on this link is reported, never followed
+            if link not in watched:  # one report per link, however many drones it serves
+                watched.append(link)
+                link.add_stranger_listener(self._stranger_watcher(link.url))
             channel = link.vehicle(drone.sysid)
             tracker = VehicleTracker(drone.sysid)
             channel.subscribe(tracker.update)
@@ -223,6 +228,15 @@ class FleetController(FleetViews):
             if tracker.snapshot().heartbeats == 0:
                 self.emit(FleetEventKind.NOTE, f"no HEARTBEAT from {drone_id}", drone_id,
                           severity="warning")
+
+    def _stranger_watcher(self, url: str) -> Callable[[int, str], None]:
+        def watch(sysid: int, mtype: str) -> None:
+            ours = {d.sysid: i for i, d in self.drones.items()}
+            self.emit(FleetEventKind.NOTE, f"system {sysid} appeared on {url} ({mtype}) and is "
+                      f"ignored: not one of our drones ({', '.join(map(str, sorted(ours)))})",
+                      severity="warning")
+
+        return watch
 
     def _text_watcher(self, drone_id: str, tracker: VehicleTracker) -> Callable[[Any], None]:
         seen = [0.0]

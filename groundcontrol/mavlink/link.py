@@ -229,6 +229,10 @@ class Link:
         self._signing: _SigningConfig | None = None
         self._sig_counts: dict[int, list[int]] = {}
         """Per vehicle sysid: [good, bad, stale, unsigned] since the key was set."""
+        self._pinned: set[int] = set()
+        """The vehicles this link serves once ``pin`` was called; others are strangers."""
+        self._strangers: dict[int, int] = {}
+        self._stranger_listeners: list[Callable[[int, str], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Link:
@@ -273,6 +277,41 @@ class Link:
             if channel is None:
                 channel = self._channels[sysid] = LinkChannel(self, sysid, compid)
             return channel
+
+    def pin(self, sysid: int) -> None:
+        """Serve vehicle ``sysid`` only (with any other pinned before): messages from another
+        system id are dropped, counted and reported once to the stranger listeners, so a
+        second autopilot or a spoofer on the link is never taken for the vehicle."""
+        with self._lock:
+            self._pinned.add(sysid)
+            for other in [s for s in self._channels if s not in self._pinned]:
+                self._channels[other].hub.close()  # reported on its next message
+                del self._channels[other]
+
+    def add_stranger_listener(self, callback: Callable[[int, str], None]) -> None:
+        """``callback(sysid, message_type)`` on the first message from each unpinned sysid."""
+        with self._lock:
+            self._stranger_listeners.append(callback)
+
+    def strangers(self) -> dict[int, int]:
+        """Messages dropped per unpinned system id since ``pin``."""
+        with self._lock:
+            return dict(self._strangers)
+
+    def _stranger(self, sysid: int, mtype: str) -> bool:
+        """Count a message from an unpinned sysid; True when it is to be dropped."""
+        with self._lock:
+            if not self._pinned or sysid in self._pinned:
+                return False
+            first = sysid not in self._strangers
+            self._strangers[sysid] = self._strangers.get(sysid, 0) + 1
+            listeners = list(self._stranger_listeners) if first else []
+        if first:
+            log.warning("%s: dropping %s from system %d: this link serves %s", self.url, mtype,
+                        sysid, sorted(self._pinned))
+        for callback in listeners:
+            callback(sysid, mtype)
+        return True
 
     def sysids(self) -> list[int]:
         """System ids of the vehicles heard on this link so far."""
@@ -625,6 +664,8 @@ class Link:
             return
         if mtype == "HEARTBEAT" and msg.type == mavlink.MAV_TYPE_GCS:
             return  # another ground station on the same link
+        if self._pinned and self._stranger(sysid, mtype):
+            return
         if not self._judge_signature(sysid, msg):
             return
         channel = self._channels.get(sysid)

@@ -234,3 +234,22 @@ def test_udpin_link_answers_the_vehicle_that_wrote_first():
         msgs = mavlink.MAVLink(None).parse_buffer(data) or []
         assert msgs and msgs[0].get_type() == "HEARTBEAT" and msgs[0].get_srcSystem() == 255
     vehicle.close()
+
+
+def test_a_pinned_link_drops_and_reports_another_sysid(server):
+    # Two autopilots answer on one link: pinned to the one connected to, the other is
+    # never taken for the vehicle (no channel, no HEARTBEAT on ours), and is reported once.
+    with Link(server.url, heartbeat_period_s=0.1) as link:
+        ours = link.wait_vehicle(1, timeout_s=5)
+        seen: list[tuple[int, str]] = []
+        link.add_stranger_listener(lambda sysid, mtype: seen.append((sysid, mtype)))
+        link.pin(1)
+        assert _wait(lambda: link.strangers().get(2, 0) >= 3)
+        assert link.sysids() == [1]
+        assert [s for s, _ in seen] == [2]  # reported once, however many it sends
+        with ours.inbox(["HEARTBEAT"]) as box:
+            for _ in range(5):
+                msg = box.get(2.0)
+                assert msg is not None and msg.get_srcSystem() == 1
+        with pytest.raises(ResponseTimeout):
+            link.wait_vehicle(2, timeout_s=0.5)

@@ -185,7 +185,7 @@ class ProgressTracker:
             reason = FlightReason.COMPLETED if self.delivered else FlightReason.NOT_DELIVERED
             detail = self.text_seen or ""
         elif failsafe is not None:
-            reason, detail = failsafe, f"ended in {s.mode} at seq {self.max_seq}"
+            reason, detail = failsafe, f"ended in {s.mode} {self._where(s)}"
         elif self.requested_mode is not None:
             reason = FlightReason.ABORTED
             detail = (f"{self.requested_mode} as the operator asked, after seq {self.max_seq}; "
@@ -204,6 +204,19 @@ class ProgressTracker:
                              FlightState.DONE if reason is FlightReason.COMPLETED
                              else FlightState.FAILED, self.max_seq,
                              energy_wh=s.energy_wh)
+
+    def _where(self, s: VehicleState) -> str:
+        """Where in the mission a flight ended, only from what was seen (a flight followed
+        from a re-attach may never have shown its progress in AUTO: no made-up "seq 0")."""
+        if self.max_seq:
+            where = f"after mission item {self.max_seq} of {self.last_seq}"
+        elif s.mission_seq:
+            where = f"with the vehicle's current mission item {s.mission_seq} of {self.last_seq}"
+        else:
+            where = "with no mission progress seen in AUTO while followed"
+        released = ("parcel released" if self.delivered else "parcel not seen released"
+                    if self.mission.delivery_seq is not None else "no delivery item")
+        return f"{where}, {released}"
 
     def failsafe_reason(self, s: VehicleState) -> FlightReason | None:
         """The failsafe or mode change the vehicle's recent texts and state show, if any."""

@@ -242,3 +242,23 @@ def test_waypoints_file_delivery_is_derived():
     m = mission_from_items("w", items)
     assert (m.delivery_seq, m.dropoff_seq) == (4, 2)
     assert mission_from_items("w", items[:3]).delivery_seq is None
+
+
+@needs_reference
+def test_a_failsafe_seen_only_after_a_reattach_names_what_was_seen_not_seq_0():
+    # A ground station that restarted finds the vehicle already returning: the ending says
+    # so, with the vehicle's own mission item, instead of "at seq 0".
+    import dataclasses
+
+    from groundcontrol.mavlink.vehicle import StatusText, VehicleState
+
+    mission = Mission("m", tuple(_recorded_mission(recordings.load("delivery_flight")).items),
+                      delivery_seq=6, dropoff_seq=5)
+    progress = ProgressTracker(mission, since_s=time.monotonic() - 1.0)
+    texts = (StatusText(2, "GCS Failsafe", time.monotonic()),)
+    air = VehicleState(1, mode="RTL", armed=True, mission_seq=3, texts=texts)
+    assert progress.update(air) is FlightState.RETURNING
+    outcome = progress.ending(dataclasses.replace(air, armed=False))
+    assert outcome is not None and outcome.reason is FlightReason.GCS_FAILSAFE
+    assert outcome.detail == ("ended in RTL with the vehicle's current mission item 3 of 11, "
+                              "parcel not seen released")

@@ -20,8 +20,9 @@ __all__ = ["LOCATION_COMMANDS", "MissionServer", "StoredItem"]
 
 UPLOAD_TIMEOUT_S = 8.0
 REREQUEST_S = 1.0
-MAX_ITEMS = {0: 650, 1: 84, 2: 100}
-"""Items per list; MISSION_COUNT 65535 on SITL 4.7: NO_SPACE, "Only 650 items are supported"."""
+MAX_ITEMS = {0: 650, 1: 70, 2: 46}
+"""Items per list, as SITL 4.7 answers MISSION_COUNT one over: NO_SPACE and "Only 650 | 70 |
+46 items are supported" for mission, fence and rally (probed 2026-12-06)."""
 
 M = mavlink
 LOCATION_COMMANDS = frozenset({

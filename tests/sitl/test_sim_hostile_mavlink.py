@@ -251,6 +251,10 @@ CASES: tuple[Case, ...] = (
          mission(M.MAV_MISSION_INVALID_PARAM7), "same"),
     Case("MISSION_COUNT 65535", lambda t: [M.MAVLink_mission_count_message(t, 1, 65535, 0)],
          mission(M.MAV_MISSION_NO_SPACE, "Only 650 items are supported"), "same"),
+    Case("MISSION_COUNT fence 71", lambda t: [M.MAVLink_mission_count_message(t, 1, 71, 1)],
+         mission(M.MAV_MISSION_NO_SPACE, "Only 70 items are supported"), "same"),
+    Case("MISSION_COUNT rally 47", lambda t: [M.MAVLink_mission_count_message(t, 1, 47, 2)],
+         mission(M.MAV_MISSION_NO_SPACE, "Only 46 items are supported"), "same"),
     Case("MISSION_COUNT mission type 7", lambda t: [M.MAVLink_mission_count_message(t, 1, 2, 7)],
          mission(M.MAV_MISSION_UNSUPPORTED), "same"),
     # ---- other hostile input ---------------------------------------------------------------

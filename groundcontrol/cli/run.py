@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
               f"drones, {len(releases)} orders, store {args.store}", flush=True)
         try:
             controller.start()
+            if not any(t.snapshot().heartbeats for t in controller.trackers.values()):
+                raise GroundControlError(
+                    f"no vehicle answered on {args.connect} within {config.resync_wall_s:.0f} s; "
+                    "check --connect and that the vehicles are running (the store is kept: "
+                    "run again to resume)")
             summary = controller.run_until_done(args.timeout)
         except GroundControlError as exc:
             print(f"drone-delivery run: {exc}", file=sys.stderr)

@@ -112,7 +112,11 @@ class FleetViews(FleetState):
             if stalled is not None and stalled():
                 break
             if time.monotonic() > deadline:
-                raise GroundControlError(f"orders still open after {timeout_wall_s:.0f} s: "
-                                         f"{', '.join(self.open_orders())}")
+                still = self.open_orders()
+                waiting = self.pending_releases()
+                what = ", ".join(still) if still else "none placed yet"
+                raise GroundControlError(
+                    f"orders still open after {timeout_wall_s:.0f} s: {what}"
+                    + (f"; {waiting} more not yet placed" if waiting else ""))
             time.sleep(0.1)
         return self.summary()

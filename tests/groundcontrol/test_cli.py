@@ -90,3 +90,27 @@ def test_every_order_gets_files_of_its_own_whatever_its_id(
     assert "ORD.1.plan" in plans and "a_b.plan" in plans
     names = {json.loads(p.read_text())["droneDelivery"]["orderId"] for p in out.glob("*.plan")}
     assert names == set(ids)
+
+
+def test_run_with_no_vehicle_answering_says_so_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import functools
+    import socket
+
+    import groundcontrol.cli.run as run_cli
+    from groundcontrol.fleet.model import FleetConfig
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port nothing answers on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(run_cli, "FleetConfig", functools.partial(FleetConfig, resync_wall_s=1.0))
+    db = tmp_path / "r.db"
+    code = main(["run", "--connect", f"udpin:127.0.0.1:{port}", "--store", str(db),
+                 "--orders", "2", "--timeout", "30"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == [f"drone-delivery run: no vehicle answered on udpin:127.0.0.1:{port} within "
+                   "1 s; check --connect and that the vehicles are running (the store is kept: "
+                   "run again to resume)"]
+    assert Store.open(db, create=False).orders() == []  # nothing placed, nothing flown

@@ -127,6 +127,9 @@ class Rule(Enum):
     NO_PATH = "no_path"
     ENERGY = "energy"
     DEADLINE = "deadline"
+    MISSION = "mission"
+    """The plan is sound but its mission cannot be built for the vehicle (a fence beyond
+    ArduCopter's storage, a value MAVLink cannot carry): decided by the ground station."""
 
 
 @dataclass(frozen=True, slots=True)

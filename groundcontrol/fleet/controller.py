@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.flight_job import FlightJob, JobReport
+from groundcontrol.fleet.mission_check import checked_plan_fn
 from groundcontrol.fleet.model import (
     Clock,
     FleetConfig,
@@ -54,6 +55,7 @@ from groundcontrol.mavlink.messages import VehicleChannel
 from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.vehicle import VehicleTracker
 from missions.build import build_mission
+from missions.errors import MissionBuildError
 from missions.items import Mission
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import (
@@ -153,7 +155,8 @@ class FleetController(FleetViews):
 
     def _new_dispatcher(self) -> Dispatcher:
         return Dispatcher(fleet_of(self.scenario), self._depot_models,
-                          planner_plan_fn(self.planner), promise_s=self.scenario.promise_s,
+                          checked_plan_fn(planner_plan_fn(self.planner), self.scenario.airspace,
+                                          self.scenario.depots), promise_s=self.scenario.promise_s,
                           seed=self.config.seed, start_s=0.0,
                           slack_s=self.config.promise_slack_s,
                           separation=self.config.separation)
@@ -380,7 +383,13 @@ class FleetController(FleetViews):
                 continue
             if self.store.order(sortie.order_id).state is not OrderState.ASSIGNED:
                 continue  # its flight has been started or settled already
-            self.start_job(sortie, reattach=False)
+            try:
+                self.start_job(sortie, reattach=False)
+            except MissionBuildError as exc:
+                # Planning refuses such plans (checked_plan_fn); should one slip through, the
+                # drone stays on the ground and the order moves or fails with the reason.
+                self.fault(drone_id, f"the mission of {sortie.order_id} cannot be built: {exc}",
+                           now, recover_after=True)
 
     def _snapshots(self, now: float) -> None:
         from groundcontrol.fleet.store.sqlite import VehicleSnapshot

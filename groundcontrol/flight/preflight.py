@@ -155,14 +155,19 @@ def check_params(
         except ParameterTimeout as exc:
             results.append(CheckResult(f"param {req.name}", False, str(exc)))
             continue
-        if req.satisfied_by(value):
+        finite = math.isfinite(value)
+        if not finite and not configure:
+            # No ArduPilot parameter holds NaN or infinity: the vehicle is broken or lying.
+            results.append(CheckResult(f"param {req.name}", False, _not_a_number(value)))
+            continue
+        if finite and req.satisfied_by(value):
             results.append(CheckResult(f"param {req.name}", True, f"{value:g}"))
             continue
         if not configure:
             results.append(CheckResult(f"param {req.name}", False,
                                        f"is {value:g}, needs {req.check} {req.value:g}: {req.why}"))
             continue
-        wanted = req.value_to_set(value)
+        wanted = req.value_to_set(value if finite else 0.0)  # int(NaN) would raise
         echoed = commander.set_param(req.name, wanted)
         ok = req.satisfied_by(echoed)
         reboot = reboot or (ok and req.name in REBOOT_PARAMS)
@@ -192,6 +197,10 @@ def check_param_dependencies(commander: Commander, mission: Mission) -> list[Che
     names += ["GRIP_ENABLE", "GRIP_TYPE"] if uses_gripper else []
     names += ["WPNAV_SPEED", "ANGLE_MAX"] if mission.cruise_speed_ms is not None else []
     values = _read_params(commander, names)
+    broken = {name: value for name, value in values.items() if not math.isfinite(value)}
+    if broken:
+        return [CheckResult("params", False, "; ".join(
+            f"{name} {_not_a_number(value)}" for name, value in broken.items()))]
     wanted: set[int] = set()
     if values.get("WINCH_TYPE", 0.0) != 0:
         wanted.add(_WINCH_FUNCTION)
@@ -225,17 +234,26 @@ def _servo_gripper(values: dict[str, float]) -> bool:
     return values.get("GRIP_ENABLE") == 1 and values.get("GRIP_TYPE") == _GRIP_TYPE_SERVO
 
 
+def _not_a_number(value: float) -> str:
+    return f"reported as {value} by the vehicle: not a number any parameter can hold"
+
+
+def _function(value: float) -> int:
+    """A SERVOn_FUNCTION as the integer it is; -1 for a value no output function has."""
+    return int(value) if math.isfinite(value) else -1
+
+
 def _find_outputs(commander: Commander, functions: set[int]) -> _Outputs:
     """Search SERVO1..16_FUNCTION for ``functions``, stopping once each has an output."""
     names = [f"SERVO{n}_FUNCTION" for n in range(1, SERVO_OUTPUTS + 1)]
 
     def all_found(got: dict[str, float]) -> bool:
-        return functions <= {int(v) for v in got.values()}
+        return functions <= {_function(v) for v in got.values()}
 
     values = _read_params(commander, names, all_found)
     found: dict[int, int] = {}
     for n, name in enumerate(names, start=1):
-        function = int(values.get(name, 0))
+        function = _function(values.get(name, 0.0))
         if function in functions and function not in found:
             found[function] = n
     unreported = 0 if all_found(values) else len(names) - len(values)

@@ -199,3 +199,27 @@ def test_speed_line_covers_a_fast_enough_vehicle_and_never_fails(channel, fake):
     results = check_param_dependencies(Commander(channel), _payload_mission(None, 12.0))
     assert results[-1] == CheckResult(
         "speed", True, "WPNAV_SPEED 15.0 m/s covers the planned 12.0 m/s; ANGLE_MAX 45.0 deg")
+
+
+@pytest.mark.parametrize("method", [Cmd.DO_WINCH, Cmd.DO_GRIPPER, None])
+def test_nan_parameters_from_the_vehicle_fail_checks_by_name_never_raise(channel, fake, method):
+    """A vehicle answering NaN (a broken autopilot, a hostile one) is the vehicle's fault: the
+    check fails naming the parameter, it is not a crash nor 'bad user input' (exit 2)."""
+    nan = float("nan")
+    fake.params.update({name: (nan, F32) for name in (
+        "WINCH_TYPE", "GRIP_ENABLE", "GRIP_TYPE", "WPNAV_SPEED", "ANGLE_MAX",
+        *(f"SERVO{n}_FUNCTION" for n in range(1, 17)))})
+    commander = Commander(channel)
+    results = check_param_dependencies(commander, _payload_mission(method, 12.0))
+    assert results and all(isinstance(r, CheckResult) for r in results)
+    if method is not None:
+        assert not results[0].ok and "nan" in results[0].detail.lower()
+    needs = _payload_mission(method).required_params or (
+        ParamRequirement("FS_OPTIONS", 2, "bits"), ParamRequirement("GRIP_ENABLE", 1))
+    fake.params.update({req.name: (nan, F32) for req in needs})
+    required, _ = check_params(commander, needs, configure=False)
+    assert len(required) == len(needs) and not any(r.ok for r in required)
+    assert all("reported as nan by the vehicle" in r.detail for r in required)
+    # --configure sets a value that holds, as it would for any wrong value.
+    configured, _ = check_params(commander, needs, configure=True)
+    assert all(r.ok and r.detail.startswith("set nan -> ") for r in configured)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from groundcontrol.errors import GroundControlError
@@ -52,19 +54,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--configure", action="store_true",
                    help="let pre-flight set missing vehicle parameters (may reboot them)")
     p.add_argument("--timeout", type=float, default=24 * 3600.0,
-                   help="wall seconds before giving up (default: a day)")
+                   help="wall seconds before giving up, the wait for the vehicles included "
+                        "(default: a day)")
     p.add_argument("--verbose", action="store_true", help="every flight phase and text")
     p.set_defaults(func=run)
+
+
+MAX_TIMEOUT_S = 366 * 24 * 3600.0
+"""--timeout beyond a year is a typo (and 1e308 overflowed the deadline arithmetic)."""
 
 
 def run(args: argparse.Namespace) -> int:
     scenario, folder = load_fleet_scenario(args)
     if args.store is None:
         raise ValueError("--store PATH is required (the run's memory across restarts)")
+    if not 0 < args.timeout <= MAX_TIMEOUT_S:  # NaN too
+        raise ValueError(f"--timeout must be > 0 and <= {MAX_TIMEOUT_S:g} s, got {args.timeout:g}")
+    started = time.monotonic()
     endpoints = endpoints_from_urls(scenario, args.connect)
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     config = FleetConfig(speedup=args.speedup, configure=args.configure,
                          margin_m=args.margin, auto_recover_s=300.0)
+    # The wait for the vehicles' heartbeats is part of --timeout, not added to it.
+    config = replace(config, resync_wall_s=min(config.resync_wall_s, args.timeout))
     store_path = Path(args.store)
     with own_store(store_path), Store.open(store_path) as store:
         resumed = resume_time_s(store)
@@ -86,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     f"no vehicle answered on {args.connect} within {config.resync_wall_s:.0f} s; "
                     "check --connect and that the vehicles are running (the store is kept: "
                     "run again to resume)")
-            summary = controller.run_until_done(args.timeout)
+            summary = controller.run_until_done(args.timeout, since=started)
         except GroundControlError as exc:
             print(f"drone-delivery run: {exc}", file=sys.stderr)
             return 1

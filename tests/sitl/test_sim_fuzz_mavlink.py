@@ -65,7 +65,7 @@ _INT_RANGES = {"uint8_t": (0, 255), "int8_t": (-128, 127), "uint16_t": (0, 65535
                "int16_t": (-32768, 32767), "uint32_t": (0, 2 ** 32 - 1),
                "int32_t": (-2 ** 31, 2 ** 31 - 1), "uint64_t": (0, 2 ** 64 - 1),
                "int64_t": (-2 ** 63, 2 ** 63 - 1)}
-MAX_INPUT_WALL_S = 1.0
+MAX_INPUT_WALL_S = 5.0
 """An input that takes longer than this is a hang."""
 
 

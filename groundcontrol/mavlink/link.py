@@ -10,16 +10,12 @@ HEARTBEATs, not commands. Liveness is any message from the vehicle. Non-MAVLink 
 
 Signing (MAVLink 2, as ArduPilot does it): ``enable_signing(key)`` signs everything the link
 sends, heartbeats included; ``setup_vehicle_signing`` gives a vehicle its key with SETUP_SIGNING
-first. While the link holds a key, each vehicle message is judged: correctly signed messages
-and unsigned ones (a vehicle that does not sign yet, or any more) are passed on; messages with a
-signature that fails the check are dropped and counted per vehicle, and waits on that vehicle
-raise ``SigningKeyMismatch`` once a few failed while none passed. A link signs with one key, so
-it carries one signed vehicle (or several sharing a key).
+first; ``link_signing`` judges what the vehicles send. A link signs with one key, so it carries
+one signed vehicle (or several sharing a key).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -32,11 +28,14 @@ os.environ.setdefault("MAVLINK20", "1")  # fence/rally transfers need MAVLink 2 
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.errors import (
-    LinkError,
-    ResponseTimeout,
-    SigningError,
-    SigningKeyMismatch,
+from groundcontrol.errors import LinkError, ResponseTimeout
+from groundcontrol.mavlink.link_signing import (
+    SignatureJudge,
+    SigningConfig,
+    SigningCounts,
+    clear_vehicle_signing,
+    setup_vehicle_signing,
+    signing_timestamp,
 )
 from groundcontrol.mavlink.messages import (
     Inbox,
@@ -44,6 +43,7 @@ from groundcontrol.mavlink.messages import (
     MessageCallback,
     MessageHub,
     Predicate,
+    Tap,
 )
 
 mavutil.set_dialect("ardupilotmega")
@@ -65,17 +65,6 @@ log = logging.getLogger(__name__)
 GCS_SYSID = 255
 GCS_COMPID = mavlink.MAV_COMP_ID_MISSIONPLANNER  # 190, as in the recordings
 
-SIGNING_EPOCH_UNIX_S = 1420070400
-"""MAVLink signing timestamps count from 2015-01-01 00:00 UTC."""
-BAD_SIGNATURES_FOR_MISMATCH = 3
-"""Failed signatures (with none passing) that prove a wrong key rather than line noise."""
-UNSIGNED_FOR_NOT_SIGNING = 3
-"""Unsigned messages (with none signed) that show a vehicle does not sign."""
-
-Tap = Callable[[str, int, MavMessage, bytes], None]
-"""``tap(direction, sysid, msg, raw)``: direction "in" (from the vehicle) or "out"."""
-
-
 class _Dropped(Exception):
     """The peer closed the stream (raised from inside mavutil's EOF hooks)."""
 
@@ -89,38 +78,6 @@ class LinkStats:
     bad_data: int
     reconnects: int
     connected: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SigningCounts:
-    """What one vehicle's messages showed since the link's key was last set."""
-
-    good: int
-    """Signed, and the signature checked out with our key."""
-    bad: int
-    """Signed with another key: dropped."""
-    stale: int
-    """Signed with our key but refused for its timestamp (a replay, or a clock more than a
-    minute behind ours): dropped."""
-    unsigned: int
-    """Not signed: passed on (the vehicle has no key)."""
-
-
-def signing_timestamp(unix_s: float | None = None) -> int:
-    """A MAVLink signing timestamp: 10 us units since 2015-01-01 UTC (now when None).
-
-    >>> signing_timestamp(1420070400 + 1.5)
-    150000
-    """
-    now = time.time() if unix_s is None else unix_s
-    return int(max(0.0, now - SIGNING_EPOCH_UNIX_S) * 100_000)
-
-
-@dataclass(frozen=True, slots=True)
-class _SigningConfig:
-    key: bytes
-    key_source: str
-    link_id: int | None
 
 
 class LinkChannel:
@@ -226,9 +183,7 @@ class Link:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._received = self._sent = self._bad = self._reconnects = 0
-        self._signing: _SigningConfig | None = None
-        self._sig_counts: dict[int, list[int]] = {}
-        """Per vehicle sysid: [good, bad, stale, unsigned] since the key was set."""
+        self._signing = SignatureJudge(self._vehicle_seen)
         self._pinned: set[int] = set()
         """The vehicles this link serves once ``pin`` was called; others are strangers."""
         self._strangers: dict[int, int] = {}
@@ -333,7 +288,7 @@ class Link:
                 ]
                 if heard:
                     return heard[0]
-                self._raise_if_mismatched(sysid)
+                self._signing.raise_if_mismatched(sysid)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     who = f"vehicle {sysid}" if sysid is not None else "any vehicle"
@@ -369,16 +324,20 @@ class Link:
             self._received, self._sent, self._bad, self._reconnects, self._conn is not None
         )
 
-    # -- signing ---------------------------------------------------------------------------
+    # -- signing (link_signing) ------------------------------------------------------------
     @property
     def signing_enabled(self) -> bool:
         """True while everything sent is signed."""
-        return self._signing is not None
+        return self._signing.config is not None
+
+    @property
+    def signature_judge(self) -> SignatureJudge:
+        return self._signing
 
     def enable_signing(self, key: bytes, *, key_source: str = "the key given to the link",
                        link_id: int | None = None) -> None:
         """Sign every message sent from now on with ``key`` (32 bytes), and judge the
-        signatures of every message received (see the module docstring).
+        signatures of every message received (see ``link_signing``).
 
         Args:
             key: the vehicle's secret key.
@@ -387,27 +346,26 @@ class Link:
         """
         if len(key) != 32:
             raise ValueError(f"a MAVLink signing key is 32 bytes, got {len(key)}")
-        config = _SigningConfig(bytes(key), key_source, link_id)
         with self._send_lock:
-            self._signing = config
+            self._signing.set_config(SigningConfig(bytes(key), key_source, link_id))
             if self._conn is not None:
-                self._apply_signing(self._conn, self._conn.mav.signing.timestamp)
-        with self._lock:
-            self._sig_counts.clear()
+                self._signing.apply(self._conn, self._conn.mav.signing.timestamp)
 
     def disable_signing(self) -> None:
         """Send unsigned and stop checking signatures."""
         with self._send_lock:
-            self._signing = None
+            self._signing.set_config(None)
             if self._conn is not None:
                 self._conn.disable_signing()
-        with self._lock:
-            self._sig_counts.clear()
+
+    def signing_stamp(self) -> int | None:
+        """The signing timestamp of the connection now (None while it is down)."""
+        with self._send_lock:
+            return self._conn.mav.signing.timestamp if self._conn is not None else None
 
     def signing_counts(self, sysid: int) -> SigningCounts:
         """What vehicle ``sysid``'s messages showed since the key was last set."""
-        with self._lock:
-            return SigningCounts(*self._sig_counts.get(sysid, [0, 0, 0, 0]))
+        return self._signing.counts(sysid)
 
     def confirm_signing(self, sysid: int, timeout_s: float = 10.0,
                         require_signed: bool = False) -> bool:
@@ -422,27 +380,7 @@ class Link:
             SigningError: its signatures use our key but timestamps we refuse.
             ResponseTimeout: it sent nothing telling within ``timeout_s``.
         """
-        if self._signing is None:
-            raise SigningError("confirm_signing: the link holds no key (enable_signing first)")
-        deadline = time.monotonic() + timeout_s
-        with self._vehicle_seen:
-            while True:
-                counts = SigningCounts(*self._sig_counts.get(sysid, [0, 0, 0, 0]))
-                if counts.good:
-                    return True
-                self._raise_if_mismatched(sysid)
-                if not require_signed and counts.unsigned >= UNSIGNED_FOR_NOT_SIGNING:
-                    return False
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._vehicle_seen.wait(min(remaining, 0.2))
-        if counts.stale:
-            raise SigningError(
-                f"vehicle {sysid} signs with our key but with timestamps more than a minute "
-                "behind ours (replayed messages, or its clock was set back): refused"
-            )
-        raise ResponseTimeout("message signed with our key", timeout_s, sysid)
+        return self._signing.confirm(sysid, timeout_s, require_signed)
 
     def setup_vehicle_signing(self, sysid: int, key: bytes, *, key_source: str,
                               compid: int = 1, timeout_s: float = 10.0) -> None:
@@ -458,32 +396,8 @@ class Link:
                 and this is not a port that accepts unsigned messages.
             ResponseTimeout: no message signed with the new key within ``timeout_s``.
         """
-        # Our side signs first: a vehicle already using this key only accepts it signed.
-        self.enable_signing(key, key_source=key_source)
-        with self._send_lock:
-            stamp = self._conn.mav.signing.timestamp if self._conn is not None else None
-        refusals: list[str] = []
-        remove = self.add_tap(_refusal_listener(sysid, refusals))
-        try:
-            self.send(mavlink.MAVLink_setup_signing_message(
-                sysid, compid, list(key), stamp or signing_timestamp()), sysid)
-            with self._lock:
-                self._sig_counts.pop(sysid, None)  # judge only what it sends from now on
-            # Messages already on their way carry the old signature (or none): judge only
-            # at the end, unless the vehicle answered with our key or refused.
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if refusals:
-                    raise SigningError(f"vehicle {sysid} refused the signing key: {refusals[0]}")
-                if self.signing_counts(sysid).good:
-                    return
-                time.sleep(0.05)
-            with self._lock:
-                self._raise_if_mismatched(sysid)
-            raise ResponseTimeout("message signed with the new key (SETUP_SIGNING ignored?)",
-                                  timeout_s, sysid)
-        finally:
-            remove()
+        setup_vehicle_signing(self, sysid, key, key_source=key_source, compid=compid,
+                              timeout_s=timeout_s)
 
     def clear_vehicle_signing(self, sysid: int, compid: int = 1, timeout_s: float = 10.0) -> None:
         """Turn signing off on vehicle ``sysid`` (an all-zero key with timestamp 0), then here.
@@ -494,70 +408,7 @@ class Link:
         Raises:
             ResponseTimeout: the vehicle still signs after ``timeout_s``.
         """
-        unsigned = threading.Event()
-        sent_at = [float("inf")]
-
-        def tap(direction: str, source: int, msg: MavMessage, _raw: bytes) -> None:
-            flags = msg.get_header().incompat_flags
-            if direction == "in" and source == sysid and time.monotonic() > sent_at[0] \
-                    and not flags & mavlink.MAVLINK_IFLAG_SIGNED:
-                unsigned.set()
-
-        remove = self.add_tap(tap)
-        try:
-            self.send(mavlink.MAVLink_setup_signing_message(sysid, compid, [0] * 32, 0), sysid)
-            sent_at[0] = time.monotonic()
-            if not unsigned.wait(timeout_s):
-                raise ResponseTimeout("unsigned message after clearing its key", timeout_s, sysid)
-        finally:
-            remove()
-        self.disable_signing()
-
-    def _raise_if_mismatched(self, sysid: int | None) -> None:
-        """Raise SigningKeyMismatch for a vehicle whose signatures all failed (lock held)."""
-        config = self._signing
-        if config is None:
-            return
-        for sid, (good, bad, _stale, _unsigned) in sorted(self._sig_counts.items()):
-            if (sysid is None or sid == sysid) and good == 0 \
-                    and bad >= BAD_SIGNATURES_FOR_MISMATCH:
-                raise SigningKeyMismatch(sid, config.key_source, bad)
-
-    def _apply_signing(self, conn: mavutil.mavfile, timestamp: int) -> None:
-        config = self._signing
-        if config is None:
-            conn.disable_signing()
-            return
-        # Accept everything at the parser; _judge_signature decides per message, so an
-        # unsigned vehicle still works and a wrong key is told apart from a stale clock.
-        conn.setup_signing(config.key, sign_outgoing=True,
-                           allow_unsigned_callback=lambda _mav, _msgid: True,
-                           initial_timestamp=max(timestamp, signing_timestamp()),
-                           link_id=config.link_id)
-
-    def _judge_signature(self, sysid: int, msg: MavMessage) -> bool:
-        """Count ``msg`` for its vehicle; False when it must be dropped (bad signature)."""
-        config = self._signing
-        if config is None:
-            return True
-        signed = bool(msg.get_header().incompat_flags & mavlink.MAVLINK_IFLAG_SIGNED)
-        if not signed:
-            kind = 3
-        elif msg.get_signed():
-            kind = 0
-        else:
-            # pymavlink refuses a correct signature with an old timestamp too; only a hash
-            # that fails with our key means another key.
-            buf = bytes(msg.get_msgbuf())
-            ours = hashlib.sha256(config.key + buf[:-6]).digest()[:6] == buf[-6:]
-            kind = 2 if ours else 1
-        with self._lock:
-            self._sig_counts.setdefault(sysid, [0, 0, 0, 0])[kind] += 1
-        if kind in (1, 2):
-            with self._vehicle_seen:
-                self._vehicle_seen.notify_all()
-            return False
-        return True
+        clear_vehicle_signing(self, sysid, compid, timeout_s)
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, msg: MavMessage, sysid: int = 0) -> None:
@@ -586,10 +437,10 @@ class Link:
     # -- the link thread -------------------------------------------------------------------
     def _connect(self) -> mavutil.mavfile:
         conn = _open(self.url, retries=0)
-        if self._signing is not None:
+        if self._signing.config is not None:
             # Keep counting up from the old connection: the vehicle refuses old timestamps.
             old = self._conn
-            self._apply_signing(conn, old.mav.signing.timestamp if old is not None else 0)
+            self._signing.apply(conn, old.mav.signing.timestamp if old is not None else 0)
 
         def dropped() -> None:
             raise _Dropped()
@@ -666,7 +517,7 @@ class Link:
             return  # another ground station on the same link
         if self._pinned and self._stranger(sysid, mtype):
             return
-        if not self._judge_signature(sysid, msg):
+        if not self._signing.judge(sysid, msg):
             return
         channel = self._channels.get(sysid)
         if channel is None:
@@ -687,18 +538,6 @@ class Link:
         raw = bytes(msg.get_msgbuf())
         for tap in list(self._taps):
             tap(direction, sysid, msg, raw)
-
-
-def _refusal_listener(sysid: int, into: list[str]) -> Tap:
-    """A tap collecting vehicle ``sysid``'s refusal to take a key ("Won't setup signing")."""
-
-    def tap(direction: str, source: int, msg: MavMessage, _raw: bytes) -> None:
-        if direction == "in" and source == sysid and msg.get_type() == "STATUSTEXT":
-            text = str(msg.text)
-            if "signing" in text.lower():
-                into.append(text)
-
-    return tap
 
 
 class LinkManager:

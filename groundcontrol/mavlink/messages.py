@@ -23,6 +23,7 @@ __all__ = [
     "MessageCallback",
     "MessageHub",
     "Predicate",
+    "Tap",
     "VehicleChannel",
     "wait_for",
 ]
@@ -30,6 +31,8 @@ __all__ = [
 MavMessage = Any
 """A pymavlink ``MAVLink_message`` (untyped in pymavlink)."""
 MessageCallback = Callable[[MavMessage], None]
+Tap = Callable[[str, int, MavMessage, bytes], None]
+"""``tap(direction, sysid, msg, raw)``: direction "in" (from the vehicle) or "out"."""
 Predicate = Callable[[MavMessage], bool]
 
 

@@ -17,8 +17,8 @@ from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import Assign, DepotModel, OrderPlaced, Reject
 from planner.load import load_scenario
 from planner.model import LatLon, NoFlyZone, Rule
-from planner.scenario import Scenario
 from planner.plan import Planner
+from planner.scenario import Scenario
 
 CANBERRA = load_scenario(resolve_scenario("canberra"))
 

@@ -30,6 +30,9 @@ ACCEPTED, DENIED, FAILED = M.MAV_RESULT_ACCEPTED, M.MAV_RESULT_DENIED, M.MAV_RES
 UNSUPPORTED = M.MAV_RESULT_UNSUPPORTED
 CRITICAL = M.MAV_SEVERITY_CRITICAL
 FORCE_MAGIC = 21196
+SPEED_MODES = (modes.AUTO, modes.GUIDED, modes.RTL)
+"""Modes whose set_speed_xy takes a DO_CHANGE_SPEED command (ArduCopter 4.7 mode_*.cpp);
+elsewhere the answer is FAILED (SITL in STABILIZE, measured)."""
 Result = tuple[int, Callable[[], None] | None]
 _REQUESTABLE = {
     M.MAVLINK_MSG_ID_AUTOPILOT_VERSION, M.MAVLINK_MSG_ID_HOME_POSITION,
@@ -178,6 +181,8 @@ def _dispatch(v: SimVehicleLike, cmd: int, p: list[float]) -> Result:
         return table[cmd](v, p)
     if cmd == M.MAV_CMD_DO_CHANGE_SPEED and not p[1] > 0:
         return DENIED, None  # is_positive(speed), as 4.7 answers -5
+    if cmd == M.MAV_CMD_DO_CHANGE_SPEED and v.mode not in SPEED_MODES:
+        return FAILED, None  # Mode::set_speed_xy() is false but in AUTO, GUIDED and RTL
     if cmd in (M.MAV_CMD_DO_CHANGE_SPEED, M.MAV_CMD_DO_GRIPPER, M.MAV_CMD_DO_WINCH):
         return (ACCEPTED if run_do(v, cmd, p[:4], from_mission=False) else FAILED), None
     return UNSUPPORTED, None

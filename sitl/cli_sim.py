@@ -69,8 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "listens on TCP BASE_PORT+10*i with MAV_SYSID i+1.")
     p.add_argument("--count", type=int, default=1, help="number of vehicles (default 1)")
     p.add_argument("--home", action="append", default=[], metavar="LAT,LON,ALT,HDG",
-                   help="start location; repeat for several depots (vehicles round-robin); "
-                        "write --home=-35.36,... when the latitude is negative")
+                   help="start location; repeat for several depots (vehicles round-robin)")
     p.add_argument("--homes", type=Path, help="file with one LAT,LON,ALT,HDG per line")
     p.add_argument("--speedup", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--defaults", default="", metavar="FILE,...",

@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from groundcontrol.cli.parser import CliParser
+
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS: tuple[str, ...] = (
@@ -30,7 +32,7 @@ COMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="drone-delivery",
         description="Plan, dispatch, fly and watch drone deliveries over MAVLink.",
     )

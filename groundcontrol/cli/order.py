@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -56,9 +55,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--priority", default="0", metavar="N",
                      help="higher goes first, -1000..1000 (default 0)")
     add.set_defaults(func=_add)
-    # Southern and western drop-offs start with "-": let "--to -35.3,149.1" be a value, as
-    # "--to=-35.3,149.1" always is (argparse otherwise reads it as an unknown option).
-    add._negative_number_matcher = re.compile(r"^-\d*\.?\d+(,\s*-?\d*\.?\d+)?$")
 
     listing = verbs.add_parser("list", parents=[existing], help="show stored orders")
     listing.add_argument("--state", choices=[s.value for s in OrderState])

@@ -14,7 +14,6 @@ bad arguments.
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import tempfile
@@ -92,9 +91,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "arducopter-I.log (default: a new temporary folder)")
     p.add_argument("--ready-timeout", type=float, default=None,
                    help="wall seconds to wait for ready-to-arm (default 30 + 120/speedup)")
-    # "--home -35.3,149.1,584,0" must read as a value: argparse only treats plain negative
-    # numbers so, and would take the southern latitude for an option.
-    p._negative_number_matcher = re.compile(r"^-\d*\.?\d+(,[-\d.]*)*$")
     p.set_defaults(func=run)
 
 

@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.plan",
     "groundcontrol.cli.demo",
     "groundcontrol.cli.order",
+    "groundcontrol.cli.report",
     "groundcontrol.cli.fly",
     "groundcontrol.cli.calibrate",
     "groundcontrol.cli.run",

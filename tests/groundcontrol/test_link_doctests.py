@@ -9,7 +9,8 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["errors", "mavlink.vehicle", "mavlink.transfer",
-                                  "mavlink.commands", "flight.preflight"])
+                                  "mavlink.commands", "flight.preflight", "fleet.report",
+                                  "cli.parser"])
 def test_doctests(name: str) -> None:
     module = importlib.import_module(f"groundcontrol.{name}")
     result = doctest.testmod(module)

@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     listing = verbs.add_parser("list", parents=[existing], help="show stored orders")
     listing.add_argument("--state", choices=[s.value for s in OrderState])
-    listing.add_argument("--json", action="store_true", help="one JSON object per order")
+    listing.add_argument("--json", action="store_true",
+                         help="print one JSON object: the store and its orders (state, "
+                              "reasons, cancel requested) instead of the table")
     listing.set_defaults(func=_list)
 
     imp = verbs.add_parser("import", parents=[creates, checked],
@@ -127,8 +129,8 @@ def _list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with Store.open(args.store, create=False) as store:
         stored = store.orders(OrderState(args.state) if args.state else None)
     if args.json:
-        for s in stored:
-            print(json.dumps(_row(s)), file=out)
+        print(json.dumps({"store": str(args.store), "count": len(stored),
+                          "orders": [_row(s) for s in stored]}), file=out)
         return 0
     header = f"{'order':<12} {'depot':<10} {'drop-off':<22} {'kg':>5} {'created':>8} " \
              f"{'due':>8} {'state':<10} reasons"

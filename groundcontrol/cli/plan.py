@@ -24,7 +24,8 @@ from planner.plan import Planner
 from planner.scenario import Scenario
 from planner.vehicle import DEFAULT_PROFILE, VehicleProfile, builtin_profile, load_profile
 
-__all__ = ["PlannedOrder", "plan_scenario", "print_table", "register", "safe_name"]
+__all__ = ["PlannedOrder", "order_json", "plan_json", "plan_scenario", "print_table", "register",
+           "safe_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and .geojson per feasible order, and print a table.")
     add_scenario_arguments(p)
     p.add_argument("--out", type=Path, help="output folder (default: out/<scenario>)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per order")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (every order: feasible, figures, reasons with "
+                        "rule, measured, limit and unit, files) instead of the table")
     p.set_defaults(func=run)
 
 
@@ -169,9 +172,10 @@ def print_table(outcomes: Sequence[PlannedOrder], out: TextIO | None = None) -> 
     print(f"\n{ok} of {len(outcomes)} orders feasible", file=out)
 
 
-def _json_line(p: PlannedOrder) -> str:
+def order_json(p: PlannedOrder) -> dict[str, object]:
+    """One order's outcome as JSON data (the ``orders`` of ``plan --json``)."""
     plan = p.result.plan
-    return json.dumps({
+    return {
         "order": p.result.order.id, "feasible": p.result.feasible and not p.error,
         "profile": p.profile.name,
         "distance_m": plan and round(plan.distance_m, 1),
@@ -180,7 +184,17 @@ def _json_line(p: PlannedOrder) -> str:
         "reserve_left_wh": plan and round(plan.reserve_left_wh, 2),
         "reasons": [{"rule": r.rule.value, "measured": r.measured, "limit": r.limit,
                      "unit": r.unit, "detail": r.detail} for r in p.result.reasons],
-        "error": p.error or None, "files": [str(f) for f in p.files]})
+        "error": p.error or None, "files": [str(f) for f in p.files]}
+
+
+def plan_json(scenario: str, out_dir: Path,
+              outcomes: Sequence[PlannedOrder]) -> dict[str, object]:
+    """``plan --json``'s one object: the scenario, the folder, counts and every order."""
+    feasible = sum(1 for p in outcomes if p.result.feasible and not p.error)
+    return {"scenario": scenario, "out": str(out_dir), "orders_total": len(outcomes),
+            "feasible": feasible, "orders": [order_json(p) for p in outcomes],
+            "files": [str(out_dir / "airspace.geojson"),
+                      *(str(f) for p in outcomes for f in p.files)]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,8 +203,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes = plan_scenario(scenario, margin_m=args.margin,
                              profile=profile_override(args.profile), out_dir=out_dir)
     if args.json:
-        for p in outcomes:
-            print(_json_line(p))
+        print(json.dumps(plan_json(scenario.name, out_dir, outcomes)))
     else:
         print_table(outcomes)
         print(f"missions written to {out_dir}/ (.plan, .waypoints, .geojson per feasible order)")

@@ -35,7 +35,7 @@ def test_each_call_writes_to_the_stdout_of_that_moment(
         assert expected in second[1]
     code, out = _run(monkeypatch, ["plan", "--json", "--out", str(tmp_path / "out"),
                                    "--orders", str(_one_order(tmp_path))])
-    assert code == 0 and json.loads(out.splitlines()[0])["order"] == "T-1"
+    assert code == 0 and json.loads(out)["orders"][0]["order"] == "T-1"
 
 
 def _one_order(tmp_path: Path) -> Path:
@@ -122,3 +122,41 @@ def test_run_refuses_a_timeout_that_is_not_a_duration(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--timeout must be > 0" in err[0]
     assert not (tmp_path / "r.db").exists()
+
+
+def test_json_of_plan_and_order_list_is_one_object_on_stdout(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Issue 12: like fly --json, each prints exactly one JSON object, nothing else on stdout.
+    orders = tmp_path / "orders.csv"
+    orders.write_text("id,depot,lat,lon,payload_kg,created_s\n"
+                      "T-1,mitchell,-35.19,149.13,0.5,0\n"
+                      "T-2,mitchell,-35.19,149.13,9.5,0\n")
+    out_dir = tmp_path / "out"
+    code, out = _run(monkeypatch, ["plan", "--json", "--out", str(out_dir), "--orders",
+                                   str(orders)])
+    assert code == 0 and out.count("\n") == 1
+    data = json.loads(out)
+    assert (data["orders_total"], data["feasible"], data["out"]) == (2, 1, str(out_dir))
+    ok, heavy = data["orders"]
+    assert ok["feasible"] is True and ok["distance_m"] > 0 and ok["reasons"] == []
+    assert {Path(f).suffix for f in ok["files"]} == {".plan", ".waypoints", ".geojson"}
+    assert all(Path(f).is_file() for f in data["files"])
+    assert len(data["files"]) == 4  # the airspace and T-1's three files
+    assert heavy["feasible"] is False and heavy["files"] == []
+    payload = next(r for r in heavy["reasons"] if r["rule"] == "payload")
+    assert (payload["measured"], payload["unit"]) == (9.5, "kg") and payload["limit"] < 9.5
+
+    db = str(tmp_path / "o.db")
+    assert main(["order", "add", "--store", db, "--depot", "hume", "--to", "-35.37,149.10",
+                 "--payload", "1.2", "--at", "100", "--id", "c1"]) == 0
+    assert main(["order", "add", "--store", db, "--depot", "hume", "--to", "-35.37,149.10",
+                 "--payload", "1", "--at", "110", "--id", "c2"]) == 0
+    assert main(["order", "cancel", "--store", db, "c2", "--at", "120"]) == 0
+    code, out = _run(monkeypatch, ["order", "list", "--store", db, "--json"])
+    assert code == 0 and out.count("\n") == 1
+    data = json.loads(out)
+    assert data["count"] == 2 and data["store"] == db
+    assert [(o["id"], o["state"], o["reasons"]) for o in data["orders"]] == [
+        ("c1", "new", []), ("c2", "cancelled", [])]
+    code, out = _run(monkeypatch, ["order", "list", "--store", db, "--json", "--state", "new"])
+    assert [o["id"] for o in json.loads(out)["orders"]] == ["c1"]

@@ -44,7 +44,7 @@ def test_a_southern_western_drop_off_and_negative_numbers_in_order_add(
                  "--payload", "1", "--at", "100", "--id", "s1"]) == 0
     capsys.readouterr()
     assert main(["order", "list", "--store", db, "--json"]) == 0
-    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["orders"]}
     assert (rows["w1"]["lat"], rows["w1"]["lon"], rows["w1"]["priority"]) == (-35.37, -149.1, -5)
     assert (rows["s1"]["lat"], rows["s1"]["lon"]) == (-35.37, 149.1)
     with Store.open(db, create=False) as store:

@@ -122,7 +122,7 @@ def test_the_order_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["order", "cancel", "--store", db, "a1", "--at", "130"]) == 0
     capsys.readouterr()
     assert main(["order", "list", "--store", db, "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = json.loads(capsys.readouterr().out)["orders"]
     assert {r["id"]: r["state"] for r in rows} == {"c1": "new", "a1": "cancelled", "a2": "new"}
     with Store.open(db) as s:
         before = snapshot(s)

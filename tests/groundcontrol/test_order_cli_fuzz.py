@@ -124,7 +124,7 @@ def test_order_list_escapes_control_characters_of_ids_stored_before(
     assert not any(c in out for c in "\x1b\x00\x07")
     assert out.count("\n") == 3  # header, one order, the count
     code, out, _ = run(capsys, "order", "list", "--store", str(store), "--json")
-    assert json.loads(out)["id"] == hostile and "\x1b" not in out
+    assert json.loads(out)["orders"][0]["id"] == hostile and "\x1b" not in out
     code, out, _ = run(capsys, "order", "cancel", hostile, "--store", str(store), "--at", "6")
     assert code == 0 and "\x1b" not in out and printable(hostile) in out
 

@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.order",
     "groundcontrol.cli.report",
     "groundcontrol.cli.fly",
+    "groundcontrol.cli.vehicle",
     "groundcontrol.cli.calibrate",
     "groundcontrol.cli.run",
     "groundcontrol.cli.console",

@@ -8,10 +8,12 @@ scenario's depots, as the demo does; ``--connect`` drives vehicles given as conn
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 from groundcontrol.cli.demo import DEFAULT_SPEEDUP, build_sim_controller
+from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetController
 from groundcontrol.fleet.model import FleetConfig, ManualCrew, VehicleClock
 from groundcontrol.fleet.setup import (
@@ -56,27 +58,46 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_owned(scenario: Scenario, folder: Path, store_path: Path,
                args: argparse.Namespace) -> int:
-    from groundcontrol.console.app import ConsoleApp
-    from groundcontrol.console.fleet_backend import FleetConsoleBackend
+    from groundcontrol.console.session import SIM_QUIT_NOTE, run_console
 
     sim = None if args.connect else start_sim(scenario, folder, args.speedup)
     try:
         with Store.open(store_path) as store:
             if sim is not None:
                 controller = build_sim_controller(scenario, folder, sim, store, args)
-                where = f"built-in sim x{args.speedup:g}"
+                where, note = "built-in sim", SIM_QUIT_NOTE
             else:
                 controller = _connected(scenario, store, args)
-                where = args.connect
-            controller.start()
+                where, note = args.connect, None
             try:
-                ConsoleApp(FleetConsoleBackend(controller, f"{scenario.name} · {where}")).run()
-            finally:
+                _start(controller, args)
+            except GroundControlError as exc:
                 controller.stop()
+                print(f"drone-delivery console: {exc}", file=sys.stderr)
+                return 1
+            return run_console(controller, f"{scenario.name} · {where}",
+                               Path(args.store) if args.store else None, quit_note=note)
     finally:
         if sim is not None:
             sim.stop()
-    return 0
+
+
+def _start(controller: FleetController, args: argparse.Namespace) -> None:
+    """Start the controller; a fleet of which no vehicle answers is an error, as in ``run``.
+
+    Raises:
+        GroundControlError: a link cannot be opened, or no vehicle sent a HEARTBEAT.
+    """
+    hint = ("check --connect and that the vehicles are running (the store is kept: run again "
+            "to resume)")
+    try:
+        controller.start()
+    except GroundControlError as exc:
+        raise GroundControlError(f"{exc}; {hint}") from exc
+    if not any(t.snapshot().heartbeats for t in controller.trackers.values()):
+        where = args.connect or "the built-in simulator"
+        raise GroundControlError(f"no vehicle answered on {where} within "
+                                 f"{controller.config.resync_wall_s:.0f} s; {hint}")
 
 
 def _connected(scenario: Scenario, store: Store, args: argparse.Namespace) -> FleetController:

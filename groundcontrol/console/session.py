@@ -1,0 +1,63 @@
+"""One console session on a started fleet: run the app, then print how the day stands.
+
+Shared by ``drone-delivery console`` and ``demo``: when the dispatcher quits, stdout gets the
+fleet summary, the flights still in the air and where the store is (to resume the day).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from groundcontrol.console.app import ConsoleApp
+from groundcontrol.console.fleet_backend import FleetConsoleBackend
+from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.stats import FleetSummary
+
+__all__ = ["SIM_QUIT_NOTE", "day_end_lines", "run_console"]
+
+SIM_QUIT_NOTE = ("the built-in simulator stops with the console; the same command with "
+                 "--store resumes the day and flies their orders again from the depot")
+"""The quit dialog's note when the drones are simulated in this process."""
+
+
+def day_end_lines(summary: FleetSummary, store_path: Path | None,
+                  in_air: list[str] | None = None) -> list[str]:
+    """The lines printed when the console quits.
+
+    Args:
+        summary: the fleet's summary at the quit.
+        store_path: the store to resume from; None when it was temporary (deleted on exit).
+        in_air: "drone (order)" for each flight still under way.
+
+    >>> s = FleetSummary(orders=3, delivered=1, infeasible=1, failed=0, cancelled=0, open=1)
+    >>> day_end_lines(s, Path("c.db"), ["mit-q1 (CBR-007)"])[-2:]
+    ['in the air at quit: mit-q1 (CBR-007)', 'store: c.db (the same command resumes the day)']
+    """
+    lines = list(summary.lines())
+    if in_air:
+        lines.append(f"in the air at quit: {', '.join(in_air)}")
+    if store_path is None:
+        lines.append("store: temporary, deleted on exit (give --store PATH to keep a day)")
+    else:
+        lines.append(f"store: {store_path} (the same command resumes the day)")
+    return lines
+
+
+def run_console(controller: FleetController, title: str, store_path: Path | None, *,
+                quit_note: str | None = None, out: TextIO | None = None) -> int:
+    """Run the console on a started ``controller`` until the dispatcher quits; stop the
+    controller; print ``day_end_lines`` to ``out`` (stdout). Returns the exit status (0)."""
+    backend = (FleetConsoleBackend(controller, title) if quit_note is None
+               else FleetConsoleBackend(controller, title, quit_note=quit_note))
+    try:
+        ConsoleApp(backend).run()
+        in_air = sorted(f"{job.drone_id} ({job.order_id})"
+                        for job in list(controller.jobs.values()) if job.took_off)
+    finally:
+        controller.stop()
+    stream = sys.stdout if out is None else out
+    print("\n".join(day_end_lines(controller.summary(), store_path, in_air)), file=stream,
+          flush=True)
+    return 0

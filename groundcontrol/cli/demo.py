@@ -112,13 +112,8 @@ def _headless(controller: FleetController, args: argparse.Namespace) -> int:
 
 
 def _console(controller: FleetController, scenario: Scenario, args: argparse.Namespace) -> int:
-    from groundcontrol.console.app import ConsoleApp
-    from groundcontrol.console.fleet_backend import FleetConsoleBackend
+    from groundcontrol.console.session import SIM_QUIT_NOTE, run_console
 
-    title = f"{scenario.name} · built-in sim x{args.speedup:g}"
     controller.start()
-    try:
-        ConsoleApp(FleetConsoleBackend(controller, title)).run()
-    finally:
-        controller.stop()
-    return 0
+    return run_console(controller, f"{scenario.name} · built-in sim",
+                       Path(args.store) if args.store else None, quit_note=SIM_QUIT_NOTE)

@@ -12,9 +12,11 @@ import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -28,14 +30,42 @@ from groundcontrol.console.model import (
     MapView,
     OrderView,
     Severity,
+    VehicleState,
     VehicleView,
 )
 from groundcontrol.console.palette import ConsoleCommands
 from groundcontrol.console.screens.confirm import ConfirmScreen
+from groundcontrol.console.screens.help import HelpScreen
 from groundcontrol.console.screens.main import MainScreen
 from groundcontrol.console.screens.order_form import OrderFormScreen
 
-__all__ = ["ConsoleApp"]
+__all__ = ["FLYING_STATES", "ConsoleApp", "measured_pace"]
+
+FLYING_STATES = frozenset({VehicleState.EN_ROUTE, VehicleState.DELIVERING,
+                           VehicleState.RETURNING, VehicleState.PAUSED})
+"""States of a vehicle in the air (an armed vehicle counts too, whatever its state)."""
+PACE_WINDOW_S = 10.0
+"""Wall seconds of scenario-clock samples the measured pace is taken over."""
+PACE_MIN_SPAN_S = 2.0
+"""No pace is shown before the samples span this many wall seconds."""
+DEFAULT_QUIT_NOTE = "they keep flying their missions; resume with the same command"
+
+
+def measured_pace(samples: deque[tuple[float, float]]) -> float | None:
+    """Scenario seconds per wall second over ``(wall_s, clock_s)`` samples; None until they
+    span ``PACE_MIN_SPAN_S``.
+
+    >>> measured_pace(deque([(0.0, 100.0), (3.0, 150.0)]))
+    16.666666666666668
+    >>> measured_pace(deque([(0.0, 100.0), (1.0, 150.0)])) is None
+    True
+    """
+    if len(samples) < 2:
+        return None
+    (w0, c0), (w1, c1) = samples[0], samples[-1]
+    if w1 - w0 < PACE_MIN_SPAN_S:
+        return None
+    return (c1 - c0) / (w1 - w0)
 
 
 class ConsoleApp(App[None]):
@@ -44,6 +74,10 @@ class ConsoleApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     TITLE = "drone-delivery"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
+        Binding("f1", "show_keys", "Keys", show=False),
+    ]
 
     def __init__(self, backend: ConsoleBackend, refresh_hz: float = 5.0) -> None:
         super().__init__()
@@ -65,6 +99,11 @@ class ConsoleApp(App[None]):
         self.clock_s: float | None = None
         """The scenario clock: from ``put_clock``, else the latest event time seen."""
         self._select_order: str | None = None
+        self.asked_speedup: float | None = getattr(backend, "speedup", None)
+        """The speedup asked of the vehicles (the header shows it next to the measured one)."""
+        self.quit_note: str = getattr(backend, "quit_note", DEFAULT_QUIT_NOTE)
+        """What happens to the drones in the air when the console quits (the quit dialog)."""
+        self._clock_samples: deque[tuple[float, float]] = deque()
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -110,6 +149,7 @@ class ConsoleApp(App[None]):
             self.map_view = batch.map
         if batch.clock_s is not None:
             self.clock_s = batch.clock_s
+            self._sample_clock(batch.clock_s)
             batch = replace(batch, orders=self._count_down(batch.orders, batch.clock_s))
         elif batch.events:
             latest = max(e.time_s for e in batch.events)
@@ -122,6 +162,21 @@ class ConsoleApp(App[None]):
             if update is not None:
                 update(self.vehicles, self.orders)
         self.flush_times_s.append(time.perf_counter() - started)
+
+    def _sample_clock(self, clock_s: float) -> None:
+        wall = time.monotonic()
+        self._clock_samples.append((wall, clock_s))
+        while len(self._clock_samples) > 2 and wall - self._clock_samples[1][0] > PACE_WINDOW_S:
+            self._clock_samples.popleft()
+
+    def pace_text(self) -> str:
+        """The header's pace: ``x16.7 of x40`` (measured of asked), ``x40`` before a measure,
+        "" when the backend names no speedup."""
+        pace = measured_pace(self._clock_samples)
+        asked = self.asked_speedup
+        if asked is None:
+            return "" if pace is None else f"x{pace:.1f}"
+        return f"x{asked:g}" if pace is None else f"x{pace:.1f} of x{asked:g}"
 
     def _count_down(self, pushed: tuple[OrderView, ...], now_s: float) -> tuple[OrderView, ...]:
         """Orders pushed now, plus every open order whose time left moved by a second or more."""
@@ -137,6 +192,36 @@ class ConsoleApp(App[None]):
                 changed.append(order)
         counted = {o.id for o in changed}
         return (*(o for o in pushed if o.id not in counted), *changed)
+
+    # -- quit and keys --------------------------------------------------------------------------
+
+    def flying(self) -> list[VehicleView]:
+        """Vehicles in the air now (armed, or in a flying state)."""
+        return [v for v in self.vehicles.values() if v.armed or v.state in FLYING_STATES]
+
+    def action_request_quit(self) -> None:
+        """Quit; while drones are in the air, only once the dispatcher confirms."""
+        if any(isinstance(s, ConfirmScreen) and s.id == "quit" for s in self.screen_stack):
+            return
+        flying = self.flying()
+        if not flying:
+            self.exit()
+            return
+        names = ", ".join(sorted(v.name for v in flying))
+        n = len(flying)
+        question = f"{n} drone{'s' if n != 1 else ''} in the air: quit?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question, f"{names}: {self.quit_note}", id="quit"),
+                         answered)
+
+    def action_show_keys(self) -> None:
+        """The keys screen (``?`` and F1)."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     # -- actions -------------------------------------------------------------------------------
 

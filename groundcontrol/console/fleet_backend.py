@@ -52,11 +52,18 @@ class FleetConsoleBackend:
         controller: the fleet (started by the caller; ``stop`` does not stop it).
         title: the console's header.
         refresh_s: wall seconds between pushes of the vehicles and changed orders.
+        quit_note: what becomes of the drones in the air when the console quits (the quit
+            dialog says it; the default is for vehicles that live on without the console).
     """
 
-    def __init__(self, controller: FleetController, title: str, refresh_s: float = 0.25) -> None:
+    def __init__(self, controller: FleetController, title: str, refresh_s: float = 0.25,
+                 quit_note: str = "they keep flying their missions; resume with the same "
+                                  "command") -> None:
         self.controller = controller
         self.title = title
+        self.speedup: float = controller.config.speedup
+        """Asked of the vehicles; the console shows it next to the pace it measures."""
+        self.quit_note = quit_note
         self.refresh_s = refresh_s
         self._sink: ConsoleSink | None = None
         self._dirty: set[str] = set()

@@ -128,6 +128,8 @@ class DroneActivity(Enum):
     PREFLIGHT = "preflight"
     UPLOADING = "uploading"
     EN_ROUTE = "en route"
+    PAUSED = "paused"
+    """Holding in the air on the operator's request (the mission resumes with resume)."""
     DELIVERING = "delivering"
     RETURNING = "returning"
     LANDED = "landed"

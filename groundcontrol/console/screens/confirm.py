@@ -22,8 +22,8 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str, detail: str = "") -> None:
-        super().__init__()
+    def __init__(self, question: str, detail: str = "", id: str | None = None) -> None:
+        super().__init__(id=id)
         self.question = question
         self.detail = detail
 

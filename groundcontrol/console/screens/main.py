@@ -37,6 +37,8 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_panel('events')", "Events", show=False),
         Binding("4", "focus_panel('map')", "Map", show=False),
         Binding("z", "zoom", "Zoom", show=False),
+        Binding("q", "app.request_quit", "Quit", show=False),
+        Binding("question_mark", "app.show_keys", "Keys", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -67,6 +69,8 @@ class MainScreen(Screen[None]):
         self.query_one("#map-panel").border_subtitle = MAP_LEGEND
         for panel in ("#fleet-panel", "#orders-panel"):
             self.query_one(panel).border_subtitle = "⏎ details · z zoom · ←→ columns"
+        # The footer is full at 80 columns: the way to every key is named here.
+        self.query_one("#events-panel").border_subtitle = "? keys · q quit"
         self.fleet.focus()
         self._show_selection()
 
@@ -118,7 +122,8 @@ class MainScreen(Screen[None]):
         self.map.select(vehicle)
         title = getattr(self.app, "backend_title", "")
         now = getattr(self.app, "clock_s", None)
-        shown = f"{title} · {clock(now)}" if now is not None else title
+        pace = getattr(self.app, "pace_text", lambda: "")()
+        shown = " · ".join(p for p in (title, pace, clock(now) if now is not None else "") if p)
         self.sub_title = f"{shown} · ▶ {vehicle or '-'} / {order or '-'}"
 
     def action_act(self, name: str) -> None:

@@ -40,6 +40,7 @@ STATE_STYLES: dict[VehicleState, str] = {
     VehicleState.PREFLIGHT: "bright_blue",
     VehicleState.UPLOADING: "bright_blue",
     VehicleState.EN_ROUTE: "bright_cyan",
+    VehicleState.PAUSED: "bold yellow",
     VehicleState.DELIVERING: "bright_magenta",
     VehicleState.RETURNING: "yellow",
     VehicleState.LANDED: "green",

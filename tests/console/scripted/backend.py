@@ -71,7 +71,7 @@ class ScriptedBackend:
         seed: int = 1,
     ) -> None:
         self.scenario = scenario
-        self.title = f"scripted fleet x{speedup:g}"
+        self.title = "scripted fleet"
         self.speedup = speedup
         self.tick_s = 1.0 / tick_hz
         self.autorun = autorun

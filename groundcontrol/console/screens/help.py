@@ -1,0 +1,51 @@
+"""The keys screen (``?`` or F1): every key of the console, in one list."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from groundcontrol.console.actions import ACTIONS
+
+__all__ = ["HelpScreen", "help_lines"]
+
+GENERAL_KEYS: tuple[tuple[str, str], ...] = (
+    ("1 2 3 4", "focus the fleet, orders, events or map panel"),
+    ("↑ ↓ ← →", "move in a table (left/right scroll its hidden columns)"),
+    ("enter, i", "details of the selected vehicle or order"),
+    ("z", "zoom the focused panel (again to restore)"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("? , F1", "this screen"),
+    ("q, ctrl+q", "quit (asks first while drones are in the air)"),
+)
+
+
+def help_lines() -> list[tuple[str, str]]:
+    """(key, what it does) for every key: the actions on the selection, then the rest."""
+    actions = [(s.key, f"{s.title}: {s.help}" + (" (asks first)" if s.dangerous else ""))
+               for s in ACTIONS]
+    return [*actions, *GENERAL_KEYS]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the keys; escape, q, ? or F1 close it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "close", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        width = max(len(key) for key, _ in help_lines())
+        with VerticalScroll(id="help-box"):
+            yield Label("Keys", classes="detail-title")
+            for key, text in help_lines():
+                yield Static(f"[b]{key:<{width}}[/b]  {text}", classes="help-row")
+            yield Label("escape closes this screen", classes="help-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

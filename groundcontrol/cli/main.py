@@ -2,7 +2,8 @@
 
 Each module in ``COMMANDS`` exposes ``register(subparsers) -> None``; the parser it adds sets
 ``func(args) -> int`` with ``set_defaults``. Errors from bad input end with exit status 2 and
-one line naming the problem.
+one line naming the problem; 130 is Ctrl-C and 141 a closed output pipe. Each command's
+``--help`` lists its exit codes (``groundcontrol.cli.exits``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from groundcontrol.cli.exits import describe_exits
 from groundcontrol.cli.parser import CliParser
 
 __all__ = ["COMMANDS", "main"]
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
+    describe_exits(parser)
     return parser
 
 

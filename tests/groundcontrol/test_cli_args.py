@@ -1,4 +1,5 @@
-"""Arguments south of the equator (issue 12): ``--home -35.36,...`` is a value, not an option.
+"""The command line (issue 12): ``--home -35.36,...`` is a value, not an option, and every
+``--help`` gives the exit status.
 
 argparse reads a word starting with ``-`` as an option unless it is a plain negative number;
 ``CliParser`` joins such values to their option for every command.
@@ -6,11 +7,16 @@ argparse reads a word starting with ``-`` as an option unless it is a plain nega
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from groundcontrol.cli import report as report_cli
+from groundcontrol.cli.exits import exit_epilog
 from groundcontrol.cli.main import build_parser, main
 from groundcontrol.cli.parser import join_negative_values
 from groundcontrol.fleet.store.sqlite import Store
@@ -60,3 +66,37 @@ def test_flags_options_of_other_commands_and_words_after_double_dash_are_left_al
     # A flag of one command followed by a negative positional keeps its meaning.
     args = build_parser().parse_args(["plan", "--json", "--margin", "-5"])
     assert args.json is True and args.margin == -5.0
+
+
+def _parsers(parser: argparse.ArgumentParser, prog: str = "") -> Iterator[
+        tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prog} {name}".strip(), sub
+                yield from _parsers(sub, f"{prog} {name}")
+
+
+def test_every_help_lists_the_exit_status() -> None:
+    helps = {name: p.format_help() for name, p in _parsers(build_parser())}
+    assert {"plan", "order add", "order list", "report", "fly", "sim", "sitl"} <= set(helps)
+    for name, text in helps.items():
+        assert "exit status: 0 " in " ".join(text.split()), name
+    fly = " ".join(helps["fly"].split())
+    assert "1 the flight did not succeed" in fly and "130 interrupted (Ctrl-C)" in fly
+    assert "141" in " ".join(helps["report"].split())
+
+
+@pytest.mark.parametrize(("raised", "status"), [
+    (ValueError("bad"), 2), (KeyboardInterrupt(), 130), (BrokenPipeError(), 141)])
+def test_main_gives_the_documented_status(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raised: BaseException,
+        status: int) -> None:
+    def fail(args: argparse.Namespace) -> int:
+        raise raised
+
+    monkeypatch.setattr(report_cli, "run", fail)  # register() binds it when main builds
+    with (tmp_path / "stdout").open("w") as stdout:  # a real file: 141 points it at devnull
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert main(["report"]) == status
+    assert f"{status} " in exit_epilog("report")

@@ -69,7 +69,7 @@ def build_sim_controller(scenario: Scenario, folder: Path, sim: Any, store: Stor
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     start_s = start_time_s(store, releases)
     config = FleetConfig(speedup=args.speedup, configure=True, margin_m=args.margin,
-                         auto_recover_s=120.0)
+                         auto_recover_s=120.0, vehicles_start_fresh=True)
     crew = SimCrew(sim, {d.id: i for i, d in enumerate(scenario.fleet)})
     return FleetController(scenario, store, sim_endpoints(scenario, sim),
                            SimClock(sim, start_s), config=config, crew=crew, releases=releases)

@@ -83,6 +83,11 @@ class FleetConfig:
     """Record each vehicle's snapshot in the store at most this often."""
     resync_wall_s: float = 20.0
     """How long a restart waits for each vehicle's telemetry before treating it as lost."""
+    vehicles_start_fresh: bool = False
+    """The vehicles start with the controller, on their pads (the built-in simulator in the
+    same process): after a restart a flight the store has in the air ended with the last
+    process, the parcel still on board, and the order flies again (with vehicles that live on,
+    a restart re-attaches to the flight or settles it from the vehicle's evidence)."""
     margin_m: float = 30.0
     seed: int = 0
     min_battery_pct: int = 20

@@ -6,6 +6,8 @@ flight is recorded as launched if the store had not seen the take-off yet). A ve
 ground whose order the store has in flight finished while the controller was down: it counts
 as delivered only with evidence from the vehicle (the same mission, completed or past the
 delivery item), otherwise the order fails with the reason, so nothing is delivered twice.
+Vehicles that start with the controller (the built-in simulator in its process) hold no such
+evidence: they are back on their pads with the parcel, and the order flies again.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def resync_vehicles(ctl: FleetCore, state: StoredState, now: float) -> None:
             _armed(ctl, drone_id, sorties, in_flight, now)
             continue
         for sortie in sorties:
-            if sortie.order_id in in_flight:
+            if sortie.order_id in in_flight and ctl.config.vehicles_start_fresh:
+                _fly_again(ctl, drone_id, sortie, snap, now)
+            elif sortie.order_id in in_flight:
                 _ended_unseen(ctl, drone_id, sortie, snap, now)
 
 
@@ -89,6 +93,21 @@ def _armed(ctl: FleetCore, drone_id: str, sorties: list[Sortie], in_flight: set[
     ctl.emit(FleetEventKind.NOTE, f"resync: {drone_id} is flying {match.order_id}; following",
              drone_id, match.order_id)
     ctl.start_job(match, reattach=True)
+
+
+def _fly_again(ctl: FleetCore, drone_id: str, sortie: Sortie, snap: VehicleState,
+               now: float) -> None:
+    """The vehicle started with this controller (``FleetConfig.vehicles_start_fresh``): the
+    flight ended with the last process, the parcel on board; the order flies again."""
+    order_id = sortie.order_id
+    ctl.why[order_id] = "the simulated drones restarted on their pads; flies again"
+    ctl.store.end_flight(order_id, "aborted", now)
+    capacity = ctl.scenario.profile_for(ctl.drones[drone_id]).battery_wh
+    battery = battery_wh_of(snap, capacity)
+    ctl.dispatch(DroneLanded(drone_id, capacity if battery is None else battery, False,
+                             order_id), now)
+    ctl.emit(FleetEventKind.NOTE, f"resync: {order_id} was in the air when the simulator "
+             "stopped; it flies again from the depot", drone_id, order_id)
 
 
 def _ended_unseen(ctl: FleetCore, drone_id: str, sortie: Sortie, snap: VehicleState,

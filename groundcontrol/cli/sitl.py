@@ -203,6 +203,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _supervise(sitls: Sequence[ArduPilotSitl], out: TextIO) -> int:
     try:
+        # Said inside the try: a Ctrl-C that follows "running" at once is a stop, not an
+        # interrupted start (a script reading the line raced the print and exited 130).
+        out.write("running; Ctrl-C stops them\n")
+        out.flush()
         while True:
             for sitl in sitls:
                 sitl.check_alive()
@@ -231,8 +235,6 @@ def _serve(sitls: Sequence[ArduPilotSitl], copters: Sequence[Copter], timeout_s:
         for url, copter in zip(urls, copters, strict=True):
             label = f"  {copter.label}" if copter.label else ""
             out.write(f"ready  sysid {copter.sysid}  {url}  home {copter.home.arg()}{label}\n")
-        out.write("running; Ctrl-C stops them\n")
-        out.flush()
         return _supervise(sitls, out)
 
 

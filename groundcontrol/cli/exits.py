@@ -30,6 +30,10 @@ OUTCOMES: dict[str, str] = {
             "start, was not ready in time or died (130: interrupted while starting)",
     "sim": "0 stopped after --duration; 1 the simulator failed (Ctrl-C stops it with 130)",
     "sign": "0 done; 1 the vehicle did not answer or did not take the key",
+    "upload": "0 every list uploaded and read back as sent; 1 the vehicle refused, did not "
+              "answer or read back something else",
+    "download": "0 written; 1 the vehicle did not answer",
+    "vehicle": "0 done; 1 the vehicle refused (named) or did not answer",
 }
 """Each command's own codes, before ``COMMON``."""
 

@@ -37,8 +37,6 @@ from missions.wpl import write_wpl
 
 __all__ = ["register"]
 
-EXIT_CODES = ("exit status: 0 done; 1 the vehicle refused or did not answer; "
-              "2 bad input (file, argument)")
 _ACTIONS = ("status", "arm", "disarm", "mode", "goto", "rtl", "land", "param")
 
 
@@ -55,17 +53,17 @@ def _connection_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("upload", help="upload a .plan or .waypoints to a vehicle (verified)",
-                        description=__doc__.split("\n\n")[1], epilog=EXIT_CODES)
+                        description="Upload a .plan (mission, fence and rally; an empty list "
+                                    "clears the vehicle's) or a .waypoints (mission), each list "
+                                    "read back and compared.")
     up.add_argument("file", type=Path, help="mission file (.plan or .waypoints)")
     _connection_arguments(up)
     up.set_defaults(func=run_upload)
-    down = sub.add_parser("download", help="save a vehicle's mission, fence and rally",
-                          epilog=EXIT_CODES)
+    down = sub.add_parser("download", help="save a vehicle's mission, fence and rally")
     down.add_argument("file", type=Path, help="where to write (.plan or .waypoints)")
     _connection_arguments(down)
     down.set_defaults(func=run_download)
-    v = sub.add_parser("vehicle", help="status, arm, disarm, mode, goto, rtl, land, param",
-                       epilog=EXIT_CODES)
+    v = sub.add_parser("vehicle", help="status, arm, disarm, mode, goto, rtl, land, param")
     v.add_argument("action", choices=_ACTIONS)
     v.add_argument("values", nargs="*", help="mode NAME | goto LAT LON ALT | param NAME [VALUE]")
     v.add_argument("--force", action="store_true", help="arm/disarm: skip the checks (flying!)")

@@ -25,6 +25,7 @@ from groundcontrol.console.model import (
     mission_item_views,
     plan_view_from_flight_plan,
 )
+from groundcontrol.console.widgets.format import clock
 from groundcontrol.fleet.controller import FleetActionError, FleetController
 from groundcontrol.fleet.model import DroneActivity, DroneView, FleetEvent, FleetEventKind
 from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, StoredOrder
@@ -157,9 +158,14 @@ class FleetConsoleBackend:
         order, status = stored.order, _STATUS[stored.state]
         due = self.controller.scenario.due_s(order)
         sortie = self._sorties().get(order.id)
-        left = None if status.is_final else due - self.controller.now_s()
         reason = "; ".join(str(r) for r in self.controller.rejected.get(order.id, ())) or \
             "; ".join(stored.reasons) or self._flight_note(stored)
+        dropped_s = self.controller.delivered_at.get(order.id)
+        if dropped_s is not None and status in (OrderStatus.IN_FLIGHT, OrderStatus.DELIVERED):
+            # Delivered once the flight saw the release; the store waits for the landing.
+            back = "; drone returning" if status is OrderStatus.IN_FLIGHT else ""
+            status, reason = OrderStatus.DELIVERED, f"dropped off at {clock(dropped_s)}{back}"
+        left = None if status.is_final else due - self.controller.now_s()
         plan, vehicle = None, None
         if sortie is not None:
             vehicle = sortie.drone_id

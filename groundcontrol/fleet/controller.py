@@ -136,6 +136,8 @@ class FleetController(FleetViews):
         self._recover_at: dict[str, float] = {}
         self.link_lost: set[str] = set()
         self.delivered_at: dict[str, float] = {}
+        self.landing_at: dict[str, tuple[float, float]] = {}
+        """Per order: when its flight last expected to land, and when it said so."""
         self.rejected: dict[str, tuple[Infeasibility, ...]] = {}
         self.why: dict[str, str] = {}
         """Why an order's flight failed or came back without delivering (for the console)."""
@@ -508,6 +510,7 @@ class FleetController(FleetViews):
         if event.kind == "delivered":
             self.delivered_at.setdefault(job.order_id, now)
         if event.kind == "estimate" and event.remaining_s is not None:
+            self.landing_at[job.order_id] = (now + event.remaining_s, now)
             self._on_estimate(job, event.remaining_s, now)
         final = event.kind == "state" and event.state in (
             FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it

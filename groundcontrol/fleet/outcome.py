@@ -12,7 +12,8 @@ Rules (each keeps "delivered at most once, never lost"):
   After a restart the controller cannot know what happened before it re-attached, so such an
   order fails instead of risking a second delivery.
 * Anything else (failsafe away from the depot, link lost, timeout): the drone is faulted and
-  its order fails with the reason.
+  its order fails with the reason. A landing the operator asked for ("Land here") away from
+  the depot is named as such: the drone needs recovery, the order was not delivered.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from planner.dispatch_model import DroneLanded, Sortie
 if TYPE_CHECKING:
     from groundcontrol.fleet.flight_job import FlightJob
 
-__all__ = ["AT_DEPOT_M", "at_depot", "settle_outcome"]
+__all__ = ["AT_DEPOT_M", "LANDED_ON_REQUEST", "at_depot", "settle_outcome"]
 
 AT_DEPOT_M = 100.0
 """A vehicle this close to its sortie's depot has come home."""
+LANDED_ON_REQUEST = "landed away from the depot on operator request; the drone needs recovery"
+"""How a flight the operator landed where it was ends (ArduCopter disarms and resets the
+mission after such a landing: that is what was asked, not a fault of the vehicle's)."""
 
 
 def at_depot(state: VehicleState, sortie: Sortie) -> bool:
@@ -63,6 +67,8 @@ def settle_outcome(ctl: FleetCore, job: FlightJob, outcome: FlightOutcome,
         return
     home = at_depot(ctl.trackers[job.drone_id].snapshot(), job.sortie) and outcome.landed \
         and outcome.disarmed
+    if not home and _landed_on_request(job):
+        reason = LANDED_ON_REQUEST
     if outcome.delivered:
         ctl.delivered_at.setdefault(job.order_id, now)
         _end(ctl, job.order_id, "delivered", now, outcome)
@@ -70,6 +76,8 @@ def settle_outcome(ctl: FleetCore, job: FlightJob, outcome: FlightOutcome,
         if not home:
             ctl.fault(job.drone_id, f"delivered, then {reason}", now)
         return
+    if reason == LANDED_ON_REQUEST:
+        reason = f"not delivered: {LANDED_ON_REQUEST} (the parcel is on board)"
     if home and not job.reattach:
         ctl.why[job.order_id] = f"came back with the parcel ({reason}); flies again"
         _end(ctl, job.order_id, "aborted", now, outcome)
@@ -77,6 +85,11 @@ def settle_outcome(ctl: FleetCore, job: FlightJob, outcome: FlightOutcome,
                      now)
         return
     fail_order(ctl, job.drone_id, job.sortie, reason, now, recover=home)
+
+
+def _landed_on_request(job: FlightJob) -> bool:
+    """The operator asked this flight to land where it was (the console's "Land here")."""
+    return job.flight.progress.requested_mode == "LAND"
 
 
 def fail_order(ctl: FleetCore, drone_id: str, sortie: Sortie, reason: str, now: float,

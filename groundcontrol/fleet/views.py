@@ -16,14 +16,21 @@ from groundcontrol.fleet.model import DroneActivity, DroneView
 from groundcontrol.fleet.stats import FleetSummary, summarize
 from groundcontrol.fleet.store.sqlite import OrderState
 from groundcontrol.flight.flight import FlightState
+from groundcontrol.flight.preflight import distance_m
 from planner.model import Infeasibility, Order
 
-__all__ = ["FleetViews"]
+__all__ = ["ESTIMATE_FRESH_S", "FleetViews"]
+
+ESTIMATE_FRESH_S = 30.0
+"""A flight's landing estimate (sent every 10 vehicle seconds in AUTO) older than this many
+scenario seconds is stale: the ETA is worked out from where the vehicle is instead."""
+MIN_RETURN_SPEED_MS = 3.0
+"""Below this ground speed (a turn, a hover) the ETA assumes the profile's cruise speed."""
 
 _PHASES = {
     FlightState.PREFLIGHT: DroneActivity.PREFLIGHT, FlightState.ARMING: DroneActivity.PREFLIGHT,
     FlightState.UPLOADING: DroneActivity.UPLOADING, FlightState.TAKEOFF: DroneActivity.EN_ROUTE,
-    FlightState.EN_ROUTE: DroneActivity.EN_ROUTE, FlightState.PAUSED: DroneActivity.EN_ROUTE,
+    FlightState.EN_ROUTE: DroneActivity.EN_ROUTE, FlightState.PAUSED: DroneActivity.PAUSED,
     FlightState.DELIVERING: DroneActivity.DELIVERING,
     FlightState.RETURNING: DroneActivity.RETURNING, FlightState.LANDING: DroneActivity.RETURNING,
     FlightState.LANDED: DroneActivity.LANDED,
@@ -38,7 +45,14 @@ class FleetViews(FleetState):
     why: dict[str, str]
     error: BaseException | None
     lost: set[str]
+    landing_at: dict[str, tuple[float, float]]
+    """Per order in the air: the scenario time its flight last expected to land, and when it
+    said so (from the flight's "estimate" events)."""
     _releases: list[Order]
+
+    def now_s(self) -> float:
+        """Scenario time (the controller's clock)."""
+        raise NotImplementedError
 
     def activity(self, drone_id: str) -> DroneActivity:
         job = self.jobs.get(drone_id)
@@ -53,16 +67,45 @@ class FleetViews(FleetState):
     def drone_views(self) -> list[DroneView]:
         """Every drone's state now (any thread)."""
         views = []
+        now = self.now_s()
         for drone_id, drone in self.drones.items():
             job = self.jobs.get(drone_id)
-            eta = None
-            if job is not None:
-                eta = job.sortie.land_s if job.delivered else job.sortie.dropoff_s
             views.append(DroneView(drone_id, drone.name or drone_id, drone.sysid,
                                    self.activity(drone_id), self.trackers[drone_id].snapshot(),
-                                   job.order_id if job else None, eta,
+                                   job.order_id if job else None,
+                                   None if job is None else self.eta_s(job, now),
                                    self.faults.get(drone_id, "")))
         return views
+
+    def eta_s(self, job: FlightJob, now: float) -> float | None:
+        """Scenario time of a flight's next milestone: the drop-off while outbound (as
+        scheduled), the landing once delivered or coming back (live), None while paused."""
+        if job.state is FlightState.PAUSED:
+            return None  # held by the operator: no time can be promised
+        returning = job.delivered or bool(job.flight.cut_short) or job.state in (
+            FlightState.RETURNING, FlightState.LANDING)
+        if not returning:
+            return job.sortie.dropoff_s
+        estimate = self.landing_at.get(job.order_id)
+        if estimate is not None and not job.flight.cut_short and \
+                now - estimate[1] <= ESTIMATE_FRESH_S:
+            return estimate[0]
+        return self._landing_from_position(job, now)
+
+    def _landing_from_position(self, job: FlightJob, now: float) -> float:
+        """The landing time from the vehicle's distance to its depot, its ground speed (the
+        profile's cruise speed when slower) and its height (the profile's descent speed)."""
+        s = self.trackers[job.drone_id].snapshot()
+        profile = self.scenario.profile_for(self.drones[job.drone_id])
+        if s.lat_deg is None or s.lon_deg is None:
+            return max(now, job.sortie.land_s)
+        depot = job.sortie.plan.depot.position
+        away_m = distance_m(s.lat_deg, s.lon_deg, depot.lat, depot.lon)
+        speed = s.groundspeed_ms if (s.groundspeed_ms or 0.0) >= MIN_RETURN_SPEED_MS else \
+            profile.cruise_speed_ms
+        height = max(0.0, s.alt_rel_m or 0.0)
+        return now + away_m / max(speed or 0.0, MIN_RETURN_SPEED_MS) + \
+            height / profile.descent_speed_ms
 
     def order_note(self, order_id: str) -> str:
         """Why an order's flight is coming back or ended short, or why its launch waits for

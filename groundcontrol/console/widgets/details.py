@@ -16,6 +16,7 @@ from groundcontrol.console.widgets.format import (
     battery_cell,
     clock,
     duration,
+    eta_text,
     link_cell,
     state_cell,
 )
@@ -80,7 +81,7 @@ def vehicle_summary(v: VehicleView) -> Table:
     pos = "--" if v.position is None else f"{v.position.lat:.6f}, {v.position.lon:.6f}"
     grid.add_row("Position", pos)
     grid.add_row("Order", v.order_id or "-")
-    grid.add_row("ETA", duration(v.eta_s))
+    grid.add_row("ETA", eta_text(v))
     grid.add_row("Link age", _left(link_cell(v)))
     return grid
 

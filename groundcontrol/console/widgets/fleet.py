@@ -7,7 +7,7 @@ from rich.text import Text
 from groundcontrol.console.model import VehicleView
 from groundcontrol.console.widgets.format import (
     battery_cell,
-    duration,
+    eta_text,
     link_cell,
     number,
     state_cell,
@@ -39,7 +39,7 @@ def fleet_cells(v: VehicleView) -> tuple[Text, ...]:
         state_cell(v),
         battery_cell(v.battery_pct),
         Text(v.order_id or "-"),
-        Text(duration(v.eta_s), justify="right"),
+        Text(eta_text(v), justify="right"),
         number(v.alt_m, ".0f"),
         number(v.ground_speed_ms, ".1f"),
         number(v.heading_deg, "03.0f"),

@@ -17,6 +17,7 @@ __all__ = [
     "battery_cell",
     "clock",
     "duration",
+    "eta_text",
     "link_cell",
     "number",
     "state_cell",
@@ -88,6 +89,11 @@ def duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{sign}{s // 60}m{s % 60:02d}"
     return f"{sign}{s // 3600}h{s % 3600 // 60:02d}"
+
+
+def eta_text(v: VehicleView) -> str:
+    """The ETA cell: ``held`` while paused (no time can be promised), else the duration."""
+    return "held" if v.state is VehicleState.PAUSED else duration(v.eta_s)
 
 
 def state_cell(v: VehicleView) -> Text:

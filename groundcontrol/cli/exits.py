@@ -30,6 +30,7 @@ OUTCOMES: dict[str, str] = {
             "start, was not ready in time or died (130: interrupted while starting)",
     "sim": "0 stopped after --duration; 1 the simulator failed (Ctrl-C stops it with 130)",
     "sign": "0 done; 1 the vehicle did not answer or did not take the key",
+    "scenario": "0 scenario folder written (with --check, planned too)",
     "upload": "0 every list uploaded and read back as sent; 1 the vehicle refused, did not "
               "answer or read back something else",
     "download": "0 written; 1 the vehicle did not answer",

@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.console",
     "groundcontrol.cli.sitl",
     "groundcontrol.cli.sign",
+    "groundcontrol.cli.scenario",
     "sitl.cli_sim",
 )
 

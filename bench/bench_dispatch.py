@@ -16,6 +16,10 @@ The hub day is flown a second time with the fleet's flights separated (``separat
 planned flights closer than 50 m / 15 m, launches over a depot's shared pad taken in turn),
 as the fleet controller dispatches; the others plan every drone as if it flew alone.
 
+``--scenario DIR`` dispatches a scenario folder's own day instead: its depots, fleet (every
+drone with its profile) and orders, e.g. one from ``drone-delivery scenario generate``; the
+ground models apply to each of its depots.
+
 Run: ``python -m bench dispatch`` (or ``python bench/bench_dispatch.py --help``). Prints
 figures, asserts nothing.
 """
@@ -30,11 +34,11 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from planner.dispatch import Dispatcher, planner_plan_fn
+from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import (
     Assign,
     DepotModel,
@@ -54,7 +58,8 @@ from planner.scenario import Scenario
 from planner.separation import SeparationRules
 from planner.vehicle import VehicleProfile
 
-__all__ = ["DayResult", "main", "make_day", "run_offline", "run_online"]
+__all__ = ["Day", "DayResult", "hub_day", "main", "make_day", "run_offline", "run_online",
+           "scenario_day"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPOTS = ("mitchell", "hume")
@@ -96,6 +101,54 @@ class DayResult:
 
 
 # ---------------------------------------------------------------------------------- the day
+
+
+@dataclass(frozen=True)
+class Day:
+    """What is dispatched: the orders, the drones, their depots and the working span."""
+
+    label: str
+    orders: list[Order]
+    drones: list[FleetDrone]
+    depots: tuple[str, ...]
+    span_s: float
+    """First order to an hour after the last, for utilisation."""
+    start_s: float
+
+    def profiles_at(self, depot: str) -> list[VehicleProfile]:
+        """The distinct profiles based at a depot, in fleet order (``plan`` tries them so)."""
+        return list({d.profile.name: d.profile for d in self.drones if d.depot_id == depot}
+                    .values())
+
+    def per_depot(self) -> dict[str, int]:
+        return dict(Counter(d.depot_id for d in self.drones))
+
+
+def hub_day(scenario: Scenario, n_orders: int, seed: int, per_depot: int) -> Day:
+    """The built-in day: ``make_day`` orders, ``per_depot`` delivery-quads at two hubs."""
+    profile = scenario.profiles["delivery-quad"]
+    label = (f"{n_orders} orders {DAY_START_S / 3600:.0f}:00-{DAY_END_S / 3600:.0f}:00, "
+             f"{2 * per_depot} x {profile.name} at {', '.join(DEPOTS)}")
+    return Day(label, make_day(scenario, n_orders, seed), make_fleet(profile, per_depot),
+               DEPOTS, SPAN_S, DAY_START_S)
+
+
+def scenario_day(scenario: Scenario) -> Day:
+    """A scenario's own day: its orders, fleet and depots."""
+    orders = sorted(scenario.orders, key=lambda o: (o.created_s, o.id))
+    first, last = orders[0].created_s, orders[-1].created_s
+    drones = list(fleet_of(scenario))
+    mix = Counter(d.profile.name for d in drones)
+    label = (f"scenario {scenario.name}: {len(orders)} orders {_hhmm(first)}-{_hhmm(last)}, "
+             f"{len(drones)} drones ({', '.join(f'{n} {p}' for p, n in mix.items())}) at "
+             f"{len(scenario.depots)} depots")
+    return Day(label, orders, drones, tuple(d.id for d in scenario.depots),
+               last + 3600.0 - first, first)
+
+
+def _hhmm(t_s: float) -> str:
+    return f"{int(t_s) // 3600:02d}:{int(t_s) % 3600 // 60:02d}"
+
 
 
 def make_day(scenario: Scenario, n_orders: int, seed: int) -> list[Order]:
@@ -192,15 +245,21 @@ def run_online(orders: Sequence[Order], disp: Dispatcher, name: str = "online") 
 # ------------------------------------------------------------------------------ offline
 
 
-def run_offline(orders: Sequence[Order], plans: dict[str, PlanResult], drones_per_depot: int,
-                promise_s: float, turnaround_s: float, limit_s: float) -> DayResult:
+def run_offline(orders: Sequence[Order], plans: dict[str, PlanResult],
+                drones_per_depot: int | Mapping[str, int], promise_s: float,
+                turnaround_s: float, limit_s: float,
+                depots: Sequence[str] = DEPOTS) -> DayResult:
     """Every order known in advance: one VRP with time windows per depot (OR-Tools)."""
     result = DayResult("offline", len(orders))
-    for depot in DEPOTS:
+    for depot in depots:
         mine = [o for o in orders if o.depot_id == depot and plans[o.id].feasible]
+        vehicles = (drones_per_depot if isinstance(drones_per_depot, int)
+                    else drones_per_depot.get(depot, 0))
+        if not mine or not vehicles:
+            continue
         started = time.perf_counter()
-        chosen = _solve_depot(mine, plans, drones_per_depot, promise_s, turnaround_s,
-                              limit_s / len(DEPOTS))
+        chosen = _solve_depot(mine, plans, vehicles, promise_s, turnaround_s,
+                              limit_s / len(depots))
         result.solve_s += time.perf_counter() - started
         for order, launch_s, _drone in chosen:
             plan = plans[order.id].plan
@@ -231,7 +290,7 @@ def _solve_depot(orders: list[Order], plans: dict[str, PlanResult], vehicles: in
     transit = routing.RegisterTransitCallback(
         lambda i, _j: busy[manager.IndexToNode(i)])
     routing.SetArcCostEvaluatorOfAllVehicles(transit)
-    horizon = int(DAY_END_S + 4 * 3600)
+    horizon = int(max([DAY_END_S, *(o.created_s for o in orders)]) + 4 * 3600)
     routing.AddDimension(transit, horizon, horizon, False, "time")
     dim = routing.GetDimensionOrDie("time")
     for node, order in enumerate(orders, start=1):
@@ -273,7 +332,8 @@ def _pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
-def report(results: Sequence[DayResult], feasible: int, drones: int) -> None:
+def report(results: Sequence[DayResult], feasible: int, drones: int,
+           span_s: float = SPAN_S) -> None:
     rows = [
         ("orders", lambda r: f"{r.orders}"),
         ("planner-feasible orders", lambda r: f"{feasible}"),
@@ -285,8 +345,8 @@ def report(results: Sequence[DayResult], feasible: int, drones: int) -> None:
          if r.delivered else "-"),
         ("p95 delivery time", lambda r: f"{_pct(list(r.delivered.values()), 0.95) / 60:.1f} min"),
         ("deliveries per drone per day", lambda r: f"{len(r.delivered) / drones:.1f}"),
-        ("drone utilisation (airborne, 16 h)",
-         lambda r: f"{100 * r.flight_s / (drones * SPAN_S):.1f} %"),
+        (f"drone utilisation (airborne, {span_s / 3600:.0f} h)",
+         lambda r: f"{100 * r.flight_s / (drones * span_s):.1f} %"),
         ("decision time mean (per order)", lambda r: f"{statistics.fmean(r.decide_ms):.2f} ms"
          if r.decide_ms else "-"),
         ("decision time p95 (per order)", lambda r: f"{_pct(r.decide_ms, 0.95):.2f} ms"
@@ -315,55 +375,78 @@ def report(results: Sequence[DayResult], feasible: int, drones: int) -> None:
                   " (target >= 90 %)")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench dispatch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--drones-per-depot", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--scenario", type=Path, metavar="DIR",
+                        help="dispatch this scenario folder's depots, fleet and orders "
+                             "(--orders and --drones-per-depot then do not apply)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="offline solver, s")
     parser.add_argument("--no-offline", action="store_true")
     parser.add_argument("--no-separation", action="store_true",
                         help="skip the day with separated flights (planner.separation)")
     # ``python -m bench dispatch ...`` may hand over its own argv: ignore what is not ours
     args, _ = parser.parse_known_args(argv)
+    return args
 
-    scenario = load_scenario(ROOT / "missions" / "scenarios" / "canberra")
-    profile = scenario.profiles["delivery-quad"]
+
+def _plan_all(day: Day, planner: Planner) -> dict[str, PlanResult]:
+    """Each order planned as ``drone-delivery plan`` does: its depot's profiles in fleet
+    order, the first that can fly it (or the first's reasons)."""
+    plans = {}
+    for o in day.orders:
+        tried = [planner.plan(o, p) for p in day.profiles_at(o.depot_id)]
+        plans[o.id] = next((r for r in tried if r.feasible), tried[0])
+    return plans
+
+
+def _describe_run(name: str, model: DepotModel, separation: SeparationRules | None) -> str:
+    return (f"{name}: pads {model.pads}, spares {model.spare_batteries}, swap "
+            f"{model.swap_time_s:g} s, load {model.load_time_s:g} s, charger "
+            f"{model.charge_rate_w:g} W per depot"
+            + (", drones charge while parked" if model.park_charging else "")
+            + ("" if separation is None else
+               f"; flights separated ({separation.horizontal_m:g} m / "
+               f"{separation.vertical_m:g} m, {separation.time_buffer_s:g} s buffer, "
+               f"{separation.layers} layers)"))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parse(argv)
+    folder = args.scenario or ROOT / "missions" / "scenarios" / "canberra"
+    scenario = load_scenario(folder)
     planner = Planner(scenario.airspace, scenario.depots)
-    orders = make_day(scenario, args.orders, args.seed)
-    drones = make_fleet(profile, args.drones_per_depot)
+    day = (scenario_day(scenario) if args.scenario else
+           hub_day(scenario, args.orders, args.seed, args.drones_per_depot))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times include "
           "waiting for a CPU)")
-    print(f"day: {len(orders)} orders {DAY_START_S / 3600:.0f}:00-{DAY_END_S / 3600:.0f}:00, "
-          f"{len(drones)} x {profile.name} at {', '.join(DEPOTS)}; promise "
-          f"{scenario.promise_s / 60:.0f} min; seed {args.seed}")
+    print(f"day: {day.label}; promise {scenario.promise_s / 60:.0f} min; seed {args.seed}")
     results = []
-    runs = [(name, model, None) for name, model in GROUND.items()]
+    runs: list[tuple[str, DepotModel, SeparationRules | None]] = [
+        (name, model, None) for name, model in GROUND.items()]
     if not args.no_separation:
         runs.append(("separated", GROUND["online"], SeparationRules()))
     for name, model, separation in runs:
-        print(f"{name}: pads {model.pads}, spares {model.spare_batteries}, swap "
-              f"{model.swap_time_s:g} s, load {model.load_time_s:g} s, charger "
-              f"{model.charge_rate_w:g} W per depot"
-              + (", drones charge while parked" if model.park_charging else "")
-              + ("" if separation is None else
-                 f"; flights separated ({separation.horizontal_m:g} m / "
-                 f"{separation.vertical_m:g} m, {separation.time_buffer_s:g} s buffer, "
-                 f"{separation.layers} layers)"))
-        models = [replace(model, depot_id=d) for d in DEPOTS]
-        disp = Dispatcher(drones, models, planner_plan_fn(planner),
-                          promise_s=scenario.promise_s, seed=args.seed, start_s=DAY_START_S,
+        print(_describe_run(name, model, separation))
+        models = [replace(model, depot_id=d) for d in day.depots]
+        disp = Dispatcher(day.drones, models, planner_plan_fn(planner),
+                          promise_s=scenario.promise_s, seed=args.seed, start_s=day.start_s,
                           separation=separation)
         started = time.perf_counter()
-        results.append(run_online(orders, disp, name))
+        results.append(run_online(day.orders, disp, name))
         print(f"  simulated the day in {time.perf_counter() - started:.1f} s wall")
-    plans = {o.id: planner.plan(o, profile) for o in orders}
+    started = time.perf_counter()  # a fresh planner: the dispatcher's has its routes cached
+    plans = _plan_all(day, Planner(scenario.airspace, scenario.depots))
     feasible = sum(p.feasible for p in plans.values())
+    print(f"planned every order once (fresh planner): {feasible} of {len(plans)} feasible in "
+          f"{time.perf_counter() - started:.2f} s wall")
     if not args.no_offline:
-        results.append(run_offline(orders, plans, args.drones_per_depot, scenario.promise_s,
-                                   GROUND["online"].load_time_s, args.time_limit))
-    report(results, feasible, len(drones))
+        results.append(run_offline(day.orders, plans, day.per_depot(), scenario.promise_s,
+                                   GROUND["online"].load_time_s, args.time_limit, day.depots))
+    report(results, feasible, len(day.drones), day.span_s)
 
 
 if __name__ == "__main__":

@@ -169,14 +169,14 @@ class ConsoleApp(App[None]):
         while len(self._clock_samples) > 2 and wall - self._clock_samples[1][0] > PACE_WINDOW_S:
             self._clock_samples.popleft()
 
-    def pace_text(self) -> str:
-        """The header's pace: ``x16.7 of x40`` (measured of asked), ``x40`` before a measure,
-        "" when the backend names no speedup."""
+    def pace_text(self, short: bool = False) -> str:
+        """The header's pace: ``x16.7 of x40`` (measured of asked; ``short``: ``x16.7``),
+        ``x40`` before a measure, "" when the backend names no speedup."""
         pace = measured_pace(self._clock_samples)
         asked = self.asked_speedup
-        if asked is None:
-            return "" if pace is None else f"x{pace:.1f}"
-        return f"x{asked:g}" if pace is None else f"x{pace:.1f} of x{asked:g}"
+        if pace is None:
+            return "" if asked is None else f"x{asked:g}"
+        return f"x{pace:.1f}" if short or asked is None else f"x{pace:.1f} of x{asked:g}"
 
     def _count_down(self, pushed: tuple[OrderView, ...], now_s: float) -> tuple[OrderView, ...]:
         """Orders pushed now, plus every open order whose time left moved by a second or more."""

@@ -104,10 +104,27 @@ async def test_the_header_shows_the_measured_pace_of_the_asked(
         app._clock_samples.extend([(0.0, 1000.0), (3.0, 1050.0)])
         assert app.pace_text() == "x16.7 of x10"
         app.main._show_selection()
-        assert "x16.7 of x10" in app.main.sub_title
+        assert "x16.7 of x10" in app.main.sub_title  # 120 columns: room for all
 
 
 def test_measured_pace_needs_two_wall_seconds_of_samples() -> None:
     assert measured_pace(deque()) is None
     assert measured_pace(deque([(5.0, 0.0), (6.0, 40.0)])) is None
     assert measured_pace(deque([(5.0, 0.0), (6.0, 40.0), (10.0, 100.0)])) == 20.0
+
+
+@run_async
+async def test_at_80_columns_the_header_keeps_the_clock_and_selection(
+    make_app: MakeApp, backend: ScriptedBackend
+) -> None:
+    """Seen in tmux at 80x24: the pace pushed the clock and the selection off the header."""
+    backend.title = "canberra · built-in sim"
+    app = make_app()
+    app.backend_title = backend.title
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app._clock_samples.extend([(0.0, 1000.0), (3.0, 1050.0)])
+        app.main._show_selection()
+        shown = app.main.sub_title
+        assert shown.endswith("▶ N1 / O1") and "x16.7" in shown
+        assert len(shown) + len(app.title) + 19 <= 80, shown

@@ -23,6 +23,8 @@ from groundcontrol.console.widgets.orders import OrdersTable
 __all__ = ["MainScreen"]
 
 MAP_LEGEND = "⌂depot ▒no-fly ↑drone ×drop-off"
+HEADER_CHROME = 19
+"""Header columns not for the subtitle: the icon, the padding, and " — " after the title."""
 
 
 class MainScreen(Screen[None]):
@@ -57,6 +59,7 @@ class MainScreen(Screen[None]):
     def on_resize(self) -> None:
         # Wide terminals: the map gets the whole left side and the log the bottom row.
         self.set_class(self.size.width >= 140 and self.size.height >= 36, "-wide")
+        self._show_selection()
 
     def on_mount(self) -> None:
         for panel, title in (
@@ -122,9 +125,16 @@ class MainScreen(Screen[None]):
         self.map.select(vehicle)
         title = getattr(self.app, "backend_title", "")
         now = getattr(self.app, "clock_s", None)
-        pace = getattr(self.app, "pace_text", lambda: "")()
-        shown = " · ".join(p for p in (title, pace, clock(now) if now is not None else "") if p)
-        self.sub_title = f"{shown} · ▶ {vehicle or '-'} / {order or '-'}"
+        time_now = clock(now) if now is not None else ""
+        pace = getattr(self.app, "pace_text", lambda short=False: "")
+        selection = f"▶ {vehicle or '-'} / {order or '-'}"
+        # Narrow terminals: drop the asked speedup, then the fleet's name, not the clock.
+        room = self.size.width - HEADER_CHROME - len(self.app.title)
+        candidates = [(title, pace(), time_now, selection),
+                      (title, pace(short=True), time_now, selection),
+                      (pace(short=True), time_now, selection)]
+        texts = [" · ".join(p for p in parts if p) for parts in candidates]
+        self.sub_title = next((t for t in texts if len(t) <= room), texts[-1])
 
     def action_act(self, name: str) -> None:
         """Run an action on the selected vehicle or order (confirmation for dangerous ones)."""

@@ -29,7 +29,8 @@ def day_end_lines(summary: FleetSummary, store_path: Path | None,
     Args:
         summary: the fleet's summary at the quit.
         store_path: the store to resume from; None when it was temporary (deleted on exit).
-        in_air: "drone (order)" for each flight still under way.
+        in_air: "drone (order)" for each flight still under way (", dropped off" once the
+            release was seen: the store counts the delivery at the landing).
 
     >>> s = FleetSummary(orders=3, delivered=1, infeasible=1, failed=0, cancelled=0, open=1)
     >>> day_end_lines(s, Path("c.db"), ["mit-q1 (CBR-007)"])[-2:]
@@ -53,8 +54,10 @@ def run_console(controller: FleetController, title: str, store_path: Path | None
                else FleetConsoleBackend(controller, title, quit_note=quit_note))
     try:
         ConsoleApp(backend).run()
-        in_air = sorted(f"{job.drone_id} ({job.order_id})"
-                        for job in list(controller.jobs.values()) if job.took_off)
+        in_air = sorted(
+            f"{job.drone_id} ({job.order_id}"
+            f"{', dropped off' if job.order_id in controller.delivered_at else ''})"
+            for job in list(controller.jobs.values()) if job.took_off)
     finally:
         controller.stop()
     stream = sys.stdout if out is None else out

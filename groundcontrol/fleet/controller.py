@@ -38,7 +38,7 @@ from groundcontrol.fleet.model import (
     separation_text,
 )
 from groundcontrol.fleet.outcome import settle_outcome
-from groundcontrol.fleet.resync import resync_vehicles
+from groundcontrol.fleet.resync import released_setting, resync_vehicles
 from groundcontrol.fleet.store.sqlite import (
     IllegalTransition,
     OrderState,
@@ -509,6 +509,8 @@ class FleetController(FleetViews):
             self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
         if event.kind == "delivered":
             self.delivered_at.setdefault(job.order_id, now)
+            # Kept for a restart whose vehicles cannot tell (see resync.released_setting).
+            self.store.set_setting(released_setting(job.order_id), repr(now), now)
         if event.kind == "estimate" and event.remaining_s is not None:
             self.landing_at[job.order_id] = (now + event.remaining_s, now)
             self._on_estimate(job, event.remaining_s, now)

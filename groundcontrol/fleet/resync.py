@@ -27,7 +27,14 @@ from groundcontrol.mavlink.vehicle import VehicleState
 from missions.items import MissionItem, MissionType
 from planner.dispatch_model import DroneLanded, DroneStatus, Sortie
 
-__all__ = ["resync_vehicles"]
+__all__ = ["released_setting", "resync_vehicles"]
+
+
+def released_setting(order_id: str) -> str:
+    """The store setting that keeps the scenario time a flight reported the release of
+    ``order_id`` (the store marks the delivery only at the landing): a restart whose vehicles
+    cannot tell (the built-in simulator started again) counts the delivery from it."""
+    return f"released {order_id}"
 
 
 def resync_vehicles(ctl: FleetCore, state: StoredState, now: float) -> None:
@@ -98,14 +105,23 @@ def _armed(ctl: FleetCore, drone_id: str, sorties: list[Sortie], in_flight: set[
 def _fly_again(ctl: FleetCore, drone_id: str, sortie: Sortie, snap: VehicleState,
                now: float) -> None:
     """The vehicle started with this controller (``FleetConfig.vehicles_start_fresh``): the
-    flight ended with the last process, the parcel on board; the order flies again."""
+    flight ended with the last process. Delivered if the flight had reported the release
+    (``released_setting``), else the parcel is on board and the order flies again."""
     order_id = sortie.order_id
-    ctl.why[order_id] = "the simulated drones restarted on their pads; flies again"
-    ctl.store.end_flight(order_id, "aborted", now)
     capacity = ctl.scenario.profile_for(ctl.drones[drone_id]).battery_wh
     battery = battery_wh_of(snap, capacity)
-    ctl.dispatch(DroneLanded(drone_id, capacity if battery is None else battery, False,
-                             order_id), now)
+    battery = capacity if battery is None else battery
+    released = ctl.store.setting(released_setting(order_id))
+    if released is not None:  # dropped off before the stop: delivered, never flown twice
+        ctl.delivered_at.setdefault(order_id, float(released))
+        ctl.store.end_flight(order_id, "delivered", now)
+        ctl.dispatch(DroneLanded(drone_id, battery, True, order_id), now)
+        ctl.emit(FleetEventKind.NOTE, f"resync: {order_id} was dropped off at t="
+                 f"{float(released):.0f} s before the simulator stopped", drone_id, order_id)
+        return
+    ctl.why[order_id] = "the simulated drones restarted on their pads; flies again"
+    ctl.store.end_flight(order_id, "aborted", now)
+    ctl.dispatch(DroneLanded(drone_id, battery, False, order_id), now)
     ctl.emit(FleetEventKind.NOTE, f"resync: {order_id} was in the air when the simulator "
              "stopped; it flies again from the depot", drone_id, order_id)
 

@@ -88,3 +88,29 @@ def test_a_resumed_sim_console_flies_the_order_that_was_in_the_air_again(
         outcomes = [o for (o,) in conn.execute(
             "SELECT outcome FROM flights WHERE order_id = 'C001' ORDER BY id")]
     assert outcomes == ["aborted", "delivered"], outcomes
+
+
+def test_an_order_dropped_off_before_the_quit_is_delivered_once_after_the_resume(
+        tmp_path: Path) -> None:
+    """Seen in tmux: quit while a drone flew home from a drop-off; the resumed console must
+    count the delivery, not fly the parcel again."""
+    full = load_scenario(FOLDER)
+    scenario = dataclasses.replace(full, fleet=full.fleet[:1], orders=())
+    db = tmp_path / "c.db"
+
+    def first(controller: FleetController) -> None:
+        controller.add_order(Order("C001", "mitchell", NEAR, 0.5, created_s=controller.now_s()))
+        wait_for(lambda: "C001" in controller.delivered_at, 120.0, "the release")
+        assert _state(controller, "C001") is OrderState.IN_FLIGHT
+
+    def second(controller: FleetController) -> None:
+        assert _state(controller, "C001") is OrderState.DELIVERED
+        assert "C001" in controller.delivered_at
+        assert not controller.jobs  # nothing flies it again
+
+    _session(scenario, db, first)
+    _session(scenario, db, second)
+    with sqlite3.connect(db) as conn:
+        outcomes = [o for (o,) in conn.execute(
+            "SELECT outcome FROM flights WHERE order_id = 'C001' ORDER BY id")]
+    assert outcomes == ["delivered"], outcomes

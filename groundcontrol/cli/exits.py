@@ -35,6 +35,7 @@ OUTCOMES: dict[str, str] = {
               "answer or read back something else",
     "download": "0 written; 1 the vehicle did not answer",
     "vehicle": "0 done; 1 the vehicle refused (named) or did not answer",
+    "replay": "0 played to the end (headless) or closed by the operator",
 }
 """Each command's own codes, before ``COMMON``."""
 

@@ -29,6 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "groundcontrol.cli.calibrate",
     "groundcontrol.cli.run",
     "groundcontrol.cli.console",
+    "groundcontrol.cli.replay",
     "groundcontrol.cli.sitl",
     "groundcontrol.cli.sign",
     "groundcontrol.cli.scenario",

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import io
 from collections import deque
 from collections.abc import Callable
 
 import pytest
+from rich.console import Console
 from scripted.backend import ScriptedBackend
+from textual.widgets import Static
 from tui_fixtures import (  # noqa: F401  (fixtures are found by name)
     backend_fixture,
     make_app_fixture,
@@ -24,6 +27,12 @@ pytestmark = pytest.mark.tui
 
 SIZE = (120, 40)
 MakeApp = Callable[[], ConsoleApp]
+
+
+def _text(renderable: object) -> str:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+q"])
@@ -77,7 +86,8 @@ async def test_question_mark_and_f1_show_the_keys(make_app: MakeApp, key: str) -
         await pilot.press(key)
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        shown = "\n".join(str(w.render()) for w in app.screen.query(".help-row"))
+        table = app.screen.query_one("#help-keys", Static).visual
+        shown = _text(getattr(table, "_renderable", table))
         for needle in ("Land here", "quit", "command palette", "zoom"):
             assert needle in shown
         await pilot.press("escape")

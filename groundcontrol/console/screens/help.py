@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -40,11 +41,14 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        width = max(len(key) for key, _ in help_lines())
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()  # wraps under itself on narrow terminals
+        for key, text in help_lines():
+            table.add_row(key, text)
         with VerticalScroll(id="help-box"):
             yield Label("Keys", classes="detail-title")
-            for key, text in help_lines():
-                yield Static(f"[b]{key:<{width}}[/b]  {text}", classes="help-row")
+            yield Static(table, id="help-keys")
             yield Label("escape closes this screen", classes="help-hint")
 
     def action_close(self) -> None:

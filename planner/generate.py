@@ -96,9 +96,9 @@ class DaySpec:
     orders: int
     profiles: tuple[ProfileShare, ...]
     seed: int = 0
-    start_s: float = 10 * 3600.0
-    """First moment orders may be placed, scenario clock seconds (10:00)."""
-    demand: tuple[float, ...] = field(default_factory=lambda: demand_weights("lunch", 10.0, 8))
+    start_s: float = 11 * 3600.0
+    """First moment orders may be placed, scenario clock seconds (11:00)."""
+    demand: tuple[float, ...] = field(default_factory=lambda: demand_weights("lunch", 11.0, 4))
     """Weight of each hour of the day from ``start_s``; its length is the day's hours."""
     ground_alt_amsl_m: float = 0.0
     """Ground altitude of every depot above mean sea level (no terrain model here)."""

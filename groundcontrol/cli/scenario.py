@@ -68,11 +68,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g.add_argument("--demand", default="lunch", metavar="CURVE|W,W,...",
                    help=f"orders over the day: {', '.join(DEMAND_CURVES)}, or one weight per "
                         "hour (default lunch)")
-    g.add_argument("--start", default="10", metavar="HH[:MM]",
-                   help="clock time of the day's first hour (default 10)")
+    g.add_argument("--start", default="11", metavar="HH[:MM]",
+                   help="clock time of the day's first hour (default 11)")
     g.add_argument("--hours", type=int, metavar="H",
-                   help="length of the day in hours (default 8, or as many as --demand's "
-                        "weights)")
+                   help="length of the day in hours (default 4, as Canberra's afternoon, or "
+                        "as many as --demand's weights)")
     g.add_argument("--profiles", default="delivery-quad=3,winch-quad=1",
                    metavar="NAME[=W],...",
                    help="fleet mix of built-in profiles with weights (default "
@@ -136,7 +136,7 @@ def parse_start_h(text: str) -> float:
 
 
 def parse_demand(text: str, start_h: float, hours: int | None) -> tuple[float, ...]:
-    """A named curve over ``hours`` (8 by default) or a list of hourly weights.
+    """A named curve over ``hours`` (4 by default) or a list of hourly weights.
 
     >>> parse_demand("1,2,1", 10.0, None)
     (1.0, 2.0, 1.0)
@@ -147,7 +147,7 @@ def parse_demand(text: str, start_h: float, hours: int | None) -> tuple[float, .
     """
     if text.strip() in DEMAND_CURVES:
         try:
-            return demand_weights(text.strip(), start_h, 8 if hours is None else hours)
+            return demand_weights(text.strip(), start_h, 4 if hours is None else hours)
         except InvalidInput as exc:
             raise ValueError(f"--{exc.field}: {exc.problem}") from None
     try:

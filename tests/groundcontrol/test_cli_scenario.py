@@ -69,7 +69,7 @@ def test_zones_without_an_area_and_a_weight_list(
     scenario = load_scenario(tmp_path / "d")
     assert scenario.airspace.operating_area is not None
     assert all(d.ground_alt_amsl_m == 600 for d in scenario.depots)
-    assert not any(11 * 3600 <= o.created_s < 12 * 3600 for o in scenario.orders)
+    assert not any(12 * 3600 <= o.created_s < 13 * 3600 for o in scenario.orders)
 
 
 def load_scenario_airspace_without_area(tmp_path: Path) -> Path:

@@ -79,7 +79,7 @@ def test_the_counts_asked_for_and_valid_fleet(canberra_airspace: Airspace) -> No
     assert {d.profile for d in day.fleet} == {"delivery-quad", "winch-quad"}
     created = [o.created_s for o in day.orders]
     assert created == sorted(created)
-    assert spec.start_s <= created[0] and created[-1] < spec.start_s + 8 * 3600
+    assert spec.start_s <= created[0] and created[-1] < spec.start_s + 4 * 3600
 
 
 def test_depots_and_dropoffs_outside_every_zone_and_inside_the_area(

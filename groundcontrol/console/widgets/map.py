@@ -1,40 +1,37 @@
-"""The live map: operating area, no-fly zones, depots, routes and drones, scaled to the scenario."""
+"""The live map: operating area, no-fly zones, depots, routes and drones, scaled to the scenario.
+
+The view fits everything at zoom x1; ``+``/``-`` zoom by two about the middle of the view,
+the arrow keys (shift+arrows from any panel, through the app) pan by a quarter of it and ``0``
+fits everything again. Each frame places the labels so that none covers another
+(``map_labels``) and notes the scale and zoom in the bottom-left corner.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 from rich.style import Style
+from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widget import Widget
 
-from groundcontrol.console.model import MapView, VehicleState, VehicleView
-from groundcontrol.console.widgets.format import STATE_STYLES
-from groundcontrol.console.widgets.map_canvas import BrailleCanvas, Projection, heading_glyph
+from groundcontrol.console.model import MapView, VehicleView
+from groundcontrol.console.widgets.map_canvas import BrailleCanvas, Projection, scale_text
+from groundcontrol.console.widgets.map_labels import Cell, PlacedLabel, place_labels
+from groundcontrol.console.widgets.map_layers import Layer, draw_live, draw_static
 from planner.model import LatLon
 
-__all__ = ["FleetMap"]
+__all__ = ["MAP_KEYS", "MAX_ZOOM", "FleetMap"]
 
-
-_AREA = Style.parse("grey50")
-_ZONE = Style.parse("red")
-_ZONE_BG = Style.parse("on #3a1010")
-_ROUTE_PLANNED = Style.parse("#8a7f3a")
-_ROUTE_ACTIVE = Style.parse("bright_cyan")
-_ROUTE_SELECTED = Style.parse("bold bright_white")
-_DEPOT = Style.parse("bold black on green")
-_DEPOT_LABEL = Style.parse("green")
-_DROPOFF = Style.parse("bold yellow")
-_SELECTED = Style.parse("bold reverse")
-_PARKED = (
-    VehicleState.IDLE,
-    VehicleState.CHARGING,
-    VehicleState.LANDED,
-    VehicleState.PREFLIGHT,
-    VehicleState.UPLOADING,
-)
-_STATE_STYLES = {state: Style.parse(text) for state, text in STATE_STYLES.items()}
-
+MAX_ZOOM = 64.0
+"""The deepest zoom, relative to the fit (x64 of a 20 km scenario: a few metres a cell)."""
+PAN_STEP = 0.25
+"""One pan moves the view by this fraction of its width or height."""
+MAP_KEYS = "+/- zoom · ←↑↓→ pan · 0 fit"
+"""The map panel's subtitle while the map has focus."""
+_STATUS = Style.parse("grey70")
+_LABEL_PRIO = 4
 
 class FleetMap(Widget):
     """Draws a ``MapView`` and the vehicles on it; redraws only when told something changed."""
@@ -44,16 +41,33 @@ class FleetMap(Widget):
     """
     ALLOW_MAXIMIZE = True
     can_focus = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus,equals_sign", "zoom_in", "Zoom in", show=False),
+        Binding("minus", "zoom_out", "Zoom out", show=False),
+        Binding("0", "fit", "Fit", show=False),
+        Binding("left,shift+left", "pan(-1, 0)", "Pan left", show=False),
+        Binding("right,shift+right", "pan(1, 0)", "Pan right", show=False),
+        Binding("up,shift+up", "pan(0, -1)", "Pan up", show=False),
+        Binding("down,shift+down", "pan(0, 1)", "Pan down", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.map_view: MapView = MapView()
         self.vehicles: dict[str, VehicleView] = {}
         self.selected: str | None = None
+        self.zoom = 1.0
+        """Times the fit's scale (1: everything fits)."""
+        self.center: LatLon | None = None
+        """The middle of the view; None: the middle of the fit."""
+        self.labels: list[PlacedLabel] = []
+        """The labels of the last frame, where the placer put them."""
         self._base: BrailleCanvas | None = None
-        self._base_key: tuple[int, int, int] | None = None
+        self._base_key: tuple[object, ...] | None = None
+        self._static = Layer()
         self._projection: Projection | None = None
         self._frame: BrailleCanvas | None = None
+        self._legend: str | None = None
         self.frames_drawn = 0
 
     @property
@@ -76,6 +90,60 @@ class FleetMap(Widget):
 
     def on_resize(self) -> None:
         self._invalidate(base=True)
+
+    # -- zoom and pan ----------------------------------------------------------------------------
+
+    def action_zoom_in(self) -> None:
+        """Twice as close, about the middle of the view."""
+        self._set_view(min(MAX_ZOOM, self.zoom * 2.0), self.center)
+
+    def action_zoom_out(self) -> None:
+        """Half as close; never further out than the fit."""
+        self._set_view(max(1.0, self.zoom / 2.0), self.center)
+
+    def action_fit(self) -> None:
+        """Everything in view again."""
+        self._set_view(1.0, None)
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        """Move the view by ``PAN_STEP`` of its size: ``dx`` right, ``dy`` down."""
+        proj = self._projection
+        if proj is None:
+            return
+        w, h = self.size.width * 2, self.size.height * 4
+        x = (w - 1) / 2.0 + dx * w * PAN_STEP
+        y = (h - 1) / 2.0 + dy * h * PAN_STEP
+        self._set_view(self.zoom, proj.to_latlon(x, y))
+
+    def _set_view(self, zoom: float, center: LatLon | None) -> None:
+        if (zoom, center) != (self.zoom, self.center):
+            self.zoom, self.center = zoom, center
+            self._invalidate(base=True)
+
+    def status_text(self) -> str:
+        """The scale and zoom note, e.g. ``1 cell = 120 m · x2``; "" before anything is drawn."""
+        proj = self._projection
+        if proj is None:
+            return ""
+        scale = scale_text(proj.cell_width_m)
+        wide = self.size.width >= 36
+        return f"1 cell = {scale} · ×{self.zoom:g}" if wide else f"{scale} ×{self.zoom:g}"
+
+    # -- focus: the panel's subtitle names the map's keys while it has focus -----------------
+
+    def on_focus(self) -> None:
+        panel = self.parent
+        if isinstance(panel, Widget):
+            self._legend = str(panel.border_subtitle or "")
+            panel.border_subtitle = MAP_KEYS
+
+    def on_blur(self) -> None:
+        panel = self.parent
+        if isinstance(panel, Widget) and self._legend is not None:
+            panel.border_subtitle = self._legend
+            self._legend = None
+
+    # -- drawing ---------------------------------------------------------------------------------
 
     def _invalidate(self, base: bool) -> None:
         if base:
@@ -101,13 +169,13 @@ class FleetMap(Widget):
         width, height = self.size.width, self.size.height
         if width < 4 or height < 2:
             return None
-        key = (width, height, id(self.map_view))
+        key = (width, height, id(self.map_view), self.zoom, self.center)
         if self._base is None or self._base_key != key:
-            self._base, self._projection = self._draw_base(width, height)
+            self._base = self._draw_base(width, height)
             self._base_key = key
             self._frame = None
         if self._frame is None:
-            self._frame = self._draw_vehicles(self._base.copy())
+            self._frame = self._draw_frame(self._base.copy())
             self.frames_drawn += 1
         return self._frame
 
@@ -116,75 +184,40 @@ class FleetMap(Widget):
         if not self.map_view.depots:
             yield from (v.position for v in self.vehicles.values() if v.position is not None)
 
-    def _draw_base(self, width: int, height: int) -> tuple[BrailleCanvas, Projection | None]:
+    def _draw_base(self, width: int, height: int) -> BrailleCanvas:
+        """The static layer, in the view's projection (kept for the frames that follow)."""
         canvas = BrailleCanvas(width, height)
-        proj = Projection.fit(self._all_points(), width * 2, height * 4)
-        if proj is None:
-            return canvas, None
-        view = self.map_view
-        for zone in view.zones:
-            for ring in zone.outline():
-                pts = [proj.to_dot(p) for p in ring]
-                canvas.shade_polygon(pts, _ZONE_BG)
-                canvas.polyline(pts, _ZONE, prio=1, closed=True)
-        if view.operating_area:
-            area = [proj.to_dot(p) for p in view.operating_area]
-            canvas.polyline(area, _AREA, prio=0, closed=True)
-        for route in sorted(view.routes, key=lambda r: r.active):
-            style, prio = (_ROUTE_ACTIVE, 3) if route.active else (_ROUTE_PLANNED, 2)
-            canvas.polyline([proj.to_dot(p) for p in route.points], style, prio)
-        self._draw_markers(canvas, proj)
-        return canvas, proj
+        fit = Projection.fit(self._all_points(), width * 2, height * 4)
+        self._static = Layer()
+        self._projection = fit
+        if fit is None:
+            return canvas
+        if self.zoom != 1.0 or self.center is not None:
+            middle = fit.to_latlon((width * 2 - 1) / 2.0, (height * 4 - 1) / 2.0)
+            self._projection = fit.zoomed(self.zoom, self.center or middle, width * 2, height * 4)
+        self._static = draw_static(canvas, self.map_view, self._projection)
+        return canvas
 
-    def _draw_markers(self, canvas: BrailleCanvas, proj: Projection) -> None:
-        for route in self.map_view.routes:
-            if len(route.points) >= 2:
-                col, row = proj.to_cell(route.dropoff)
-                canvas.text(col, row, "×", _DROPOFF, prio=1)
-        for depot in self.map_view.depots:
-            col, row = proj.to_cell(depot.position)
-            canvas.text(col, row, "⌂", _DEPOT, prio=5)
-
-    def _draw_depot_labels(self, canvas: BrailleCanvas, proj: Projection) -> set[tuple[int, int]]:
-        """Label each depot with how many vehicles are parked on it; returns the depot cells."""
-        cells = {proj.to_cell(d.position): d for d in self.map_view.depots}
-        parked: dict[tuple[int, int], int] = dict.fromkeys(cells, 0)
-        for v in self.vehicles.values():
-            if v.position is not None and v.state in _PARKED:
-                cell = proj.to_cell(v.position)
-                if cell in parked:
-                    parked[cell] += 1
-        for (col, row), depot in cells.items():
-            count = f"·{parked[(col, row)]}" if parked[(col, row)] else ""
-            canvas.text(col + 1, row, depot.id[:8] + count, _DEPOT_LABEL, prio=5)
-        return set(cells)
-
-    def _draw_vehicles(self, canvas: BrailleCanvas) -> BrailleCanvas:
+    def _draw_frame(self, canvas: BrailleCanvas) -> BrailleCanvas:
+        """The live layer, the scale note and the labels over a copy of the static layer."""
         proj = self._projection
+        self.labels = []
         if proj is None:
             return canvas
-        selected = self.vehicles.get(self.selected or "")
-        for route in self.map_view.routes:
-            # The selected vehicle's route stands out from the rest of the traffic.
-            if selected is not None and route.order_id == selected.order_id:
-                canvas.polyline([proj.to_dot(p) for p in route.points], _ROUTE_SELECTED, prio=4)
-        depot_cells = self._draw_depot_labels(canvas, proj)
-        ordered = sorted(self.vehicles.values(), key=lambda v: v.name == self.selected)
-        labels = canvas.width >= 30
-        for v in ordered:
-            if v.position is None:
-                continue
-            col, row = proj.to_cell(v.position)
-            if (col, row) in depot_cells:
-                if v.state in _PARKED:
-                    continue  # counted in the depot's label
-                col -= 1  # beside the depot, which stays visible
-            style = _STATE_STYLES.get(v.state, Style())
-            if v.name == self.selected:
-                style = style + _SELECTED
-            canvas.text(col, row, heading_glyph(v.heading_deg), style, prio=6)
-            if labels and v.state not in (VehicleState.IDLE, VehicleState.CHARGING):
-                label = v.name[:10]
-                if canvas.free(col + 1, row, len(label)):
-                    canvas.text(col + 1, row, label, style, prio=4)
+        depots = [proj.to_cell(d.position) for d in self.map_view.depots]
+        live = draw_live(canvas, self.map_view, self.vehicles, self.selected, proj, depots)
+        blocked = self._static.marks | live.marks | self._draw_status(canvas)
+        styles = {**self._static.styles, **live.styles}
+        requests = [*live.labels, *self._static.labels]
+        self.labels = place_labels(requests, canvas.width, canvas.height, blocked)
+        for label in self.labels:
+            canvas.text(label.col, label.row, label.text, styles[label.key], prio=_LABEL_PRIO)
         return canvas
+
+    def _draw_status(self, canvas: BrailleCanvas) -> set[Cell]:
+        """The scale note in the bottom-left corner; returns its cells (no label goes there)."""
+        text = self.status_text()
+        row = canvas.height - 1
+        if not text or canvas.height < 6 or not canvas.text(0, row, text, _STATUS, prio=8):
+            return set()
+        return {(k, row) for k in range(len(text) + 1)}

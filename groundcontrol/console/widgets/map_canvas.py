@@ -18,12 +18,13 @@ from rich.style import Style
 
 from planner.model import LatLon
 
-__all__ = ["BrailleCanvas", "Projection", "heading_glyph"]
+__all__ = ["BrailleCanvas", "Projection", "clip_segment", "heading_glyph", "scale_text"]
 
 _BRAILLE_BASE = 0x2800
 # Dot bit for (x, y) inside a 2x4 braille cell, per the Unicode braille layout.
 _DOT_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 _ARROWS = "↑↗→↘↓↙←↖"
+_M_PER_DEG_LAT = 111_320.0
 
 
 def heading_glyph(heading_deg: float | None) -> str:
@@ -35,6 +36,48 @@ def heading_glyph(heading_deg: float | None) -> str:
     if heading_deg is None or not math.isfinite(heading_deg):
         return "●"
     return _ARROWS[round((heading_deg % 360.0) / 45.0) % 8]
+
+
+def scale_text(metres: float) -> str:
+    """A distance rounded for a scale note: two significant figures, in m or km.
+
+    >>> scale_text(118.4), scale_text(1234.0), scale_text(7.26), scale_text(25_400.0)
+    ('120 m', '1.2 km', '7.3 m', '25 km')
+    """
+    if metres >= 1000.0:
+        km = float(f"{metres / 1000.0:.2g}")
+        return f"{km:g} km"
+    return f"{float(f'{metres:.2g}'):g} m"
+
+
+def clip_segment(
+    x0: float, y0: float, x1: float, y1: float, width: float, height: float
+) -> tuple[float, float, float, float] | None:
+    """The part of a segment inside [-1, width] x [-1, height] (Liang-Barsky), or None.
+
+    Zoomed in, a route's legs reach far beyond the canvas; clipping first keeps drawing them
+    as cheap as their visible part.
+
+    >>> clip_segment(-10, 5, 30, 5, 20, 10)
+    (-1.0, 5.0, 20.0, 5.0)
+    >>> clip_segment(-10, -5, -2, -5, 20, 10) is None
+    True
+    """
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 + 1), (dx, width - x0), (-dy, y0 + 1), (dy, height - y0)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    return x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +115,25 @@ class Projection:
         offset_x = ((width_dots - 1) - span_x * scale) / 2.0
         offset_y = ((height_dots - 1) - span_y * scale) / 2.0
         return cls(west, north, scale, coslat, offset_x, offset_y)
+
+    def zoomed(
+        self, factor: float, center: LatLon, width_dots: int, height_dots: int
+    ) -> Projection:
+        """This projection ``factor`` times larger, with ``center`` in the middle of the grid."""
+        scale = self.scale * factor
+        offset_x = (width_dots - 1) / 2.0 - (center.lon - self.west) * self.coslat * scale
+        offset_y = (height_dots - 1) / 2.0 - (self.north - center.lat) * scale
+        return Projection(self.west, self.north, scale, self.coslat, offset_x, offset_y)
+
+    def to_latlon(self, x: float, y: float) -> LatLon:
+        """The point at dot position (x, y): the inverse of ``to_dot``."""
+        lon = self.west + (x - self.offset_x) / (self.coslat * self.scale)
+        return LatLon(self.north - (y - self.offset_y) / self.scale, lon)
+
+    @property
+    def cell_width_m(self) -> float:
+        """Ground metres across one terminal cell (two dots; a cell is four dots tall)."""
+        return 2.0 * _M_PER_DEG_LAT / self.scale
 
     def to_dot(self, p: LatLon) -> tuple[float, float]:
         x = self.offset_x + (p.lon - self.west) * self.coslat * self.scale
@@ -122,16 +184,24 @@ class BrailleCanvas:
             self._fg[i] = style
             self._fg_prio[i] = prio
 
-    def line(self, x0: float, y0: float, x1: float, y1: float, style: Style, prio: int = 0) -> None:
-        """Bresenham's line between two dot positions (clipped to a sane length)."""
-        ax, ay, bx, by = round(x0), round(y0), round(x1), round(y1)
-        dx, dy = abs(bx - ax), -abs(by - ay)
-        if max(dx, -dy) > 20_000:  # a point projected far off-screen: not worth drawing
+    def line(
+        self, x0: float, y0: float, x1: float, y1: float, style: Style, prio: int = 0,
+        dash: int = 0,
+    ) -> None:
+        """Bresenham's line between two dot positions, clipped to the canvas; ``dash`` > 0
+        draws ``dash`` dots on, ``dash`` off."""
+        clipped = clip_segment(x0, y0, x1, y1, self.width * 2.0, self.height * 4.0)
+        if clipped is None:
             return
+        ax, ay, bx, by = (round(v) for v in clipped)
+        dx, dy = abs(bx - ax), -abs(by - ay)
         sx, sy = (1 if ax < bx else -1), (1 if ay < by else -1)
         err = dx + dy
+        step = 0
         while True:
-            self.dot(ax, ay, style, prio)
+            if not dash or (step // dash) % 2 == 0:
+                self.dot(ax, ay, style, prio)
+            step += 1
             if ax == bx and ay == by:
                 return
             e2 = 2 * err
@@ -143,13 +213,14 @@ class BrailleCanvas:
                 ay += sy
 
     def polyline(
-        self, pts: Sequence[tuple[float, float]], style: Style, prio: int = 0, closed: bool = False
+        self, pts: Sequence[tuple[float, float]], style: Style, prio: int = 0,
+        closed: bool = False, dash: int = 0,
     ) -> None:
         pairs = list(itertools.pairwise(pts))
         if closed and len(pts) > 2:
             pairs.append((pts[-1], pts[0]))
         for (x0, y0), (x1, y1) in pairs:
-            self.line(x0, y0, x1, y1, style, prio)
+            self.line(x0, y0, x1, y1, style, prio, dash)
 
     def shade_polygon(self, ring: Sequence[tuple[float, float]], bg: Style) -> None:
         """Give every cell whose centre lies inside the ring the background ``bg`` (scanline)."""

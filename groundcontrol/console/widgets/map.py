@@ -192,10 +192,12 @@ class FleetMap(Widget):
         self._projection = fit
         if fit is None:
             return canvas
+        proj = fit
         if self.zoom != 1.0 or self.center is not None:
             middle = fit.to_latlon((width * 2 - 1) / 2.0, (height * 4 - 1) / 2.0)
-            self._projection = fit.zoomed(self.zoom, self.center or middle, width * 2, height * 4)
-        self._static = draw_static(canvas, self.map_view, self._projection)
+            proj = fit.zoomed(self.zoom, self.center or middle, width * 2, height * 4)
+            self._projection = proj
+        self._static = draw_static(canvas, self.map_view, proj)
         return canvas
 
     def _draw_frame(self, canvas: BrailleCanvas) -> BrailleCanvas:

@@ -50,6 +50,8 @@ LINK_LOST_S = 5.0
 TRACK_STEP_M = 5.0
 """A track point is kept once the vehicle has moved this far from the last one."""
 MAX_TRACK_POINTS = 2000
+FOCUS_MARGIN_M = 1500.0
+"""The map shows what lies within this distance of home, the mission and the track."""
 _PAUSE_MODES = frozenset({"BRAKE", "LOITER", "POSHOLD", "GUIDED"})
 _HOME_MODES = frozenset({"RTL", "SMART_RTL", "LAND", "AUTO_RTL"})
 _RELEASE_TEXTS = tuple(t for texts in DELIVERY_TEXTS.values() for t in texts)
@@ -245,16 +247,40 @@ class TlogSource:
             if len(v.track) >= 2:
                 drop = v.release_index if v.release_index is not None else 0
                 routes.append(RouteView(f"{v.name} track", tuple(v.track), v.name, True, drop))
+        view = MapView(depots=tuple(depots), routes=tuple(routes))
         if self.airspace is not None:
-            return replace(map_view_from_airspace((), self.airspace, routes),
+            view = replace(map_view_from_airspace((), self.airspace, routes),
                            depots=tuple(depots))
-        return MapView(depots=tuple(depots), routes=tuple(routes))
+        return _around_flight(view)
 
     def summary(self) -> str:
         """Each vehicle as the log leaves it: mode, armed, where, highest, released."""
         seconds = self._now - self.start_s
         parts = [_vehicle_summary(v) for v in self.vehicles.values()]
         return f"{seconds:.0f} s of {self.title}: " + "; ".join(parts)
+
+
+def _around_flight(view: MapView) -> MapView:
+    """The map around the flight: a fence's zones more than ``FOCUS_MARGIN_M`` away from
+    home, the mission and the track, and an operating area reaching beyond that, would
+    shrink a delivery of a kilometre or two to a few cells."""
+    focus = [d.position for d in view.depots] + [p for r in view.routes for p in r.points]
+    if not focus:
+        return view
+    dlat = FOCUS_MARGIN_M / _M_PER_DEG
+    dlon = dlat / max(math.cos(math.radians(focus[0].lat)), 1e-6)
+    south, north = min(p.lat for p in focus) - dlat, max(p.lat for p in focus) + dlat
+    west, east = min(p.lon for p in focus) - dlon, max(p.lon for p in focus) + dlon
+
+    def inside(p: LatLon) -> bool:
+        return south <= p.lat <= north and west <= p.lon <= east
+
+    zones = tuple(z for z in view.zones if any(inside(p) for ring in z.outline(16)
+                                               for p in ring))
+    area = view.operating_area
+    if area is not None and not all(inside(p) for p in area):
+        area = None
+    return replace(view, zones=zones, operating_area=area)
 
 
 def _mission_item(msg: MavMessage, kind: int) -> MissionItem:

@@ -77,6 +77,14 @@ class ConsoleApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
         Binding("f1", "show_keys", "Keys", show=False),
+        # The map's zoom and pan from any panel (the map itself also takes the plain arrows).
+        Binding("plus,equals_sign", "map('zoom_in')", "Zoom in", show=False),
+        Binding("minus", "map('zoom_out')", "Zoom out", show=False),
+        Binding("0", "map('fit')", "Fit map", show=False),
+        Binding("shift+left", "map('pan(-1, 0)')", "Pan left", show=False),
+        Binding("shift+right", "map('pan(1, 0)')", "Pan right", show=False),
+        Binding("shift+up", "map('pan(0, -1)')", "Pan up", show=False),
+        Binding("shift+down", "map('pan(0, 1)')", "Pan down", show=False),
     ]
 
     def __init__(self, backend: ConsoleBackend, refresh_hz: float = 5.0) -> None:
@@ -222,6 +230,11 @@ class ConsoleApp(App[None]):
         """The keys screen (``?`` and F1)."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    async def action_map(self, action: str) -> None:
+        """Run one of the map's actions (zoom, pan, fit) whichever main panel has focus."""
+        if self.screen is self.main:
+            await self.run_action(action, self.main.map)
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -208,7 +208,8 @@ class FleetMap(Widget):
             return canvas
         depots = [proj.to_cell(d.position) for d in self.map_view.depots]
         live = draw_live(canvas, self.map_view, self.vehicles, self.selected, proj, depots)
-        blocked = self._static.marks | live.marks | self._draw_status(canvas)
+        marks = self._static.marks | live.marks
+        blocked = marks | self._draw_status(canvas, marks)
         styles = {**self._static.styles, **live.styles}
         requests = [*live.labels, *self._static.labels]
         self.labels = place_labels(requests, canvas.width, canvas.height, blocked)
@@ -216,10 +217,18 @@ class FleetMap(Widget):
             canvas.text(label.col, label.row, label.text, styles[label.key], prio=_LABEL_PRIO)
         return canvas
 
-    def _draw_status(self, canvas: BrailleCanvas) -> set[Cell]:
-        """The scale note in the bottom-left corner; returns its cells (no label goes there)."""
+    def _draw_status(self, canvas: BrailleCanvas, marks: set[Cell]) -> set[Cell]:
+        """The scale note in the first corner free of markers (bottom-left, bottom-right,
+        top-left, top-right); returns its cells and a blank after it (no label goes there)."""
         text = self.status_text()
-        row = canvas.height - 1
-        if not text or canvas.height < 6 or not canvas.text(0, row, text, _STATUS, prio=8):
+        width, height, length = canvas.width, canvas.height, len(self.status_text()) + 1
+        if not text or height < 6 or length > width:
             return set()
-        return {(k, row) for k in range(len(text) + 1)}
+        right, bottom = width - length, height - 1
+        for col, row in ((0, bottom), (right, bottom), (0, 0), (right, 0)):
+            cells = {(col + k, row) for k in range(length)}
+            if not cells & marks:
+                at = col if col == 0 else col + 1
+                canvas.text(at, row, text, _STATUS, prio=8)
+                return cells
+        return set()

@@ -141,9 +141,9 @@ class Projection:
         return x, y
 
     def to_cell(self, p: LatLon) -> tuple[int, int]:
-        """The terminal cell (column, row) holding the point."""
+        """The terminal cell (column, row) holding the point's dot (rounded as lines are)."""
         x, y = self.to_dot(p)
-        return math.floor(x / 2.0), math.floor(y / 4.0)
+        return math.floor(round(x) / 2.0), math.floor(round(y) / 4.0)
 
 
 class BrailleCanvas:

@@ -22,6 +22,7 @@ from textual.timer import Timer
 
 from groundcontrol.console.actions import action_spec
 from groundcontrol.console.buffer import UpdateBuffer
+from groundcontrol.console.event_filter import EventFilter
 from groundcontrol.console.messages import ActionFinished, UpdatesPending
 from groundcontrol.console.model import (
     ActionResult,
@@ -35,9 +36,11 @@ from groundcontrol.console.model import (
 )
 from groundcontrol.console.palette import ConsoleCommands
 from groundcontrol.console.screens.confirm import ConfirmScreen
+from groundcontrol.console.screens.event_filter import EventFilterScreen
 from groundcontrol.console.screens.help import HelpScreen
 from groundcontrol.console.screens.main import MainScreen
 from groundcontrol.console.screens.order_form import OrderFormScreen
+from groundcontrol.console.widgets.alert_bar import ACK_KEY
 
 __all__ = ["FLYING_STATES", "ConsoleApp", "measured_pace"]
 
@@ -85,6 +88,9 @@ class ConsoleApp(App[None]):
         Binding("shift+right", "map('pan(1, 0)')", "Pan right", show=False),
         Binding("shift+up", "map('pan(0, -1)')", "Pan up", show=False),
         Binding("shift+down", "map('pan(0, 1)')", "Pan down", show=False),
+        Binding("b", "toggle_chatter", "Boot texts", show=False),
+        Binding("f", "filter_events", "Filter", show=False),
+        Binding(ACK_KEY, "acknowledge", "Ack", show=False),
     ]
 
     def __init__(self, backend: ConsoleBackend, refresh_hz: float = 5.0) -> None:
@@ -235,6 +241,32 @@ class ConsoleApp(App[None]):
         """Run one of the map's actions (zoom, pan, fit) whichever main panel has focus."""
         if self.screen is self.main:
             await self.run_action(action, self.main.map)
+
+    # -- the event log's keys (on the main screen only) ------------------------------------------
+
+    def action_toggle_chatter(self) -> None:
+        """Show or hide the autopilot's boot and on-the-pad texts (``b``)."""
+        if self.screen is self.main:
+            log = self.main.events
+            log.set_filter(replace(log.filter, show_chatter=not log.filter.show_chatter))
+
+    def action_filter_events(self) -> None:
+        """The event filter: vehicle, minimum severity, boot texts (``f``)."""
+        if self.screen is not self.main:
+            return
+        log, selected = self.main.events, self.main.selected_vehicle()
+
+        def chosen(new: EventFilter | None) -> None:
+            if new is not None:
+                log.set_filter(new)
+
+        self.push_screen(EventFilterScreen(log.filter, sorted(self.vehicles),
+                                           selected.name if selected else None), chosen)
+
+    def action_acknowledge(self) -> None:
+        """Acknowledge the alerts: the alert bar clears until the next one."""
+        if self.screen is self.main:
+            self.main.events.acknowledge()
 
     # -- actions -------------------------------------------------------------------------------
 

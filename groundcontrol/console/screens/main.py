@@ -14,6 +14,7 @@ from groundcontrol.console.actions import ACTIONS, Target
 from groundcontrol.console.buffer import Batch
 from groundcontrol.console.model import MapView, OrderView, VehicleView
 from groundcontrol.console.screens.detail import OrderDetailScreen, VehicleDetailScreen
+from groundcontrol.console.widgets.alert_bar import AlertBar
 from groundcontrol.console.widgets.events import EventLog
 from groundcontrol.console.widgets.fleet import FleetTable
 from groundcontrol.console.widgets.format import clock
@@ -45,6 +46,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield AlertBar(id="alert-bar")
         with Container(id="panels"):
             with Container(id="map-panel", classes="panel"):
                 yield FleetMap(id="map")
@@ -102,6 +104,7 @@ class MainScreen(Screen[None]):
             self.map.set_vehicles(vehicles)
         if batch.orders:
             self.orders.update_views(batch.orders)
+            self.events.check_orders(batch.orders, getattr(self.app, "clock_s", None))
         if map_view is not None:
             self.map.set_map(map_view)
         if batch.events or batch.dropped_events:

@@ -80,10 +80,8 @@ class ConsoleApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
         Binding("f1", "show_keys", "Keys", show=False),
-        # The map's zoom and pan from any panel (the map itself also takes the plain arrows).
-        Binding("plus,equals_sign", "map('zoom_in')", "Zoom in", show=False),
-        Binding("minus", "map('zoom_out')", "Zoom out", show=False),
-        Binding("0", "map('fit')", "Fit map", show=False),
+        # Pan the map from any panel (the map itself takes the plain arrows, + - and 0; the
+        # replay's + and - change its speed unless the map has focus).
         Binding("shift+left", "map('pan(-1, 0)')", "Pan left", show=False),
         Binding("shift+right", "map('pan(1, 0)')", "Pan right", show=False),
         Binding("shift+up", "map('pan(0, -1)')", "Pan up", show=False),

@@ -133,15 +133,17 @@ class FleetMap(Widget):
 
     def on_focus(self) -> None:
         panel = self.parent
-        if isinstance(panel, Widget):
+        if isinstance(panel, Widget) and panel.border_subtitle != MAP_KEYS:
             self._legend = str(panel.border_subtitle or "")
             panel.border_subtitle = MAP_KEYS
 
     def on_blur(self) -> None:
+        # Only if the keys are still there: the screen may have set its own subtitle since
+        # (the map takes the focus at mount, before the screen's on_mount).
         panel = self.parent
-        if isinstance(panel, Widget) and self._legend is not None:
-            panel.border_subtitle = self._legend
-            self._legend = None
+        if isinstance(panel, Widget) and panel.border_subtitle == MAP_KEYS:
+            panel.border_subtitle = self._legend or ""
+        self._legend = None
 
     # -- drawing ---------------------------------------------------------------------------------
 

@@ -8,10 +8,12 @@ Times are on the scenario clock (seconds) and shown as clock time ``HH:MM`` too:
 
 * promised: the dispatcher's promised drop-off time (its last ``Assign``), else the order's
   own due time.
-* dropped off: the end of the flight's delivery phase (launch plus the flown ``out`` and
-  ``delivery`` phases of the flight record: the parcel is released by then) when the flight
-  has a record, else the time the store recorded the delivery (the landing, later). A late-by
-  is never made smaller than it was.
+* dropped off: the time the flight reported the release (kept by the controller as the
+  setting ``released ORDER``, ``resync.released_setting``); for stores written before it was
+  kept, the end of the flight's delivery phase (launch plus the flown ``out`` and
+  ``delivery`` phases of the flight record: the parcel is released by then), else the time the
+  store recorded the delivery (the landing, later). A late-by is never made smaller than it
+  was.
 * late by: dropped off minus promised; negative is early. On time: late by <= 0.
 * route km: the length of the planned route (out and back) of the sortie flown; the drone's
   km counts the sorties that delivered (those flew the whole route).
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from groundcontrol.fleet.intake import SCENARIO_SETTING
+from groundcontrol.fleet.resync import released_setting
 from groundcontrol.fleet.store.sqlite import OrderState, Store, StoredEvent, StoreError
 from planner.dispatch_codec import decode
 from planner.dispatch_model import Assign
@@ -213,6 +216,15 @@ def _flight_line(f: _Flight) -> FlightLine:
         reason=f.reason)
 
 
+def _released_s(store: Store, order_id: str) -> float | None:
+    """When the flight reported the release of ``order_id``, if the store kept it."""
+    text = store.setting(released_setting(order_id))
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None  # not a time: fall back on the flight record
+
+
 def _reason(state: OrderState, reasons: tuple[str, ...], why: str) -> str:
     if state is OrderState.INFEASIBLE:
         return "; ".join(reasons)
@@ -231,8 +243,10 @@ def _order_lines(store: Store, log: _Log, flights: list[FlightLine]) -> list[Ord
         flight = delivered.get(o.id)
         dropped = None
         if flight is not None:
-            dropped = flight.dropped_off_s if flight.dropped_off_s is not None \
-                else flight.ended_s
+            dropped = _released_s(store, o.id)
+            if dropped is None:
+                dropped = flight.dropped_off_s if flight.dropped_off_s is not None \
+                    else flight.ended_s
         late = None if dropped is None or promised is None else dropped - promised
         flown = last.get(o.id)
         drone = flown.drone_id if flown is not None else (

@@ -18,6 +18,7 @@ import pytest
 from groundcontrol.cli.main import main
 from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.report import build_report, clock
+from groundcontrol.fleet.resync import released_setting
 from groundcontrol.fleet.store.sqlite import Store
 from groundcontrol.flight.record import FlightRecord
 from groundcontrol.scenarios import resolve_scenario
@@ -74,6 +75,20 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
                          _record(early.due_s - early.launch_at_s - 80.0, 20.0, 70.25))
         store.end_flight(failed.order_id, "failed", failed.launch_at_s + 90.0)
     return Day(path, late, early, failed, rejected)
+
+
+def test_the_release_the_flight_reported_is_the_drop_off(day: Day, tmp_path: Path) -> None:
+    """The controller keeps the reported release time (setting 'released ORDER'); the
+    flight record's phases are only the fallback for stores written before."""
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(day.path.read_bytes())
+    with Store.open(copy, create=False) as store:
+        store.set_setting(released_setting(day.late.order_id), repr(day.late.due_s + 7.5),
+                          day.late.due_s + 400.0)
+        lines = {o.order_id: o for o in build_report(store).orders}
+    assert lines[day.late.order_id].dropped_off_s == pytest.approx(day.late.due_s + 7.5)
+    assert lines[day.late.order_id].late_by_s == pytest.approx(7.5)
+    assert lines[day.early.order_id].late_by_s == pytest.approx(-60.0)  # no setting: record
 
 
 def test_orders_show_promise_drop_off_and_late_by(day: Day) -> None:

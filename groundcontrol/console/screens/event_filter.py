@@ -43,7 +43,8 @@ class EventFilterScreen(ModalScreen[EventFilter | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-box"):
-            yield Label("Events: filter", classes="detail-title")
+            yield Label("Events: filter  (enter apply · c clear · escape cancel)",
+                        classes="detail-title")
             with Horizontal(id="filter-columns"):
                 yield OptionList(*self.vehicles, id="filter-vehicle")
                 with Vertical(id="filter-right"):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from groundcontrol.console.widgets import map_canvas, map_labels
+from groundcontrol.console.widgets import map_canvas, map_labels, map_layers
 from groundcontrol.console.widgets.map_canvas import Projection, clip_segment
 from groundcontrol.console.widgets.map_labels import (
     LabelRequest,
@@ -24,7 +24,7 @@ def _where(placed: list[PlacedLabel]) -> dict[str, tuple[str, int, int]]:
     return {p.key: (p.text, p.col, p.row) for p in placed}
 
 
-@pytest.mark.parametrize("module", [map_labels, map_canvas])
+@pytest.mark.parametrize("module", [map_labels, map_canvas, map_layers])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

@@ -26,6 +26,7 @@ __all__ = [
     "draw_live",
     "draw_static",
     "flown_leg",
+    "zone_texts",
 ]
 
 _AREA = Style.parse("grey50")
@@ -79,7 +80,7 @@ def draw_static(canvas: BrailleCanvas, view: MapView, proj: Projection) -> Layer
             pts = [proj.to_dot(p) for p in ring]
             canvas.shade_polygon(pts, _ZONE_BG)
             canvas.polyline(pts, _ZONE, prio=1, closed=True)
-        request = _zone_label(zone, proj)
+        request = _zone_label(zone, proj, canvas.width)
         if request is not None:
             layer.labels.append(request)
             layer.styles[request.key] = LABEL_STYLES["zone"]
@@ -104,7 +105,32 @@ def draw_static(canvas: BrailleCanvas, view: MapView, proj: Projection) -> Layer
     return layer
 
 
-def _zone_label(zone: ZoneView, proj: Projection) -> LabelRequest | None:
+def zone_texts(zone: ZoneView, inside: int, limit: int) -> tuple[str, ...]:
+    """A zone's label texts, best first: its full name when it fits ``inside`` the zone, else
+    the shortest telling forms no longer than ``limit``: the name before any bracket, the id,
+    the name's first words.
+
+    >>> zone = ZoneView("yscb", name="Canberra Airport (YSCB) 5.5 km zone")
+    >>> zone_texts(zone, 40, 12)
+    ('Canberra Airport (YSCB) 5.5 km zone', 'yscb', 'Canberra')
+    >>> zone_texts(zone, 5, 19)
+    ('Canberra Airport', 'yscb')
+    >>> zone_texts(ZoneView("canberra-hospital-hls", name="Canberra Hospital helipad"), 5, 19)
+    ('Canberra Hospital',)
+    """
+    name = zone.name.strip()
+    whole = (name,) if name and len(name) <= inside else ()
+    words = name.split("(")[0].split()
+    prefix = ""
+    for word in words:
+        if len(f"{prefix} {word}".strip()) > limit:
+            break
+        prefix = f"{prefix} {word}".strip()
+    forms = (" ".join(words), zone.id, prefix)
+    return tuple(dict.fromkeys((*whole, *(t for t in forms if t and len(t) <= limit))))
+
+
+def _zone_label(zone: ZoneView, proj: Projection, canvas_width: int) -> LabelRequest | None:
     """A label centred in the zone when its name fits inside, else beside it; free to move
     up or down to just outside it."""
     rings = zone.outline(16)
@@ -113,8 +139,11 @@ def _zone_label(zone: ZoneView, proj: Projection) -> LabelRequest | None:
     cells = [proj.to_cell(p) for p in rings[0]]
     left, right = min(c for c, _ in cells), max(c for c, _ in cells)
     top, bottom = min(r for _, r in cells), max(r for _, r in cells)
-    texts = (zone.name, zone.id) if zone.name and zone.name != zone.id else (zone.id,)
-    inside = len(texts[0]) + 2 <= right - left + 1
+    inside_width = right - left - 1
+    texts = zone_texts(zone, inside_width, max(10, canvas_width // 3))
+    if not texts:
+        return None
+    inside = len(texts[0]) <= inside_width
     return LabelRequest(f"zone:{zone.id}", (left + right) // 2, (top + bottom) // 2, texts,
                         RANK_ZONE, centred=inside, spread=(bottom - top) // 2 + 1,
                         reach=(right - left + 1) // 2)  # fmt: skip

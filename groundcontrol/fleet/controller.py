@@ -35,6 +35,7 @@ from groundcontrol.fleet.model import (
     ManualCrew,
     battery_wh_of,
     decision_text,
+    mav_severity_name,
     separation_text,
 )
 from groundcontrol.fleet.outcome import settle_outcome
@@ -252,8 +253,8 @@ class FleetController(FleetViews):
             for text in tracker.snapshot().texts:
                 if text.received_s > seen[0]:
                     seen[0] = text.received_s
-                    severity = "warning" if text.severity <= 4 else "info"
-                    self.emit(FleetEventKind.TEXT, text.text, drone_id, severity=severity)
+                    self.emit(FleetEventKind.TEXT, text.text, drone_id,
+                              severity=mav_severity_name(text.severity))
 
         return watch
 
@@ -423,7 +424,9 @@ class FleetController(FleetViews):
             self.rejected[d.order_id] = d.reasons
         elif isinstance(d, Fail):
             self.why[d.order_id] = d.reason
-        severity = "warning" if isinstance(d, Reject | Fail) else "info"
+        # A refused order is the dispatcher's answer, not an alarm; a failed one is.
+        severity = "warning" if isinstance(d, Fail) else "notice" if isinstance(d, Reject) \
+            else "info"
         self.emit(FleetEventKind.DECISION, decision_text(d), getattr(d, "drone_id", None),
                   d.order_id, severity)
         self.emit(FleetEventKind.ORDER, "", getattr(d, "drone_id", None), d.order_id)

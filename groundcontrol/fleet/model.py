@@ -47,6 +47,7 @@ __all__ = [
     "VehicleClock",
     "battery_wh_of",
     "decision_text",
+    "mav_severity_name",
     "separation_text",
 ]
 
@@ -123,6 +124,17 @@ class FleetEvent:
     order_id: str | None = None
     severity: str = "info"
     """``debug``, ``info``, ``notice``, ``warning`` or ``error``."""
+
+
+def mav_severity_name(mav_severity: int) -> str:
+    """A FleetEvent severity for a STATUSTEXT's MAV_SEVERITY (0 emergency .. 7 debug).
+
+    >>> [mav_severity_name(s) for s in (2, 3, 4, 5, 6, 7)]
+    ['error', 'error', 'warning', 'notice', 'info', 'debug']
+    """
+    if mav_severity <= 3:
+        return "error"
+    return {4: "warning", 5: "notice", 6: "info"}.get(mav_severity, "debug")
 
 
 class DroneActivity(Enum):

@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("name", ["errors", "mavlink.vehicle", "mavlink.transfer",
                                   "mavlink.commands", "flight.preflight", "fleet.report",
-                                  "cli.parser", "cli.exits"])
+                                  "cli.parser", "cli.exits", "fleet.model"])
 def test_doctests(name: str) -> None:
     module = importlib.import_module(f"groundcontrol.{name}")
     result = doctest.testmod(module)

@@ -414,6 +414,14 @@ def _describe_run(name: str, model: DepotModel, separation: SeparationRules | No
                f"{separation.layers} layers)"))
 
 
+def _depot_models(model: DepotModel, day: Day) -> list[DepotModel]:
+    """The ground model at every depot; a depot whose drones charge parked gets a pad for
+    each of its drones (a scenario may base more drones at a depot than the model has pads)."""
+    counts = day.per_depot()
+    return [replace(model, depot_id=d, pads=max(model.pads, counts.get(d, 0))
+                    if model.park_charging else model.pads) for d in day.depots]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parse(argv)
     folder = args.scenario or ROOT / "missions" / "scenarios" / "canberra"
@@ -431,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         runs.append(("separated", GROUND["online"], SeparationRules()))
     for name, model, separation in runs:
         print(_describe_run(name, model, separation))
-        models = [replace(model, depot_id=d) for d in day.depots]
+        models = _depot_models(model, day)
         disp = Dispatcher(day.drones, models, planner_plan_fn(planner),
                           promise_s=scenario.promise_s, seed=args.seed, start_s=day.start_s,
                           separation=separation)

@@ -204,6 +204,22 @@ class Dispatcher:
     def drone(self, drone_id: str) -> DroneState:
         return self._drones[drone_id]
 
+    def earliest_dropoff(self, order: Order, now_s: float) -> float | None:
+        """The earliest drop-off the dispatcher could promise ``order`` at ``now_s`` without
+        moving an accepted order: after every order it holds, whatever the order's due time.
+        None when no drone can fly it. Changes nothing (``promise_for`` makes it a due time).
+        """
+        if order.id in self._orders or self._fleet.static_reasons(order, self._drones.values()):
+            return None
+        self._orders[order.id] = order  # the trial reads the sequence's orders from here
+        try:
+            trial, _ = self._trial([*self._sequence, order.id], order, max(now_s, self.now_s))
+        finally:
+            del self._orders[order.id]
+            self._fleet.forget(order.id)
+        sortie = trial.sorties.get(order.id)
+        return None if sortie is None else sortie.dropoff_s
+
     # ---------------------------------------------------------------------------- events
 
     def handle(self, event: Event, now_s: float) -> list[Decision]:

@@ -9,6 +9,7 @@ the planner itself confirms the chosen one with the energy actually in the batte
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 
@@ -24,7 +25,8 @@ from planner.dispatch_resources import Battery, DepotResources, charged_wh, time
 from planner.model import FlightPlan, Infeasibility, Order, PlanResult, Rule
 from planner.vehicle import VehicleProfile
 
-__all__ = ["DroneState", "Fleet", "SeparateFn", "best_sortie", "dropoff_offset_s", "due_of"]
+__all__ = ["DroneState", "Fleet", "SeparateFn", "best_sortie", "dropoff_offset_s", "due_of",
+           "promise_for"]
 
 _DROPOFF_MARKERS = ("release_hover", "ground_wait", "hover")
 """Phase names (substrings, most specific first) whose end is the release at the drop-off;
@@ -55,6 +57,19 @@ class DroneState:
 def due_of(order: Order, promise_s: float) -> float:
     """The promised drop-off time: the order's own, or ``promise_s`` after it was placed."""
     return order.due_s if order.due_s is not None else order.created_s + promise_s
+
+
+def promise_for(dropoff_s: float, slack_s: float = 0.0, step_s: float = 60.0) -> float:
+    """The due time to promise for a drop-off at ``dropoff_s``: the slack kept in hand, then
+    rounded up to a whole ``step_s`` (a promise a person reads as HH:MM).
+
+    >>> promise_for(3_601.0), promise_for(3_540.0, slack_s=60.0), promise_for(10.0, step_s=0.0)
+    (3660.0, 3600.0, 10.0)
+    """
+    at = dropoff_s + slack_s
+    if step_s <= 0.0:
+        return at
+    return float(math.ceil(at / step_s - 1e-9) * step_s)
 
 
 def dropoff_offset_s(plan: FlightPlan) -> float:

@@ -32,7 +32,7 @@ from planner.dispatch_model import (
     Tick,
     Unassign,
 )
-from planner.dispatch_options import dropoff_offset_s
+from planner.dispatch_options import dropoff_offset_s, promise_for
 from planner.dispatch_resources import time_to_charge_s
 from planner.errors import InvalidInput
 from planner.model import Rule
@@ -489,3 +489,25 @@ def test_progress_of_a_sortie_not_in_the_air_changes_nothing() -> None:
     assert disp.schedule()[0].land_s == first.land_s
     with pytest.raises(InvalidInput, match="unknown drone"):
         disp.handle(SortieProgress("zz", "o1", 900.0), 3.0)
+
+
+def test_a_late_order_gets_the_earliest_drop_off_it_could_be_promised() -> None:
+    """A deadline refusal comes with a later promise the dispatcher keeps when it is asked for
+    (``earliest_dropoff`` changes nothing; ``promise_for`` adds the slack, rounded up)."""
+    disp = Dispatcher([FakeDrone("d0", PROFILE, "A")], depot_models(), fake_plan, seed=7,  # type: ignore[arg-type]
+                      slack_s=120.0)
+    disp.handle(OrderPlaced(order("first", east_m=6000.0)), 0.0)
+    before = disp.schedule()
+    late = order("late", east_m=6000.0, created_s=10.0, due_s=400.0)
+    earliest = disp.earliest_dropoff(late, 10.0)
+    assert earliest is not None and earliest > 400.0
+    assert disp.schedule() == before, "asking changes nothing"
+    assert earliest == disp.earliest_dropoff(late, 10.0)
+    (reject,) = disp.handle(OrderPlaced(late), 10.0)
+    assert isinstance(reject, Reject) and reject.reasons[0].rule is Rule.DEADLINE
+    due = promise_for(earliest, 120.0)
+    assert earliest + 120.0 <= due < earliest + 180.0 and due % 60.0 == 0.0
+    offered = replace(late, id="late-2", due_s=due)
+    (assign,) = [d for d in disp.handle(OrderPlaced(offered), 10.0) if isinstance(d, Assign)]
+    assert assign.order_id == "late-2" and assign.eta_dropoff_s == pytest.approx(earliest)
+    assert disp.earliest_dropoff(order("heavy", payload_kg=99.0), 10.0) is None

@@ -13,19 +13,18 @@ import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from groundcontrol.errors import GroundControlError
-from groundcontrol.flight.flight import DELIVERY_TEXTS, Flight, FlightConfig, FlightEvent
+from groundcontrol.flight.flight import Flight, FlightConfig, FlightEvent
+from groundcontrol.flight.mission_file import load_mission, mission_from_items
 from groundcontrol.flight.preflight import PreflightConfig
 from groundcontrol.flight.progress import FlightOutcome
 from groundcontrol.mavlink.link import Link
 from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.tlog import TlogWriter
-from missions.items import Cmd, Mission, MissionItem
-from missions.validate import validate_mission
+from missions.items import Mission
 from sitl.airframe import DEFAULT_AIRFRAME, Airframe, airframe_names, load_airframe
 from sitl.ardupilot import SitlError, SitlNotFound
 
@@ -36,9 +35,6 @@ BACKENDS = ("builtin", "ardupilot")
 DEFAULT_SPEEDUP = {None: 1.0, "builtin": 20.0, "ardupilot": 10.0}
 MAX_SPEEDUP = 1000.0
 """Beyond this a simulator cannot keep its clock, and waits scaled by it become nonsense."""
-
-_NAV_COMMANDS = {Cmd.NAV_WAYPOINT, Cmd.NAV_LAND, Cmd.NAV_LOITER_TIME, Cmd.NAV_TAKEOFF,
-                 Cmd.NAV_PAYLOAD_PLACE}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,46 +79,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="set missing required parameters (reboots when one needs it)")
     p.add_argument("--min-battery", type=int, default=90, help="minimum battery %% to take off")
     p.set_defaults(func=run)
-
-
-def mission_from_items(name: str, items: tuple[MissionItem, ...]) -> Mission:
-    """A ``Mission`` from bare items: the first payload action is the delivery, the nav item
-    before it the drop-off (``.waypoints`` files do not say)."""
-    delivery = next((i.seq for i in items if i.command in DELIVERY_TEXTS), None)
-    dropoff = None
-    if delivery is not None:
-        dropoff = next((i.seq for i in reversed(items[:delivery + 1])
-                        if i.command in _NAV_COMMANDS), delivery)
-    return Mission(name, items, delivery_seq=delivery, dropoff_seq=dropoff)
-
-
-def load_mission(path: Path) -> Mission:
-    """Read a ``.plan`` (with its fence, rally and parameter needs) or a ``.waypoints`` file,
-    and check that everything in it can be sent to a vehicle (``missions.validate``).
-
-    Raises:
-        ValueError: unknown extension, a malformed file, or a mission the validation refuses
-            (a header-only file, a NaN or out-of-range value, a self-intersecting fence ...);
-            the message names the file, the line or JSON path, the field and the limit.
-    """
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if suffix == ".plan":
-        from missions.qgc_plan import plan_locator, read_plan
-
-        mission = read_plan(path)
-        if mission.delivery_seq is None:
-            derived = mission_from_items(mission.name, mission.items)
-            mission = replace(mission, delivery_seq=derived.delivery_seq,
-                              dropoff_seq=derived.dropoff_seq)
-        return validate_mission(mission, source=str(path), locate=plan_locator(mission))
-    if suffix in (".waypoints", ".txt"):
-        from missions.wpl import read_wpl
-
-        mission = mission_from_items(path.stem, tuple(read_wpl(path)))
-        return validate_mission(mission, source=str(path))
-    raise ValueError(f"{path}: expected a .plan or .waypoints file")
 
 
 def _printer(out: TextIO, t0: float) -> object:

@@ -10,6 +10,9 @@ without flying a delivery.
   (GUIDED, altitude above home), ``rtl`` (SmartRTL, else Land: never a straight RTL through
   zones), ``land``, ``param NAME [VALUE]``.
 
+The operations themselves are ``groundcontrol.flight.operate``'s, shared with the console's
+vehicle screen.
+
 Exit status: 0 done, 1 the vehicle refused or did not answer, 2 bad input (a file, an argument).
 """
 
@@ -24,18 +27,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from groundcontrol.cli.fly import load_mission
 from groundcontrol.errors import GroundControlError
+from groundcontrol.flight.mission_file import load_mission
+from groundcontrol.flight.operate import download_lists, perform, upload_lists
+from groundcontrol.flight.vehicle_ops import (
+    Arm,
+    Disarm,
+    Land,
+    ReadParam,
+    ReturnHome,
+    SetParam,
+    UploadPlan,
+    VehicleOp,
+    parse_download_path,
+    parse_goto,
+    parse_mode,
+    parse_number,
+    parse_param_name,
+)
 from groundcontrol.mavlink.commands import Commander
 from groundcontrol.mavlink.link import Link, LinkChannel
 from groundcontrol.mavlink.signing import use_stored_key
-from groundcontrol.mavlink.transfer import clear, download, upload_verified
 from groundcontrol.mavlink.vehicle import COPTER_MODES, VehicleTracker
-from missions.items import Mission, MissionItem, MissionType
-from missions.qgc_plan import write_plan
-from missions.wpl import write_wpl
 
-__all__ = ["register"]
+__all__ = ["register", "vehicle_op"]
 
 _ACTIONS = ("status", "arm", "disarm", "mode", "goto", "rtl", "land", "param")
 
@@ -91,124 +106,68 @@ def _refused(command: str, exc: GroundControlError) -> int:
 
 
 def run_upload(args: argparse.Namespace) -> int:
-    mission = load_mission(args.file)  # validated before anything is connected
-    whole_plan = args.file.suffix.lower() == ".plan"
+    op = UploadPlan(args.file)
+    load_mission(args.file)  # bad files are refused (exit 2) before anything is connected
     try:
         with _vehicle(args) as channel:
-            lines = [_send(channel, mission.items, MissionType.MISSION, "mission")]
-            if whole_plan:
-                lines.append(_send(channel, mission.fence, MissionType.FENCE, "fence"))
-                lines.append(_send(channel, mission.rally, MissionType.RALLY, "rally"))
+            lines = upload_lists(channel, op)
     except GroundControlError as exc:
         return _refused("upload", exc)
     print(f"{args.file} to vehicle {channel.sysid}: " + "; ".join(lines))
     return 0
 
 
-def _send(channel: LinkChannel, items: tuple[MissionItem, ...], kind: MissionType,
-          name: str) -> str:
-    if not items:
-        clear(channel, kind)
-        return f"{name} cleared"
-    upload_verified(channel, items, kind)
-    return f"{name} {len(items)} items verified"
-
-
 def run_download(args: argparse.Namespace) -> int:
-    suffix = args.file.suffix.lower()
-    if suffix not in (".plan", ".waypoints", ".txt"):
-        raise ValueError(f"{args.file}: expected a .plan or .waypoints file name")
-    if not args.file.parent.is_dir():
-        raise ValueError(f"{args.file.parent}: no such folder")
+    op = parse_download_path(str(args.file))
     try:
         with _vehicle(args) as channel:
-            items = download(channel, MissionType.MISSION)
-            fence = download(channel, MissionType.FENCE) if suffix == ".plan" else ()
-            rally = download(channel, MissionType.RALLY) if suffix == ".plan" else ()
+            saved = download_lists(channel, op)
     except GroundControlError as exc:
         return _refused("download", exc)
-    if suffix == ".plan":
-        write_plan(args.file, Mission(args.file.stem, items, fence=fence, rally=rally))
-    else:
-        write_wpl(args.file, items)
-    print(f"vehicle {channel.sysid} to {args.file}: mission {len(items)} items (home included)"
-          + (f", fence {len(fence)}, rally {len(rally)}" if suffix == ".plan" else ""))
+    print(f"vehicle {channel.sysid} to {args.file}: {saved}")
     return 0
 
 
-def _numbers(values: list[str], names: tuple[str, ...]) -> list[float]:
-    if len(values) != len(names):
-        raise ValueError(f"expected {' '.join(names)}, got {' '.join(values) or 'nothing'}")
-    out = []
-    for name, text in zip(names, values, strict=True):
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number) or "_" in text:
-            raise ValueError(f"{name}: not a number: {text!r}")
-        out.append(number)
-    return out
-
-
-def _check_action(args: argparse.Namespace) -> None:
-    """Bad arguments are refused before anything is connected."""
-    action, values = args.action, args.values
+def vehicle_op(action: str, values: list[str], force: bool = False) -> VehicleOp | None:
+    """The operation ``vehicle ACTION VALUES`` asks for (None for ``status``); bad arguments
+    are refused with ``ValueError`` before anything is connected."""
+    simple: dict[str, VehicleOp | None] = {
+        "arm": Arm(force), "disarm": Disarm(force), "rtl": ReturnHome(), "land": Land(),
+        "status": None}
+    if action in simple:
+        if values:
+            raise ValueError(f"{action} takes no values, got {' '.join(values)}")
+        return simple[action]
     if action == "mode":
-        if len(values) != 1 or values[0].upper() not in COPTER_MODES.values():
+        if len(values) != 1:
             raise ValueError(f"mode: expected one of {', '.join(COPTER_MODES.values())}, "
                              f"got {' '.join(values) or 'nothing'}")
-    elif action == "goto":
-        lat, lon, alt = _numbers(values, ("LAT", "LON", "ALT"))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < alt <= 10_000):
-            raise ValueError(f"goto: {lat:g} {lon:g} {alt:g} is not a position "
-                             "(latitude -90..90, longitude -180..180, altitude 0..10,000 m)")
-    elif action == "param":
-        if not 1 <= len(values) <= 2 or not 1 <= len(values[0]) <= 16:
-            raise ValueError("param: expected NAME (at most 16 characters) [VALUE]")
-        if len(values) == 2:
-            _numbers(values[1:], ("VALUE",))
-    elif values:
-        raise ValueError(f"{action} takes no values, got {' '.join(values)}")
+        return parse_mode(values[0])
+    if action == "goto":
+        if len(values) != 3:
+            raise ValueError(f"expected LAT LON ALT, got {' '.join(values) or 'nothing'}")
+        return parse_goto(*values)
+    if not 1 <= len(values) <= 2:
+        raise ValueError("param: expected NAME (at most 16 characters) [VALUE]")
+    name = parse_param_name(values[0])
+    if len(values) == 1:
+        return ReadParam(name)
+    return SetParam(name, parse_number(values[1], "VALUE"))
 
 
 def run_vehicle(args: argparse.Namespace) -> int:
-    _check_action(args)
+    op = vehicle_op(args.action, args.values, args.force)
     try:
         with _vehicle(args) as channel:
-            answer = _act(Commander(channel), channel, args)
+            done: dict[str, object] = {"vehicle": channel.sysid, "action": args.action}
+            if op is None:
+                done.update(_status(channel))
+            else:
+                done.update(perform(channel, op).fields)
     except GroundControlError as exc:
         return _refused(f"vehicle {args.action}", exc)
-    print(json.dumps(answer) if args.json else _text(answer))
+    print(json.dumps(done) if args.json else _text(done))
     return 0
-
-
-def _act(commander: Commander, channel: LinkChannel, args: argparse.Namespace
-         ) -> dict[str, object]:
-    action, values = args.action, args.values
-    done: dict[str, object] = {"vehicle": channel.sysid, "action": action}
-    if action == "status":
-        return {**done, **_status(channel)}
-    if action == "arm":
-        commander.arm(force=args.force)
-    elif action == "disarm":
-        commander.disarm(force=args.force)
-    elif action == "mode":
-        commander.set_mode(values[0].upper())
-    elif action == "goto":
-        lat, lon, alt = (float(v) for v in values)
-        commander.set_mode("GUIDED")
-        commander.goto(lat, lon, alt)
-    elif action == "rtl":
-        done["mode"] = commander.safe_return()
-    elif action == "land":
-        commander.land()
-    elif action == "param":
-        name = values[0].upper()
-        value = commander.get_param(name) if len(values) == 1 else \
-            commander.set_param(name, float(values[1]))
-        done.update(name=name, value=value)
-    return done
 
 
 def _status(channel: LinkChannel, settle_s: float = 2.0) -> dict[str, object]:
@@ -218,7 +177,10 @@ def _status(channel: LinkChannel, settle_s: float = 2.0) -> dict[str, object]:
     try:
         Commander(channel).request_streams()
         deadline = time.monotonic() + settle_s
-        while time.monotonic() < deadline and tracker.snapshot().lat_deg is None:
+        # Position and GPS come in different messages: wait for both (a loaded 2-core
+        # machine once printed the position with no GPS_RAW_INT yet).
+        while time.monotonic() < deadline and (tracker.snapshot().lat_deg is None
+                                               or tracker.snapshot().gps_fix_type is None):
             time.sleep(0.05)
         time.sleep(0.2)  # one more round of the slower streams
         s = tracker.snapshot()

@@ -122,3 +122,9 @@ def test_clipping_keeps_a_segment_that_crosses_the_canvas() -> None:
     assert clip_segment(-1e9, 4, 1e9, 4, 20, 10) == pytest.approx((-1, 4, 20, 4))
     assert clip_segment(5, 5, 6, 6, 20, 10) == (5, 5, 6, 6)
     assert clip_segment(5, 50, 6, 60, 20, 10) is None
+
+
+def test_a_zone_label_stays_out_of_other_zones() -> None:
+    other = frozenset((c, 1) for c in range(8, 14))
+    zone = LabelRequest("zone:P", 5, 1, ("Parliament",), reach=1, avoid=other)
+    assert _where(place_labels([zone], 30, 3)) == {"zone:P": ("Parliament", 7, 0)}

@@ -222,10 +222,12 @@ class BrailleCanvas:
         for (x0, y0), (x1, y1) in pairs:
             self.line(x0, y0, x1, y1, style, prio, dash)
 
-    def shade_polygon(self, ring: Sequence[tuple[float, float]], bg: Style) -> None:
-        """Give every cell whose centre lies inside the ring the background ``bg`` (scanline)."""
+    def shade_polygon(self, ring: Sequence[tuple[float, float]], bg: Style) -> set[tuple[int, int]]:
+        """Give every cell whose centre lies inside the ring the background ``bg`` (scanline);
+        returns those cells."""
+        shaded: set[tuple[int, int]] = set()
         if len(ring) < 3:
-            return
+            return shaded
         edges = list(zip(ring, [*ring[1:], ring[0]], strict=True))
         for row in range(self.height):
             yc = row * 4 + 1.5
@@ -239,6 +241,8 @@ class BrailleCanvas:
                 last = min(self.width - 1, math.floor((right - 0.5) / 2.0))
                 for col in range(first, last + 1):
                     self._bg[row * self.width + col] = bg
+                    shaded.add((col, row))
+        return shaded
 
     def text(self, col: int, row: int, text: str, style: Style, prio: int = 0) -> bool:
         """Write text at a cell unless a higher-priority text is there; False when it did not

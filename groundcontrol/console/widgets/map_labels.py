@@ -37,6 +37,8 @@ class LabelRequest:
     """Rows above and below the cell a label may move to (an area's half height, plus one)."""
     reach: int = 0
     """Cells the thing spans either side of its cell: a beside-label keeps clear of them."""
+    avoid: frozenset[Cell] = frozenset()
+    """Cells this label may not cover (a zone's label stays out of other zones)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,8 @@ def _first_fit(
         if not text:
             continue
         for col, row in _candidates(request, len(text)):
+            if request.avoid and any((col + k, row) in request.avoid for k in range(len(text))):
+                continue
             if _fits(col, row, len(text), size, taken, texts):
                 return PlacedLabel(request.key, text, col, row)
     return None

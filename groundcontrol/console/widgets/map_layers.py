@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rich.style import Style
 
@@ -39,6 +39,8 @@ _LEG = Style.parse("bold bright_white")
 _DEPOT = Style.parse("bold black on green")
 _DROPOFF = Style.parse("bold yellow")
 _SELECTED = Style.parse("bold reverse")
+_ZONE_MIN_COLS = 2
+"""A zone narrower than this (a dot of a blob) gets no label until zoomed in."""
 _PLANNED_DASH = 2
 """Planned routes are drawn 2 dots on, 2 off; routes being flown are solid."""
 LABEL_STYLES: dict[str, Style] = {
@@ -75,14 +77,19 @@ def draw_static(canvas: BrailleCanvas, view: MapView, proj: Projection) -> Layer
     """Zones, operating area, routes (planned dashed, flown solid) and depot/drop-off markers;
     returns their marker cells and the zones' labels."""
     layer = Layer()
+    inside: dict[str, set[Cell]] = {}
     for zone in view.zones:
+        inside[zone.id] = set()
         for ring in zone.outline():
             pts = [proj.to_dot(p) for p in ring]
-            canvas.shade_polygon(pts, _ZONE_BG)
+            inside[zone.id] |= canvas.shade_polygon(pts, _ZONE_BG)
             canvas.polyline(pts, _ZONE, prio=1, closed=True)
+    everywhere = set().union(*inside.values())
+    for zone in view.zones:
         request = _zone_label(zone, proj, canvas.width)
         if request is not None:
-            layer.labels.append(request)
+            others = frozenset(everywhere - inside[zone.id])
+            layer.labels.append(replace(request, avoid=others))
             layer.styles[request.key] = LABEL_STYLES["zone"]
     if view.operating_area:
         area = [proj.to_dot(p) for p in view.operating_area]
@@ -108,11 +115,11 @@ def draw_static(canvas: BrailleCanvas, view: MapView, proj: Projection) -> Layer
 def zone_texts(zone: ZoneView, inside: int, limit: int) -> tuple[str, ...]:
     """A zone's label texts, best first: its full name when it fits ``inside`` the zone, else
     the shortest telling forms no longer than ``limit``: the name before any bracket, the id,
-    the name's first words.
+    the name's first words (two at least: 'Canberra' alone names nothing).
 
     >>> zone = ZoneView("yscb", name="Canberra Airport (YSCB) 5.5 km zone")
     >>> zone_texts(zone, 40, 12)
-    ('Canberra Airport (YSCB) 5.5 km zone', 'yscb', 'Canberra')
+    ('Canberra Airport (YSCB) 5.5 km zone', 'yscb')
     >>> zone_texts(zone, 5, 19)
     ('Canberra Airport', 'yscb')
     >>> zone_texts(ZoneView("canberra-hospital-hls", name="Canberra Hospital helipad"), 5, 19)
@@ -126,18 +133,20 @@ def zone_texts(zone: ZoneView, inside: int, limit: int) -> tuple[str, ...]:
         if len(f"{prefix} {word}".strip()) > limit:
             break
         prefix = f"{prefix} {word}".strip()
-    forms = (" ".join(words), zone.id, prefix)
+    forms = (" ".join(words), zone.id, prefix if " " in prefix else "")
     return tuple(dict.fromkeys((*whole, *(t for t in forms if t and len(t) <= limit))))
 
 
 def _zone_label(zone: ZoneView, proj: Projection, canvas_width: int) -> LabelRequest | None:
     """A label centred in the zone when its name fits inside, else beside it; free to move
-    up or down to just outside it."""
+    up or down to just outside it. None for a zone too small to see as one."""
     rings = zone.outline(16)
     if not rings or not rings[0]:
         return None
     cells = [proj.to_cell(p) for p in rings[0]]
     left, right = min(c for c, _ in cells), max(c for c, _ in cells)
+    if right - left < _ZONE_MIN_COLS - 1:
+        return None
     top, bottom = min(r for _, r in cells), max(r for _, r in cells)
     inside_width = right - left - 1
     texts = zone_texts(zone, inside_width, max(10, canvas_width // 3))

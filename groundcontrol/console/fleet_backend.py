@@ -15,6 +15,7 @@ from groundcontrol.console.model import (
     ActionResult,
     ConsoleSink,
     EventView,
+    OperationResult,
     OrderStatus,
     OrderView,
     PlanView,
@@ -26,9 +27,12 @@ from groundcontrol.console.model import (
     plan_view_from_flight_plan,
 )
 from groundcontrol.console.widgets.format import clock
+from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetActionError, FleetController
 from groundcontrol.fleet.model import DroneActivity, DroneView, FleetEvent, FleetEventKind
+from groundcontrol.fleet.operator import FleetOperator
 from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, StoredOrder
+from groundcontrol.flight.vehicle_ops import VehicleOp
 from missions.errors import MissionBuildError
 from planner.dispatch_model import Assign, CancelAnswer, Reject, Sortie
 from planner.errors import InvalidInput
@@ -265,6 +269,17 @@ class FleetConsoleBackend:
         if answer.cancelled:
             return ActionResult.accepted(f"{order_id} cancelled", order_id)
         return ActionResult.refused(f"{order_id}: {answer.reason}", order_id=order_id)
+
+    def operate(self, vehicle: str, op: VehicleOp) -> ActionResult:
+        """``VehicleOperator``: one operation on a drone over the fleet's own channel
+        (``FleetOperator``: refused while a delivery has the drone, reading always allowed)."""
+        try:
+            done = FleetOperator(self.controller).operate(vehicle, op)
+        except FleetActionError as exc:
+            return ActionResult.refused(str(exc))
+        except (GroundControlError, ValueError) as exc:  # the vehicle's answer, a bad file
+            return ActionResult.refused(f"{op.describe()}: {exc}")
+        return OperationResult(ok=True, message=done.message, details=done.lines)
 
 
 def _vehicle_view(view: DroneView, now_s: float) -> VehicleView:

@@ -36,10 +36,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from groundcontrol.fleet.model import DroneActivity as VehicleState
 from planner.model import Airspace, Depot, FlightPlan, LatLon
+
+if TYPE_CHECKING:
+    from groundcontrol.flight.vehicle_ops import VehicleOp
 
 __all__ = [
     "ActionResult",
@@ -49,11 +52,13 @@ __all__ = [
     "EventView",
     "MapView",
     "MissionItemView",
+    "OperationResult",
     "OrderStatus",
     "OrderView",
     "PlanView",
     "RouteView",
     "Severity",
+    "VehicleOperator",
     "VehicleState",
     "VehicleView",
     "ZoneView",
@@ -343,6 +348,25 @@ class ConsoleBackend(Protocol):
     def abort(self, vehicle: str) -> ActionResult: ...
 
     def cancel_order(self, order_id: str) -> ActionResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult(ActionResult):
+    """An operation's answer with more to show than one line."""
+
+    details: tuple[str, ...] = ()
+    """Further lines (the parameters a search found, ``NAME value`` each)."""
+
+
+@runtime_checkable
+class VehicleOperator(Protocol):
+    """A backend that can operate one vehicle as a ground station does (the console's ``o``
+    screen); the scripted and replay backends need not. Same threading contract as the
+    actions: called from a worker thread, may block on MAVLink round trips."""
+
+    def operate(self, vehicle: str, op: VehicleOp) -> ActionResult:
+        """Carry out ``op``; refuse, with the reason, what would disturb a delivery."""
+        ...
 
 
 def map_view_from_airspace(

@@ -144,6 +144,8 @@ class FleetController(FleetViews):
         """Why an order's flight failed or came back without delivering (for the console)."""
         self.lost: set[str] = set()
         """Open orders the dispatcher no longer has: a bug, reported as an error."""
+        self.operating: set[str] = set()
+        """Drones an operator is commanding (``fleet.operator``): no flight starts on them."""
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
         self._observers: list[Callable[[FleetEvent], None]] = []
         self._lock = threading.Lock()
@@ -382,6 +384,7 @@ class FleetController(FleetViews):
         for sortie in self.dispatcher.in_flight():
             drone_id = sortie.drone_id
             if (drone_id in self.jobs or drone_id in self.faults or drone_id in self.link_lost
+                    or drone_id in self.operating
                     or now < sortie.launch_s - self.config.launch_lead_s):
                 continue
             if self.store.order(sortie.order_id).state is not OrderState.ASSIGNED:

@@ -10,16 +10,21 @@ Only the drivers (``run``, the console and the demo given ``--store``) take it; 
 add|import|cancel|list`` work beside a running owner through SQLite's own locking.
 
 POSIX only (``fcntl``); the lock is advisory, between drone-delivery processes.
+
+A PostgreSQL store (``postgresql://`` URL) has no file to lock: its lease is a set of the
+database's advisory locks, one per depot the owner dispatches (``postgres.pg_lease``), so
+several sites can each own their depots of one order book.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from groundcontrol.fleet.store.dialect import is_url
 from groundcontrol.fleet.store.model import StoreError
 
 __all__ = ["OWNER_SUFFIX", "StoreBusy", "own_store", "owner_lock_path"]
@@ -46,8 +51,13 @@ def owner_lock_path(store_path: str | Path) -> Path:
 
 
 @contextmanager
-def own_store(store_path: str | Path) -> Iterator[Path]:
-    """Hold the store's owner lock for the block; yields the lock file's path.
+def own_store(store_path: str | Path, depots: Iterable[str] | None = None
+              ) -> Iterator[Path | str]:
+    """Hold the store's owner lock for the block; yields the lock file's path (for a
+    PostgreSQL store: what its lease holds).
+
+    ``depots`` (PostgreSQL only): own just these depots of the order book, beside other
+    sites owning theirs; None owns the whole store.
 
     Take it before opening the store, and hold it until the flights driven from it are
     stopped::
@@ -58,7 +68,17 @@ def own_store(store_path: str | Path) -> Iterator[Path]:
     Raises:
         StoreBusy: another live process holds it (its pid in the message).
         StoreError: the lock file cannot be created (missing or read-only folder).
+        SiteBusy: (PostgreSQL) another live process owns one of the depots, or the book.
     """
+    if is_url(store_path):
+        from groundcontrol.fleet.store.postgres import pg_lease
+
+        with pg_lease(str(store_path), depots) as held:
+            yield held
+        return
+    if depots is not None:
+        raise StoreError(f"{store_path}: sites (one dispatcher per depot on a shared order "
+                         "book) need a PostgreSQL store: give --store postgresql://...")
     path = Path(store_path)
     lock = owner_lock_path(path)
     try:

@@ -1,4 +1,6 @@
-"""Durable state of a dispatch day: an embedded SQLite database (WAL, foreign keys).
+"""Durable state of a dispatch day: an embedded SQLite database (WAL, foreign keys) by
+default, or a PostgreSQL database given as a ``postgresql://`` URL (``postgres``), which
+several sites can share (see Sites below). The controller and the commands do not care which.
 
 Tables: orders (with their state), plans, assignments, flights, vehicle snapshots, and an
 append-only event log. Every state change is one transaction. Order states move only along
@@ -11,10 +13,17 @@ into a fresh ``Dispatcher`` (``replay``) rebuilds its state exactly, and the rep
 are checked against the recorded ones. Reality then catches up through new events (the
 vehicles' re-synced state).
 
+Sites (PostgreSQL only): a store opened with ``depots=`` is one site's view of a shared
+order book. It sees and dispatches only the orders of its depots, replays only the dispatcher
+inputs it logged itself (events carry the site), and keeps its own settings (read through to
+the book's when it has none). The site's owner lease (``owner.own_store``) makes it the only
+process dispatching those depots, so no order is assigned by two sites.
+
 Thread safety: one connection guarded by a lock; every public method is atomic.
 
 The values and errors live in ``groundcontrol.fleet.store.model`` and the schema in
-``groundcontrol.fleet.store.schema``; this module re-exports them, so import from here.
+``groundcontrol.fleet.store.schema``; this module re-exports them, so import from here. The
+SQL of each change is in ``ops``, shared by both databases; ``dialect`` holds what differs.
 """
 
 from __future__ import annotations
@@ -27,8 +36,16 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import cast
 
+from groundcontrol.fleet.store.dialect import (
+    SQLITE,
+    Connection,
+    Dialect,
+    first_line,
+    is_url,
+    pg_hint,
+)
 from groundcontrol.fleet.store.model import (
     TRANSITIONS,
     DuplicateOrder,
@@ -42,22 +59,29 @@ from groundcontrol.fleet.store.model import (
     StoreFault,
     VehicleSnapshot,
 )
+from groundcontrol.fleet.store.ops import (
+    ORDER_COLUMNS,
+    Tx,
+    apply,
+    insert_order,
+    log,
+    order_of,
+    set_state,
+    state_of,
+    state_or_none,
+    stored_order,
+)
 from groundcontrol.fleet.store.schema import SCHEMA_VERSION, migrate
 from planner.dispatch import Dispatcher
 from planner.dispatch_codec import decode, encode
 from planner.dispatch_model import (
-    Assign,
-    CancelAnswer,
     Decision,
     Event,
-    Fail,
     OrderCancelled,
     OrderPlaced,
-    Reject,
-    Unassign,
 )
 from planner.errors import InvalidInput
-from planner.model import LatLon, Order
+from planner.model import Order
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -74,25 +98,47 @@ __all__ = [
     "StoredState",
     "VehicleSnapshot",
     "replay",
+    "site_name",
 ]
+
+
+def site_name(depots: Iterable[str]) -> str:
+    """The name a site's events and settings are kept under: its depots, sorted.
+
+    >>> site_name(["MIT", "GRE"])
+    'GRE,MIT'
+    """
+    return ",".join(sorted(set(depots)))
 
 
 class Store:
     """The dispatch database. Open with ``Store.open(path)``; use as a context manager.
 
-    Every ``sqlite3`` error under a call is mapped at this boundary: a constraint the
+    Every database error under a call is mapped at this boundary: a constraint the
     database refuses is a ``StoreError`` (nothing recorded), anything else (corrupted,
-    read-only, locked, disk full) a ``StoreFault``, both naming the file.
+    read-only, locked, disk full, connection lost) a ``StoreFault``, both naming the store.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: Connection, path: Path | str, dialect: Dialect = SQLITE,
+                 depots: Iterable[str] | None = None) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        """The file, or for PostgreSQL the URL without its password."""
+        self.dialect = dialect
+        self.depots: tuple[str, ...] | None = (
+            None if depots is None else tuple(sorted(set(depots))))
+        """The site's depots (None: the whole store)."""
+        self.site = None if depots is None else site_name(depots)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, timeout_s: float = 10.0) -> Store:
+    def open(cls, path: str | Path, *, create: bool = True, timeout_s: float = 10.0,
+             depots: Iterable[str] | None = None) -> Store:
         """Open the database at ``path`` in WAL mode; create it when missing and ``create``.
+
+        ``path`` may be a ``postgresql://user@host:port/db`` URL instead: the store is then
+        that database's (created in it when it has no tables and ``create``), and
+        ``depots`` makes it one site's view (see the module's Sites).
 
         A new store is built under a temporary name and linked into place whole, so a store
         file is never seen half made: an existing file that is empty (0 bytes), not SQLite,
@@ -102,6 +148,14 @@ class Store:
             StoreError: no such store (``create=False``), not a store, a newer schema, a file
                 or folder that cannot be opened (read-only, missing folder, corrupted).
         """
+        if is_url(path):
+            from groundcontrol.fleet.store.postgres import open_postgres
+
+            return open_postgres(cls, str(path), create=create, timeout_s=timeout_s,
+                                 depots=depots)
+        if depots is not None:
+            raise StoreError(f"{path}: sites (one dispatcher per depot on a shared order "
+                             "book) need a PostgreSQL store: give --store postgresql://...")
         path = Path(path)
         try:
             size = path.stat().st_size if path.exists() else None
@@ -143,6 +197,9 @@ class Store:
 
     @property
     def journal_mode(self) -> str:
+        """SQLite's journal mode (``wal``); ``postgresql`` for a PostgreSQL store."""
+        if self.dialect is not SQLITE:
+            return self.dialect.name
         with self._read() as db:
             return str(db.execute("PRAGMA journal_mode").fetchone()[0])
 
@@ -154,30 +211,44 @@ class Store:
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
-        """Map ``sqlite3`` errors (and values SQLite cannot hold) to the store's errors."""
+        """Map driver errors (and values the database cannot hold) to the store's errors."""
         try:
             yield
-        except sqlite3.IntegrityError as exc:  # a constraint or trigger: nothing was written
-            raise StoreError(f"{self.path}: the database refused the change: {exc}") from exc
         except OverflowError as exc:  # an integer beyond SQLite's 64 bits
             raise StoreError(f"{self.path}: a value too large for the database: {exc}"
                              ) from exc
-        except sqlite3.Error as exc:
-            raise StoreFault(self.path, what, f"{exc}{_hint(exc)}") from exc
+        except self.dialect.refused as exc:  # a constraint or trigger: nothing was written
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"{self.path}: the database refused the change: {text}") from exc
+        except self.dialect.failed as exc:
+            hint = _hint(exc) if self.dialect is SQLITE else pg_hint(exc)
+            raise StoreFault(self.path, what, f"{first_line(exc)}{hint}") from exc
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[Connection]:
         """The connection for reading, under the lock, with errors mapped."""
         with self._lock, self._guard("read"):
             yield self._conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
-        with self._lock, self._guard("write"):
-            self._conn.execute("BEGIN IMMEDIATE")
+    def _snapshot(self) -> Iterator[Connection]:
+        """Several reads that see one state of the database (a read-only transaction)."""
+        with self._lock, self._guard("read"):
+            self._conn.execute(self.dialect.begin_snapshot)
             try:
                 yield self._conn
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        """One transaction: BEGIN (IMMEDIATE on SQLite), then COMMIT, or ROLLBACK on any
+        error."""
+        with self._lock, self._guard("write"):
+            self._conn.execute(self.dialect.begin_write)
+            try:
+                yield Tx(self._conn, self.site)
             except BaseException:
                 if self._conn.in_transaction:  # SQLite rolls back by itself on some errors
                     self._conn.execute("ROLLBACK")
@@ -189,7 +260,7 @@ class Store:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE" if new else "BEGIN")
             try:
-                migrate(self._conn, self.path, new=new)
+                migrate(cast(sqlite3.Connection, self._conn), Path(self.path), new=new)
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
@@ -197,17 +268,31 @@ class Store:
             self._conn.execute("COMMIT")
 
     def set_setting(self, name: str, value: str, now_s: float) -> None:
-        """Keep a setting the restart needs (scenario, depot models, seed), logged."""
+        """Keep a setting the restart needs (scenario, depot models, seed), logged; a site's
+        store keeps its own."""
         with self._tx() as db:
             db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                       "value = excluded.value", (f"setting:{name}", value))
-            _log(db, now_s, "setting", None, None, {"name": name, "value": value})
+                       "value = excluded.value", (self._setting_key(name), value))
+            log(db, now_s, "setting", None, None, {"name": name, "value": value})
 
     def setting(self, name: str) -> str | None:
+        """A setting (a site's own, else the whole book's), or None."""
+        keys = [self._setting_key(name), f"setting:{name}"]
         with self._read() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?",
-                             (f"setting:{name}",)).fetchone()
-        return None if row is None else str(row[0])
+            for key in dict.fromkeys(keys):
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    return str(row[0])
+        return None
+
+    def _setting_key(self, name: str) -> str:
+        return f"setting:{name}" if self.site is None else f"site:{self.site}:setting:{name}"
+
+    def _scope(self, alias: str = "") -> tuple[str, tuple[str, ...]]:
+        """SQL condition (and its arguments) keeping a site's store to its depots' orders."""
+        if self.depots is None:
+            return "1 = 1", ()
+        return (f"{alias}depot_id IN ({', '.join('?' * len(self.depots))})", self.depots)
 
     # ------------------------------------------------------------------------------ orders
 
@@ -226,30 +311,31 @@ class Store:
                         (order.id, order.depot_id, order.dropoff.lat, order.dropoff.lon,
                          order.payload_kg, order.created_s, order.due_s, order.priority, source,
                          now_s))
-                except sqlite3.IntegrityError as exc:
-                    if "UNIQUE" in str(exc):
+                except self.dialect.refused as exc:
+                    if self.dialect.is_unique_violation(exc):
                         raise DuplicateOrder(order.id) from None
-                    raise StoreError(f"order {order.id!r}: {exc}") from None
-                _log(db, now_s, "intake", order.id, None, {"source": source})
+                    raise StoreError(f"order {order.id!r}: {first_line(exc)}") from None
+                log(db, now_s, "intake", order.id, None, {"source": source})
 
     def order(self, order_id: str) -> StoredOrder:
         """The stored order. Raises StoreError when there is none."""
         with self._read() as db:
-            row = db.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?",
+            row = db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?",
                              (order_id,)).fetchone()
         if row is None:
             raise StoreError(f"no order {order_id!r}")
-        return _stored_order(row)
+        return stored_order(row)
 
     def orders(self, state: OrderState | None = None) -> list[StoredOrder]:
-        """All orders (or those in one state), by creation time then id."""
-        query = f"SELECT {_ORDER_COLUMNS} FROM orders"
-        args: tuple[str, ...] = ()
+        """All orders (or those in one state), by creation time then id; a site's store: its
+        depots' orders."""
+        scope, args = self._scope()
+        query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {scope}"
         if state is not None:
-            query, args = query + " WHERE state = ?", (state.value,)
+            query, args = query + " AND state = ?", (*args, state.value)
         with self._read() as db:
             rows = db.execute(query + " ORDER BY created_s, id", args).fetchall()
-        return [_stored_order(r) for r in rows]
+        return [stored_order(r) for r in rows]
 
     def request_cancel(self, order_id: str, now_s: float) -> OrderState:
         """Cancel an order: at once if the dispatcher has not seen it, else ask the dispatcher.
@@ -261,15 +347,15 @@ class Store:
             StoreError: no such order; IllegalTransition: it is already final or in flight.
         """
         with self._tx() as db:
-            state = _state_of(db, order_id)
+            state = state_of(db, order_id)
             if state is OrderState.NEW:
-                _set_state(db, order_id, state, OrderState.CANCELLED, now_s, "cancelled")
+                set_state(db, order_id, state, OrderState.CANCELLED, now_s, "cancelled")
                 return OrderState.CANCELLED
             if state not in (OrderState.PLANNED, OrderState.ASSIGNED):
                 raise IllegalTransition(order_id, state.value, OrderState.CANCELLED.value)
             db.execute("UPDATE orders SET cancel_requested = 1, updated_s = ? WHERE id = ?",
                        (now_s, order_id))
-            _log(db, now_s, "intake", order_id, None, {"cancel_requested": True})
+            log(db, now_s, "intake", order_id, None, {"cancel_requested": True})
             return state
 
     def undispatched(self) -> list[Event]:
@@ -277,10 +363,11 @@ class Store:
         out: list[Event] = []
         for stored in self.orders(OrderState.NEW):
             out.append(OrderPlaced(stored.order))
+        scope, args = self._scope()
         with self._read() as db:
             rows = db.execute(
-                "SELECT id FROM orders WHERE cancel_requested = 1 AND state IN "
-                "('planned', 'assigned') ORDER BY updated_s, id").fetchall()
+                f"SELECT id FROM orders WHERE cancel_requested = 1 AND state IN "
+                f"('planned', 'assigned') AND {scope} ORDER BY updated_s, id", args).fetchall()
         out.extend(OrderCancelled(r[0]) for r in rows)
         return out
 
@@ -299,13 +386,13 @@ class Store:
                 rebuild it with ``replay(load_state(), fresh_dispatcher)`` and carry on.
         """
         with self._tx() as db:
-            if isinstance(event, OrderPlaced) and _state_or_none(db, event.order.id) is None:
-                _insert_order(db, event.order, now_s)
-            _log(db, now_s, "dispatch", _order_of(event), getattr(event, "drone_id", None),
+            if isinstance(event, OrderPlaced) and state_or_none(db, event.order.id) is None:
+                insert_order(db, event.order, now_s)
+            log(db, now_s, "dispatch", order_of(event), getattr(event, "drone_id", None),
                  encode(event))
             for decision in decisions:
-                _apply(db, decision, now_s)
-                _log(db, now_s, "decision", decision.order_id,
+                apply(db, decision, now_s)
+                log(db, now_s, "decision", decision.order_id,
                      getattr(decision, "drone_id", None), encode(decision))
 
     # --------------------------------------------------------------------------- flights
@@ -313,17 +400,17 @@ class Store:
     def start_flight(self, order_id: str, drone_id: str, now_s: float) -> None:
         """The assigned drone took off with the order (assigned -> in_flight)."""
         with self._tx() as db:
-            state = _state_of(db, order_id)
+            state = state_of(db, order_id)
             if state is not OrderState.ASSIGNED:
                 raise IllegalTransition(order_id, state.value, OrderState.IN_FLIGHT.value)
             row = db.execute("SELECT id, drone_id FROM assignments WHERE order_id = ? AND "
                              "active = 1", (order_id,)).fetchone()
             if row is None or row[1] != drone_id:
                 raise StoreError(f"order {order_id!r} is not assigned to drone {drone_id!r}")
-            _set_state(db, order_id, state, OrderState.IN_FLIGHT, now_s, "launched")
+            set_state(db, order_id, state, OrderState.IN_FLIGHT, now_s, "launched")
             db.execute("INSERT INTO flights (order_id, drone_id, assignment_id, launched_s) "
                        "VALUES (?,?,?,?)", (order_id, drone_id, row[0], now_s))
-            _log(db, now_s, "flight", order_id, drone_id, {"launched": True})
+            log(db, now_s, "flight", order_id, drone_id, {"launched": True})
 
     def end_flight(self, order_id: str, outcome: str, now_s: float,
                    record: Mapping[str, object] | None = None) -> None:
@@ -340,10 +427,10 @@ class Store:
         if target is None:
             raise StoreError(f"outcome must be delivered, failed or aborted, got {outcome!r}")
         with self._tx() as db:
-            state = _state_of(db, order_id)
+            state = state_of(db, order_id)
             if state is not OrderState.IN_FLIGHT:
                 raise IllegalTransition(order_id, state.value, target.value)
-            _set_state(db, order_id, state, target, now_s, outcome)
+            set_state(db, order_id, state, target, now_s, outcome)
             db.execute("UPDATE flights SET outcome = ?, ended_s = ? WHERE order_id = ? AND "
                        "outcome IS NULL", (outcome, now_s, order_id))
             db.execute("UPDATE assignments SET active = 0, ended_s = ?, end_reason = ? "
@@ -351,7 +438,7 @@ class Store:
             data: dict[str, object] = {"outcome": outcome}
             if record is not None:
                 data["record"] = dict(record)
-            _log(db, now_s, "flight", order_id, None, data)
+            log(db, now_s, "flight", order_id, None, data)
 
     def flight_records(self) -> list[tuple[str, dict[str, object]]]:
         """(order id, planned-against-flown record) of every ended flight that has one."""
@@ -383,19 +470,25 @@ class Store:
 
     def load_state(self) -> StoredState:
         """Everything needed to rebuild the dispatcher after a restart (see ``replay``)."""
-        with self._read() as db:
+        site, site_args = ("1 = 1", ()) if self.site is None else ("site = ?", (self.site,))
+        scope, args = self._scope("o.")
+        with self._snapshot() as db:  # the tables as one moment left them
             logged = db.execute("SELECT t_s, kind, data FROM events WHERE kind IN "
-                                "('dispatch', 'decision') ORDER BY seq").fetchall()
+                                f"('dispatch', 'decision') AND {site} ORDER BY seq",
+                                site_args).fetchall()
             active = db.execute("SELECT a.sortie FROM assignments a JOIN orders o ON "
-                                "o.id = a.order_id WHERE a.active = 1 ORDER BY a.id").fetchall()
-            flying = db.execute("SELECT order_id FROM flights WHERE outcome IS NULL "
-                                "ORDER BY id").fetchall()
+                                f"o.id = a.order_id WHERE a.active = 1 AND {scope} "
+                                "ORDER BY a.id", args).fetchall()
+            flying = db.execute("SELECT f.order_id FROM flights f JOIN orders o ON "
+                                f"o.id = f.order_id WHERE f.outcome IS NULL AND {scope} "
+                                "ORDER BY f.id", args).fetchall()
             vehicles = db.execute(
                 "SELECT drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
                 "vehicle_snapshots v WHERE id = (SELECT MAX(id) FROM vehicle_snapshots w "
                 "WHERE w.drone_id = v.drone_id) ORDER BY drone_id").fetchall()
+            orders = tuple(self.orders())
         return StoredState(
-            orders=tuple(self.orders()),
+            orders=orders,
             dispatch_events=tuple((t, decode(d)) for t, k, d in logged if k == "dispatch"),
             decisions=tuple((t, decode(d)) for t, k, d in logged if k == "decision"),
             active=tuple(decode(r[0]) for r in active),
@@ -494,106 +587,3 @@ def _hint(exc: BaseException) -> str:
     return ""
 
 
-_ORDER_COLUMNS = ("id, depot_id, lat, lon, payload_kg, created_s, due_s, priority, state, "
-                  "reasons, cancel_requested")
-
-
-def _stored_order(row: tuple[Any, ...]) -> StoredOrder:
-    oid, depot, lat, lon, payload, created, due, priority, state, reasons, cancel = row
-    order = Order(oid, depot, LatLon(lat, lon), payload, created, due, priority)
-    return StoredOrder(order, OrderState(state), tuple(json.loads(reasons)), bool(cancel))
-
-
-def _insert_order(db: sqlite3.Connection, order: Order, now_s: float) -> None:
-    db.execute("INSERT INTO orders (id, depot_id, lat, lon, payload_kg, created_s, due_s, "
-               "priority, source, updated_s) VALUES (?,?,?,?,?,?,?,?,'dispatch',?)",
-               (order.id, order.depot_id, order.dropoff.lat, order.dropoff.lon,
-                order.payload_kg, order.created_s, order.due_s, order.priority, now_s))
-
-
-def _log(db: sqlite3.Connection, t_s: float, kind: str, order_id: str | None,
-         drone_id: str | None, data: object) -> None:
-    text = data if isinstance(data, str) else json.dumps(data, sort_keys=True)
-    db.execute("INSERT INTO events (t_s, kind, order_id, drone_id, data) VALUES (?,?,?,?,?)",
-               (t_s, kind, order_id, drone_id, text))
-
-
-def _state_or_none(db: sqlite3.Connection, order_id: str) -> OrderState | None:
-    row = db.execute("SELECT state FROM orders WHERE id = ?", (order_id,)).fetchone()
-    return None if row is None else OrderState(row[0])
-
-
-def _state_of(db: sqlite3.Connection, order_id: str) -> OrderState:
-    state = _state_or_none(db, order_id)
-    if state is None:
-        raise StoreError(f"no order {order_id!r}")
-    return state
-
-
-def _set_state(db: sqlite3.Connection, order_id: str, old: OrderState, new: OrderState,
-               now_s: float, why: str) -> None:
-    """Move an order ``old -> new`` (checked here and by the database's trigger)."""
-    if old is new:
-        return
-    if (old, new) not in TRANSITIONS:
-        raise IllegalTransition(order_id, old.value, new.value)
-    changed = db.execute("UPDATE orders SET state = ?, updated_s = ? WHERE id = ? AND "
-                         "state = ?", (new.value, now_s, order_id, old.value)).rowcount
-    if changed != 1:  # someone else moved it first
-        raise IllegalTransition(order_id, old.value, new.value)
-    _log(db, now_s, "order", order_id, None, {"from": old.value, "to": new.value, "why": why})
-
-
-def _apply(db: sqlite3.Connection, decision: Decision, now_s: float) -> None:
-    """Carry one decision into the tables."""
-    oid = decision.order_id
-    state = _state_of(db, oid)
-    if isinstance(decision, Reject):
-        db.execute("UPDATE orders SET reasons = ? WHERE id = ?",
-                   (json.dumps([str(r) for r in decision.reasons]), oid))
-        _set_state(db, oid, state, OrderState.INFEASIBLE, now_s, "rejected")
-    elif isinstance(decision, Assign):
-        _assign(db, decision, state, now_s)
-    elif isinstance(decision, Unassign):
-        _deactivate(db, oid, now_s, decision.reason)
-        if state is OrderState.ASSIGNED:
-            _set_state(db, oid, state, OrderState.PLANNED, now_s, decision.reason)
-    elif isinstance(decision, Fail):
-        _deactivate(db, oid, now_s, decision.reason)
-        db.execute("UPDATE flights SET outcome = 'failed', ended_s = ? WHERE order_id = ? AND "
-                   "outcome IS NULL", (now_s, oid))
-        _set_state(db, oid, state, OrderState.FAILED, now_s, decision.reason)
-    elif isinstance(decision, CancelAnswer):
-        db.execute("UPDATE orders SET cancel_requested = 0 WHERE id = ?", (oid,))
-        if decision.cancelled and state in (OrderState.PLANNED, OrderState.ASSIGNED):
-            _deactivate(db, oid, now_s, "cancelled")
-            _set_state(db, oid, state, OrderState.CANCELLED, now_s, "cancelled")
-    # SwapBattery changes no order state; the log line is the crew's instruction
-
-
-def _assign(db: sqlite3.Connection, decision: Assign, state: OrderState, now_s: float) -> None:
-    sortie = decision.sortie
-    if state is OrderState.NEW:
-        _set_state(db, decision.order_id, state, OrderState.PLANNED, now_s, "accepted")
-        state = OrderState.PLANNED
-    _deactivate(db, decision.order_id, now_s, "superseded")
-    plan_id = db.execute(
-        "INSERT INTO plans (order_id, profile_name, battery_wh, plan, created_s) "
-        "VALUES (?,?,?,?,?)", (decision.order_id, sortie.plan.profile_name, sortie.launch_wh,
-                               encode(sortie.plan), now_s)).lastrowid
-    db.execute("INSERT INTO assignments (order_id, drone_id, plan_id, launch_at_s, "
-               "eta_dropoff_s, due_s, sortie, created_s) VALUES (?,?,?,?,?,?,?,?)",
-               (decision.order_id, decision.drone_id, plan_id, decision.launch_at_s,
-                decision.eta_dropoff_s, decision.due_s, encode(sortie), now_s))
-    _set_state(db, decision.order_id, state, OrderState.ASSIGNED, now_s, "assigned")
-
-
-def _deactivate(db: sqlite3.Connection, order_id: str, now_s: float, reason: str) -> None:
-    db.execute("UPDATE assignments SET active = 0, ended_s = ?, end_reason = ? WHERE "
-               "order_id = ? AND active = 1", (now_s, reason, order_id))
-
-
-def _order_of(event: Event) -> str | None:
-    if isinstance(event, OrderPlaced):
-        return event.order.id
-    return getattr(event, "order_id", None)

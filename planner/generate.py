@@ -437,7 +437,7 @@ def airspace_with_area(geojson: Mapping[str, Any], area: Sequence[LatLon],
     """A GeoJSON airspace (parsed) with an operating-area Feature added; the input is kept.
 
     >>> out = airspace_with_area({"type": "FeatureCollection", "features": []},
-    ...                          [LatLon(0, 0), LatLon(0, 1), LatLon(1, 1)])
+    ...                          [LatLon(0.0, 0.0), LatLon(0.0, 1.0), LatLon(1.0, 1.0)])
     >>> out["features"][0]["geometry"]["coordinates"][0][-1]
     [0.0, 0.0]
     """

@@ -31,6 +31,7 @@ from groundcontrol.console.model import (
     MapView,
     OrderView,
     Severity,
+    VehicleOperator,
     VehicleState,
     VehicleView,
 )
@@ -40,6 +41,7 @@ from groundcontrol.console.screens.event_filter import EventFilterScreen
 from groundcontrol.console.screens.help import HelpScreen
 from groundcontrol.console.screens.main import MainScreen
 from groundcontrol.console.screens.order_form import OrderFormScreen
+from groundcontrol.console.screens.vehicle_ops import OPERATE_ACTION, VehicleOpsScreen
 from groundcontrol.console.widgets.alert_bar import ACK_KEY
 
 __all__ = ["FLYING_STATES", "ConsoleApp", "measured_pace"]
@@ -261,6 +263,19 @@ class ConsoleApp(App[None]):
         self.push_screen(EventFilterScreen(log.filter, sorted(self.vehicles),
                                            selected.name if selected else None), chosen)
 
+    def action_operate(self) -> None:
+        """The vehicle screen for the fleet panel's selected vehicle (``o``)."""
+        if self.screen is not self.main:
+            return
+        vehicle = self.main.selected_vehicle()
+        if vehicle is None:
+            self.notify("No vehicle selected", severity="warning")
+        elif not isinstance(self.backend, VehicleOperator):
+            self.notify("This console cannot operate vehicles (no live fleet behind it)",
+                        severity="warning")
+        else:
+            self.push_screen(VehicleOpsScreen(vehicle, self.backend.operate))
+
     def action_acknowledge(self) -> None:
         """Acknowledge the alerts: the alert bar clears until the next one."""
         if self.screen is self.main:
@@ -319,7 +334,8 @@ class ConsoleApp(App[None]):
     def on_action_finished(self, message: ActionFinished) -> None:
         self.actions_done.append(message)
         result = message.result
-        title = action_spec(message.action).title
+        title = "Operate" if message.action == OPERATE_ACTION else \
+            action_spec(message.action).title
         target = f" {message.target}" if message.target else ""
         if result.ok:
             text = f"{title}{target}: {result.message or 'done'}"

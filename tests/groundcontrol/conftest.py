@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import recordings
 from fake_links import MemoryChannel
 from fake_vehicle import FakeVehicle
+from store_backends import postgres_server, store_location  # noqa: F401 (fixtures)
 
 from groundcontrol.flight.ready import ekf_ready_check
 

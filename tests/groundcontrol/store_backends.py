@@ -56,12 +56,13 @@ class RawDb:
             self.IntegrityError: type[Exception] = psycopg.errors.IntegrityError
         else:
             self.conn = sqlite3.connect(location)
+            self.conn.execute("PRAGMA foreign_keys = ON")  # per connection, as the store does
             self.IntegrityError = sqlite3.IntegrityError
 
-    def execute(self, sql: str) -> None:
-        """Run one statement; on an error, roll back so the connection can go on."""
+    def execute(self, sql: str) -> Any:
+        """Run one statement (its cursor); on an error, roll back so the connection goes on."""
         try:
-            self.conn.execute(sql)
+            return self.conn.execute(sql)
         except Exception:
             self.conn.rollback()
             raise

@@ -1,10 +1,12 @@
 """The dispatch store: WAL and schema, one transaction per change, the order state machine
 (enforced in SQL as well as in code), an append-only event log, thread safety, and restart:
-close, reopen, replay the dispatcher's inputs and get the same state back."""
+close, reopen, replay the dispatcher's inputs and get the same state back.
+
+Each test that is about the store's API runs on both databases (``store_location``: an SQLite
+file and a PostgreSQL database, skipped with the reason where there is no PostgreSQL)."""
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "planner"))
+from store_backends import RawDb
 from test_dispatch_fakes import PROFILE, FakeDrone, depot_models, fake_plan, order
 
 from groundcontrol.fleet.store.sqlite import (
@@ -50,27 +53,26 @@ def step(store: Store, disp: Dispatcher, event: object, t: float) -> list:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path / "day.db") as s:
+def store(store_location: str | Path):
+    with Store.open(store_location) as s:
         yield s
 
 
-def test_opens_in_wal_mode_with_foreign_keys_and_a_schema_version(store: Store) -> None:
-    assert store.journal_mode == "wal"
+def test_opens_with_foreign_keys_and_a_schema_version(store: Store) -> None:
+    assert store.journal_mode == ("wal" if store.dialect.name == "sqlite" else "postgresql")
     assert store.schema_version == SCHEMA_VERSION
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        store._conn.execute("INSERT INTO plans (order_id, profile_name, battery_wh, plan, "
-                            "created_s) VALUES ('ghost', 'p', 1, '{}', 0)")
+    with RawDb(store.path) as raw, pytest.raises(raw.IntegrityError, match=r"(?i)foreign key"):
+        raw.execute("INSERT INTO plans (order_id, profile_name, battery_wh, plan, "
+                    "created_s) VALUES ('ghost', 'p', 1, '{}', 0)")
 
 
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    Store.open(tmp_path / "x.db").close()
-    raw = sqlite3.connect(tmp_path / "x.db")
-    raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
-    raw.commit()
-    raw.close()
+def test_a_newer_schema_is_refused(store_location: str | Path) -> None:
+    Store.open(store_location).close()
+    with RawDb(store_location) as raw:
+        raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+        raw.commit()
     with pytest.raises(StoreError, match="newer"):
-        Store.open(tmp_path / "x.db")
+        Store.open(store_location)
 
 
 def test_a_batch_with_a_duplicate_stores_nothing(store: Store) -> None:
@@ -106,31 +108,29 @@ def test_an_order_is_delivered_once_only(store: Store) -> None:
         store.end_flight("o", "delivered", 401.0)
     with pytest.raises(IllegalTransition, match="from delivered"):
         store.start_flight("o", drone, 402.0)
-    raw = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with RawDb(store.path) as raw, pytest.raises(raw.IntegrityError, match=r"(?i)unique"):
         raw.execute("INSERT INTO flights (order_id, drone_id, launched_s, outcome) "
                     "VALUES ('o', 'd0', 500, 'delivered')")
-    raw.close()
 
 
-def test_the_state_machine_is_enforced_by_the_database_too(tmp_path: Path, store: Store) -> None:
+def test_the_state_machine_is_enforced_by_the_database_too(store: Store) -> None:
     store.add_orders([order("o")], 0.0)
-    raw = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError, match="illegal order state transition"):
-        raw.execute("UPDATE orders SET state = 'delivered' WHERE id = 'o'")
-    raw.execute("UPDATE orders SET state = 'cancelled' WHERE id = 'o'")
-    raw.commit()
-    with pytest.raises(sqlite3.IntegrityError, match="illegal order state transition"):
-        raw.execute("UPDATE orders SET state = 'planned' WHERE id = 'o'")
-    raw.close()
+    with RawDb(store.path) as raw:
+        with pytest.raises(raw.IntegrityError, match="illegal order state transition"):
+            raw.execute("UPDATE orders SET state = 'delivered' WHERE id = 'o'")
+        raw.execute("UPDATE orders SET state = 'cancelled' WHERE id = 'o'")
+        raw.commit()
+        with pytest.raises(raw.IntegrityError, match="illegal order state transition"):
+            raw.execute("UPDATE orders SET state = 'planned' WHERE id = 'o'")
 
 
 def test_the_event_log_is_append_only(store: Store) -> None:
     store.add_orders([order("o")], 0.0)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store._conn.execute("UPDATE events SET kind = 'x'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store._conn.execute("DELETE FROM events")
+    with RawDb(store.path) as raw:
+        with pytest.raises(raw.IntegrityError, match="append-only"):
+            raw.execute("UPDATE events SET kind = 'x'")
+        with pytest.raises(raw.IntegrityError, match="append-only"):
+            raw.execute("DELETE FROM events")
     assert [e.kind for e in store.events()] == ["intake"]
 
 
@@ -178,8 +178,8 @@ def _busy_day(store: Store) -> Dispatcher:
     return disp
 
 
-def test_restart_restores_the_dispatcher_exactly(tmp_path: Path) -> None:
-    path = tmp_path / "day.db"
+def test_restart_restores_the_dispatcher_exactly(store_location: str | Path) -> None:
+    path = store_location
     with Store.open(path) as first:
         before = _busy_day(first)
         orders_before = first.orders()
@@ -195,8 +195,8 @@ def test_restart_restores_the_dispatcher_exactly(tmp_path: Path) -> None:
     assert after.handle(nxt, 500.0) == before.handle(nxt, 500.0)
 
 
-def test_replay_into_a_different_setup_is_detected(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "day.db") as s:
+def test_replay_into_a_different_setup_is_detected(store_location: str | Path) -> None:
+    with Store.open(store_location) as s:
         _busy_day(s)
         state = s.load_state()
     with pytest.raises(ReplayMismatch, match="differs"):
@@ -226,16 +226,16 @@ def test_many_threads_share_one_store(store: Store) -> None:
     assert len(store.events()) == 80
 
 
-def test_settings_for_the_restart_survive_reopening(tmp_path: Path) -> None:
+def test_settings_for_the_restart_survive_reopening(store_location: str | Path) -> None:
     from planner.dispatch_codec import decode, encode
     from planner.dispatch_model import DepotModel
 
     models = tuple(depot_models(pads=2).values())
-    with Store.open(tmp_path / "s.db") as s:
+    with Store.open(store_location) as s:
         s.set_setting("depots", encode(models), 0.0)
         s.set_setting("seed", "3", 0.0)
         s.set_setting("seed", "4", 1.0)
-    with Store.open(tmp_path / "s.db") as s:
+    with Store.open(store_location) as s:
         assert decode(s.setting("depots") or "") == models
         assert isinstance(decode(s.setting("depots") or "")[0], DepotModel)
         assert s.setting("seed") == "4"

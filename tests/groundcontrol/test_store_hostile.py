@@ -220,9 +220,9 @@ def test_every_sqlite_error_under_a_call_is_a_named_store_fault(
         assert [o.order.id for o in s.orders()] == ["o0", "o1", "o2"]
 
 
-def test_a_value_sqlite_cannot_hold_or_a_refused_constraint_is_a_store_error(
-        tmp_path: Path) -> None:
-    with Store.open(tmp_path / "v.db") as s:
+def test_a_value_the_database_cannot_hold_or_a_refused_constraint_is_a_store_error(
+        store_location: str | Path) -> None:
+    with Store.open(store_location) as s:
         with pytest.raises(StoreError, match="too large for the database"):
             s.add_orders([Order("big", "hume", LatLon(0, 0), 1.0, priority=2**63)], 0.0)
         s.add_orders([order("o")], 0.0)

@@ -1,6 +1,7 @@
 """Kill the dispatching process (SIGKILL, mid-day, possibly mid-transaction), start it again
 from the store, and finish the day: no order lost, none delivered twice, and the replayed
-dispatcher makes exactly the decisions that were recorded.
+dispatcher makes exactly the decisions that were recorded. On both databases (SQLite file,
+PostgreSQL: a killed client's transaction is rolled back by the server).
 
 The process here dispatches and books flights in simulated time without vehicles; the same
 test against the built-in simulator needs the fleet executor (groundcontrol/fleet/controller.py)."""
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from store_backends import RawDb
 
 HERE = Path(__file__).resolve().parent
 N_ORDERS = 60
@@ -64,7 +65,7 @@ print("done", flush=True)
 '''
 
 
-def _run(db: Path, kill_after: int | None) -> list[str]:
+def _run(db: str | Path, kill_after: int | None) -> list[str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(db), str(HERE.parent / "planner"), str(N_ORDERS)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parents[1])
@@ -88,8 +89,8 @@ def _run(db: Path, kill_after: int | None) -> list[str]:
     return lines
 
 
-def _check_consistent(db: Path) -> dict[str, str]:
-    raw = sqlite3.connect(db)
+def _check_consistent(db: str | Path) -> dict[str, str]:
+    raw = RawDb(db)
     states = dict(raw.execute("SELECT id, state FROM orders").fetchall())
     active = dict(raw.execute("SELECT order_id, COUNT(*) FROM assignments WHERE active = 1 "
                               "GROUP BY order_id").fetchall())
@@ -106,8 +107,9 @@ def _check_consistent(db: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_killed_mid_day_the_dispatcher_comes_back_and_finishes(tmp_path: Path) -> None:
-    db = tmp_path / "day.db"
+def test_killed_mid_day_the_dispatcher_comes_back_and_finishes(
+        store_location: str | Path) -> None:
+    db = store_location
     _run(db, kill_after=20)
     before = _check_consistent(db)
     assert 20 <= len(before) < N_ORDERS

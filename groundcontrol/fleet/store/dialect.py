@@ -74,6 +74,8 @@ class Dialect:
     """Every other error of the driver: the database failed under the call."""
     unique: tuple[type[BaseException], ...] = ()
     """Unique-constraint violations, where the driver has a class for them."""
+    too_large: tuple[type[BaseException], ...] = (OverflowError,)
+    """A value beyond what the database's column holds (an integer past 64 bits)."""
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, self.unique) or "UNIQUE" in str(exc)
@@ -95,7 +97,8 @@ def postgres_dialect() -> Dialect:
 
     return Dialect("postgresql", "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    refused=(psycopg.errors.IntegrityError, psycopg.errors.DataError),
-                   failed=(psycopg.Error,), unique=(psycopg.errors.UniqueViolation,))
+                   failed=(psycopg.Error,), unique=(psycopg.errors.UniqueViolation,),
+                   too_large=(psycopg.errors.NumericValueOutOfRange,))
 
 
 class PgConnection:

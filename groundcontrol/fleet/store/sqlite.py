@@ -214,7 +214,7 @@ class Store:
         """Map driver errors (and values the database cannot hold) to the store's errors."""
         try:
             yield
-        except OverflowError as exc:  # an integer beyond SQLite's 64 bits
+        except self.dialect.too_large as exc:  # an integer beyond 64 bits
             raise StoreError(f"{self.path}: a value too large for the database: {exc}"
                              ) from exc
         except self.dialect.refused as exc:  # a constraint or trigger: nothing was written
@@ -312,6 +312,8 @@ class Store:
                          order.payload_kg, order.created_s, order.due_s, order.priority, source,
                          now_s))
                 except self.dialect.refused as exc:
+                    if isinstance(exc, self.dialect.too_large):
+                        raise  # named as such by _guard
                     if self.dialect.is_unique_violation(exc):
                         raise DuplicateOrder(order.id) from None
                     raise StoreError(f"order {order.id!r}: {first_line(exc)}") from None

@@ -264,7 +264,7 @@ class ConsoleApp(App[None]):
                                            selected.name if selected else None), chosen)
 
     def action_operate(self) -> None:
-        """The vehicle screen for the fleet panel's selected vehicle (``o``)."""
+        """The vehicle screen for the fleet panel's selected vehicle (``v``)."""
         if self.screen is not self.main:
             return
         vehicle = self.main.selected_vehicle()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 
+from groundcontrol.console.health import EnergyRate, battery_left_s, ekf_health
 from groundcontrol.console.model import (
     ActionResult,
     ConsoleSink,
@@ -78,6 +79,8 @@ class FleetConsoleBackend:
         self._remove_observer = lambda: None
         self._routes: tuple[RouteView, ...] = ()
         self._ids = itertools.count(1)
+        self._rates: dict[str, EnergyRate] = {}
+        """Each drone's power from its energy counter, for batteries that report no current."""
         self._last_flown: dict[str, tuple[str, PlanView | None]] = {}
         """Drone and plan of each order's latest sortie: the dispatcher drops a sortie once it
         ends, but a delivered order should still say who flew it and how."""
@@ -130,7 +133,18 @@ class FleetConsoleBackend:
         if put_clock is not None:
             put_clock(now)
         for view in self.controller.drone_views():
-            self._sink.put_vehicle(_vehicle_view(view, now))
+            self._sink.put_vehicle(_vehicle_view(view, now, self._battery_left_s(view, now)))
+
+    def _battery_left_s(self, view: DroneView, now_s: float) -> float | None:
+        """Flying time left: the charge left of the profile's capacity at the draw now (volts
+        times amps, else the energy counter's rise)."""
+        s = view.vehicle
+        rate = self._rates.setdefault(view.drone_id, EnergyRate()).update(now_s, s.energy_wh)
+        draw = s.voltage_v * s.current_a if s.voltage_v and s.current_a else rate
+        drone = self.controller.drones.get(view.drone_id)
+        capacity = None if drone is None else \
+            self.controller.scenario.profile_for(drone).battery_wh
+        return battery_left_s(s.battery_pct, capacity, draw, s.energy_wh)
 
     def _push_order(self, order_id: str) -> None:
         if self._sink is None:
@@ -282,7 +296,7 @@ class FleetConsoleBackend:
         return OperationResult(ok=True, message=done.message, details=done.lines)
 
 
-def _vehicle_view(view: DroneView, now_s: float) -> VehicleView:
+def _vehicle_view(view: DroneView, now_s: float, battery_left: float | None = None) -> VehicleView:
     s = view.vehicle
     position = LatLon(s.lat_deg, s.lon_deg) if s.lat_deg is not None and \
         s.lon_deg is not None else None
@@ -295,4 +309,7 @@ def _vehicle_view(view: DroneView, now_s: float) -> VehicleView:
         position=position, order_id=view.order_id,
         eta_s=None if view.eta_s is None else max(0.0, view.eta_s - now_s),
         link_age_s=s.link_age_s(), mission_seq=s.mission_seq,
-        mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault)
+        mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault,
+        gps_fix_type=s.gps_fix_type, gps_sats=s.gps_sats, ekf=ekf_health(s.ekf_flags),
+        voltage_v=s.voltage_v, current_a=s.current_a, energy_wh=s.energy_wh,
+        battery_left_s=battery_left, fence_breached=s.fence_breached)

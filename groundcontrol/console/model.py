@@ -49,6 +49,7 @@ __all__ = [
     "ConsoleBackend",
     "ConsoleSink",
     "DepotView",
+    "EkfHealth",
     "EventView",
     "MapView",
     "MissionItemView",
@@ -111,6 +112,17 @@ class Severity(Enum):
         return {4: cls.WARNING, 5: cls.NOTICE, 6: cls.INFO}.get(mav_severity, cls.DEBUG)
 
 
+class EkfHealth(Enum):
+    """The autopilot's position estimate as a dispatcher needs it: can it navigate?"""
+
+    OK = "ok"
+    """Attitude, velocity and an absolute position: ready to fly a mission."""
+    DEGRADED = "degraded"
+    """Still estimating, but without everything a mission needs (no absolute position yet)."""
+    BAD = "bad"
+    """Uninitialised, glitching GPS or constant-position mode: it cannot navigate."""
+
+
 @dataclass(frozen=True, slots=True)
 class VehicleView:
     """One vehicle as the fleet panel and the map show it."""
@@ -141,6 +153,17 @@ class VehicleView:
     """Number of mission items on the vehicle, home included."""
     fault: str = ""
     """Why the vehicle is in FAULT or LINK_LOST, when known."""
+    gps_fix_type: int | None = None
+    """GPS_FIX_TYPE: 0-1 no fix, 2 2D, 3 3D, 4 DGPS, 5 RTK float, 6 RTK fixed."""
+    gps_sats: int | None = None
+    ekf: EkfHealth | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    energy_wh: float | None = None
+    """Energy drawn from the battery so far."""
+    battery_left_s: float | None = None
+    """Flying time the battery has left at the present draw (None on the ground or unknown)."""
+    fence_breached: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +383,7 @@ class OperationResult(ActionResult):
 
 @runtime_checkable
 class VehicleOperator(Protocol):
-    """A backend that can operate one vehicle as a ground station does (the console's ``o``
+    """A backend that can operate one vehicle as a ground station does (the console's ``v``
     screen); the scripted and replay backends need not. Same threading contract as the
     actions: called from a worker thread, may block on MAVLink round trips."""
 

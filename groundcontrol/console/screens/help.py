@@ -19,7 +19,7 @@ GENERAL_KEYS: tuple[tuple[str, str], ...] = (
     ("1 2 3 4", "focus the fleet, orders, events or map panel"),
     ("↑ ↓ ← →", "move in a table (left/right scroll its hidden columns)"),
     ("enter, i", "details of the selected vehicle or order"),
-    ("o", "operate the selected vehicle: arm, disarm, mode, go-to, parameters, upload and "
+    ("v", "operate the selected vehicle: arm, disarm, mode, go-to, parameters, upload and "
           "download its mission (refused under a delivery, except reading)"),
     ("z", "zoom the focused panel (again to restore)"),
     ("f", "filter the events: one vehicle (the selected one first), a minimum severity"),

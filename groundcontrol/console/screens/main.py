@@ -40,7 +40,7 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_panel('events')", "Events", show=False),
         Binding("4", "focus_panel('map')", "Map", show=False),
         Binding("z", "zoom", "Zoom", show=False),
-        Binding("o", "app.operate", "Operate", show=False),
+        Binding("v", "app.operate", "Operate vehicle", show=False),
         Binding("q", "app.request_quit", "Quit", show=False),
         Binding("question_mark", "app.show_keys", "Keys", show=False),
     ]

@@ -1,4 +1,4 @@
-"""The vehicle screen (``o`` on the fleet panel): one vehicle operated as a ground station does.
+"""The vehicle screen (``v`` on the fleet panel): one vehicle operated as a ground station does.
 
 Arm and disarm, a mode from ArduCopter's list, a guided go-to, parameters (find by part of the
 name, read, set with the echoed value shown), and a mission, fence and rally uploaded from a

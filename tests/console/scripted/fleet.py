@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from groundcontrol.console.model import (
+    EkfHealth,
     MapView,
     MissionItemView,
     PlanView,
@@ -166,6 +167,8 @@ class SimVehicle:
     mission_count: int | None = None
     link_lost_until_s: float = -math.inf
     released: bool = field(default=False)
+    fence_breached: bool = False
+    """Set by a test: the vehicle reports a fence breach."""
 
     @property
     def state(self) -> VehicleState:
@@ -190,7 +193,19 @@ class SimVehicle:
             mission_seq=self._mission_seq(),
             mission_count=self.mission_count,
             fault="no messages heard" if lost else "",
+            gps_fix_type=3, gps_sats=14, ekf=EkfHealth.OK, fence_breached=self.fence_breached,
+            **self._power(),
         )
+
+    def _power(self) -> dict[str, float | None]:
+        """A 6S pack: volts from the charge, amps from the drain ``step`` applies."""
+        volts = round(21.0 + 4.2 * self.battery_pct / 100.0, 1)
+        drain_pct_s = 0.06 + 0.01 * self.payload_kg if self.phase in _FLYING else 0.0
+        watts = drain_pct_s / 100.0 * USABLE_WH * 3600.0 if drain_pct_s else 5.0
+        left = round(self.battery_pct / drain_pct_s) if drain_pct_s and not self.paused else None
+        return {"voltage_v": volts, "current_a": round(watts / volts, 1),
+                "energy_wh": round(USABLE_WH * (100.0 - self.battery_pct) / 100.0, 1),
+                "battery_left_s": left}
 
     def _remaining_m(self, upto: int) -> float:
         if self.leg > upto:

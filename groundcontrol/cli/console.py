@@ -21,6 +21,7 @@ from groundcontrol.fleet.setup import (
     endpoints_from_urls,
     load_fleet_scenario,
     select_orders,
+    site_of,
     start_sim,
     start_time_s,
 )
@@ -50,9 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario, folder = load_fleet_scenario(args)
     with tempfile.TemporaryDirectory(prefix="drone-delivery-console-") as tmp:
-        store_path = Path(args.store) if args.store else Path(tmp) / "console.sqlite"
+        store_path = args.store if args.store else Path(tmp) / "console.sqlite"
         # Owned before the simulator starts: a refused console starts nothing.
-        with own_store(store_path):
+        with own_store(store_path, site_of(args)):
             return _run_owned(scenario, folder, store_path, args)
 
 
@@ -62,7 +63,7 @@ def _run_owned(scenario: Scenario, folder: Path, store_path: Path,
 
     sim = None if args.connect else start_sim(scenario, folder, args.speedup)
     try:
-        with Store.open(store_path) as store:
+        with Store.open(store_path, depots=site_of(args)) as store:
             if sim is not None:
                 controller = build_sim_controller(scenario, folder, sim, store, args)
                 where, note = "built-in sim", SIM_QUIT_NOTE

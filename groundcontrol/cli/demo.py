@@ -27,6 +27,7 @@ from groundcontrol.fleet.setup import (
     printer,
     select_orders,
     sim_endpoints,
+    site_of,
     start_sim,
     start_time_s,
 )
@@ -78,11 +79,13 @@ def build_sim_controller(scenario: Scenario, folder: Path, sim: Any, store: Stor
 def run(args: argparse.Namespace) -> int:
     scenario, folder = load_fleet_scenario(args)
     with tempfile.TemporaryDirectory(prefix="drone-delivery-demo-") as tmp:
-        store_path = Path(args.store) if args.store else Path(tmp) / "demo.sqlite"
-        with own_store(store_path):  # before the simulator: a refused demo starts nothing
+        store_path = args.store if args.store else Path(tmp) / "demo.sqlite"
+        depots = site_of(args)
+        # before the simulator: a refused demo starts nothing
+        with own_store(store_path, depots):
             sim = start_sim(scenario, folder, args.speedup)
             try:
-                with Store.open(store_path) as store:
+                with Store.open(store_path, depots=depots) as store:
                     controller = build_sim_controller(scenario, folder, sim, store, args)
                     if args.headless:
                         return _headless(controller, args)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from groundcontrol.fleet.intake import add_order, import_orders, parse_number
+from groundcontrol.fleet.store.dialect import store_location
 from groundcontrol.fleet.store.sqlite import OrderState, Store, StoredOrder
 from planner.scenario import Scenario
 
@@ -29,7 +30,8 @@ DEFAULT_STORE = Path("dispatch.db")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     creates = argparse.ArgumentParser(add_help=False)
-    creates.add_argument("--store", type=Path, default=DEFAULT_STORE,
+    creates.add_argument("--store", type=store_location, default=DEFAULT_STORE,
+                         metavar="PATH|URL",
                          help=f"dispatch database, created if the path does not exist "
                               f"(default: {DEFAULT_STORE})")
     checked = argparse.ArgumentParser(add_help=False)
@@ -37,7 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                          help="refuse orders no drone of this scenario could fly (default: the "
                               "scenario `run` recorded in the store, if any)")
     existing = argparse.ArgumentParser(add_help=False)
-    existing.add_argument("--store", type=Path, default=DEFAULT_STORE,
+    existing.add_argument("--store", type=store_location, default=DEFAULT_STORE,
+                          metavar="PATH|URL",
                           help=f"dispatch database, which must exist (default: {DEFAULT_STORE})")
     p = sub.add_parser("order", help="add, list, import or cancel delivery orders",
                        description="Orders in the dispatch store.")

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from groundcontrol.cli.order import DEFAULT_STORE, printable
 from groundcontrol.fleet.report import DayReport, build_report, clock, report_json, write_report
+from groundcontrol.fleet.store.dialect import store_location
 from groundcontrol.fleet.store.sqlite import Store
 
 __all__ = ["register", "summary_lines"]
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Read a dispatch store: per order its state, promised and drop-off time "
                     "and how late; per flight planned against flown; per drone sorties, km, "
                     "Wh, delivered and on time. Times in scenario seconds and HH:MM.")
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE,
+    p.add_argument("--store", type=store_location, default=DEFAULT_STORE, metavar="PATH|URL",
                    help=f"dispatch database, which must exist (default: {DEFAULT_STORE})")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write orders.csv, flights.csv, drones.csv and report.json here")

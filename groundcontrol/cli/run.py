@@ -17,7 +17,6 @@ import argparse
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetController
@@ -30,6 +29,7 @@ from groundcontrol.fleet.setup import (
     printer,
     resume_time_s,
     select_orders,
+    site_of,
     start_time_s,
 )
 from groundcontrol.fleet.store.owner import own_store
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
                          margin_m=args.margin, auto_recover_s=300.0)
     # The wait for the vehicles' heartbeats is part of --timeout, not added to it.
     config = replace(config, resync_wall_s=min(config.resync_wall_s, args.timeout))
-    store_path = Path(args.store)
-    with own_store(store_path), Store.open(store_path) as store:
+    store_path, depots = args.store, site_of(args)
+    with own_store(store_path, depots), Store.open(store_path, depots=depots) as store:
         resumed = resume_time_s(store)
         start_s = start_time_s(store, releases)
         record_scenario(store, folder, args.margin, start_s)

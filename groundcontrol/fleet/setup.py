@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from groundcontrol.fleet.model import FleetEvent, FleetEventKind
+from groundcontrol.fleet.store.dialect import store_location
 from groundcontrol.fleet.store.sqlite import Store
 from groundcontrol.scenarios import resolve_scenario
 from planner.load import load_scenario
@@ -35,6 +36,9 @@ __all__ = [
     "sim_endpoints",
     "sim_gcs_timeout_s",
     "sim_homes",
+    "site_depots",
+    "site_of",
+    "site_scenario",
     "start_sim",
     "start_time_s",
 ]
@@ -56,8 +60,12 @@ def add_fleet_arguments(p: argparse.ArgumentParser, *, default_speedup: float) -
                         "orders per hour; default %(default)s)")
     p.add_argument("--speedup", type=float, default=default_speedup, metavar="K",
                    help="simulated seconds per wall second (default %(default)s)")
-    p.add_argument("--store", type=Path, metavar="PATH",
-                   help="the dispatch database; an existing one is resumed")
+    p.add_argument("--store", type=store_location, metavar="PATH|URL",
+                   help="the dispatch database, a file or postgresql://user@host:port/db; an "
+                        "existing one is resumed")
+    p.add_argument("--site", metavar="DEPOT[,DEPOT]",
+                   help="(PostgreSQL store) dispatch only these depots' drones and orders, "
+                        "beside other sites sharing the order book")
     p.add_argument("--margin", type=float, default=30.0,
                    help="safety margin from no-fly zones, metres (default 30)")
 
@@ -77,7 +85,40 @@ def load_fleet_scenario(args: argparse.Namespace) -> tuple[Scenario, Path]:
     if args.margin < 0:
         raise ValueError(f"--margin must be >= 0 m, got {args.margin:g}")
     folder = resolve_scenario(args.scenario)
-    return load_scenario(folder), folder
+    scenario = load_scenario(folder)
+    if getattr(args, "site", None):
+        scenario = site_scenario(scenario, site_depots(args.site))
+    return scenario, folder
+
+
+def site_of(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The depots ``--site`` names, or None (the whole store)."""
+    return site_depots(args.site) if getattr(args, "site", None) else None
+
+
+def site_depots(text: str) -> tuple[str, ...]:
+    """``--site``: depot ids, comma-separated."""
+    depots = tuple(sorted({d.strip() for d in text.split(",") if d.strip()}))
+    if not depots:
+        raise ValueError("--site: give one or more depot ids, comma-separated")
+    return depots
+
+
+def site_scenario(scenario: Scenario, depots: Sequence[str]) -> Scenario:
+    """The part of a scenario one site dispatches: its depots' drones and orders.
+
+    Raises:
+        ValueError: a depot the scenario does not have, or one without drones.
+    """
+    known = {d.id for d in scenario.depots}
+    for depot in depots:
+        if depot not in known:
+            raise ValueError(f"--site: no depot {depot!r} in {scenario.name} (depots: "
+                             f"{', '.join(sorted(known))})")
+        if not any(d.depot_id == depot for d in scenario.fleet):
+            raise ValueError(f"--site: depot {depot!r} has no drones")
+    return replace(scenario, fleet=tuple(d for d in scenario.fleet if d.depot_id in depots),
+                   orders=tuple(o for o in scenario.orders if o.depot_id in depots))
 
 
 def select_orders(orders: Sequence[Order], count: int | None, time_scale: float

@@ -58,7 +58,7 @@ async def test_panels_show_the_backend_state(make_app: MakeApp, backend: Scripte
         await settle(pilot, app)
         main = app.main
         assert main.fleet.row_count == 6 and main.orders.row_count == 5
-        assert main.fleet.row_text("N1")[:3] == ["N1", "idle", "100%"]
+        assert [main.fleet.cell_text("N1", k) for k in ("state", "bat")] == ["idle", "100%"]
         o4 = main.orders.row_text("O4")
         assert o4[1] == "infeasible" and o4[5].startswith("payload: 4 kg > limit 2.5 kg")
         assert any("6 vehicles, 5 orders loaded" in line for line in main.events.lines_written)
@@ -86,7 +86,9 @@ async def test_plan_then_launch_from_the_orders_panel(
         assert _calls(backend, "launch") == [("O3", None)]
         row = app.main.orders.row_text("O3")
         assert row[1] == "assigned" and row[4] in ("N1", "N2", "N3")
-        assert app.main.fleet.row_text(row[4])[1:4] == ["preflight", "100%", "O3"]
+        fleet = app.main.fleet
+        assert [fleet.cell_text(row[4], k) for k in ("state", "bat", "order")] == [
+            "preflight", "100%", "O3"]
         assert app.actions_done[-1].result.ok
 
 
@@ -102,7 +104,7 @@ async def test_launch_from_the_fleet_panel_uses_that_vehicle(
         await pilot.press("l")
         await settle(pilot, app)
         assert _calls(backend, "launch") == [("O1", "N3")]
-        assert app.main.fleet.row_text("N3")[3] == "O1"
+        assert app.main.fleet.cell_text("N3", "order") == "O1"
 
 
 @run_async
@@ -119,11 +121,11 @@ async def test_pause_and_resume_the_selected_vehicle(
         await pilot.press("s")
         await settle(pilot, app)
         assert _calls(backend, "pause") == [("N2",)]
-        assert app.main.fleet.row_text("N2")[8] == "BRAKE"
+        assert app.main.fleet.cell_text("N2", "mode") == "BRAK"
         await pilot.press("r")
         await settle(pilot, app)
         assert _calls(backend, "resume") == [("N2",)]
-        assert app.main.fleet.row_text("N2")[8] == "AUTO"
+        assert app.main.fleet.cell_text("N2", "mode") == "AUTO"
 
 
 @pytest.mark.parametrize(("key", "action", "mode"), [("t", "rtl", "RTL"), ("d", "land", "LAND"),
@@ -152,7 +154,7 @@ async def test_dangerous_vehicle_actions_ask_first(
         await pilot.press(key, "y")
         await settle(pilot, app)
         assert _calls(backend, action) == [("N1",)]
-        assert app.main.fleet.row_text("N1")[8] == mode
+        assert app.main.fleet.views["N1"].mode == mode
         assert app.main.orders.row_text("O1")[1] == "failed"
 
 

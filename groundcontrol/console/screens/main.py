@@ -73,8 +73,9 @@ class MainScreen(Screen[None]):
         ):
             self.query_one(panel).border_title = title
         self.query_one("#map-panel").border_subtitle = MAP_LEGEND
-        for panel in ("#fleet-panel", "#orders-panel"):
-            self.query_one(panel).border_subtitle = "⏎ details · z zoom · ←→ columns"
+        # The fleet shows the columns its width holds (z shows them all); orders scroll.
+        self.query_one("#fleet-panel").border_subtitle = "⏎ details · z all columns"
+        self.query_one("#orders-panel").border_subtitle = "⏎ details · z zoom · ←→ columns"
         # The footer is full at 80 columns: the way to every key is named here.
         self.query_one("#events-panel").border_subtitle = "? keys · q quit"
         self.fleet.focus()
@@ -105,6 +106,8 @@ class MainScreen(Screen[None]):
             self.map.set_vehicles(vehicles)
         if batch.orders:
             self.orders.update_views(batch.orders)
+            self.fleet.set_late_orders(o.id for o in self.orders.views.values()
+                                       if not o.status.is_final and (o.time_left_s or 0) < 0)
             self.events.check_orders(batch.orders, getattr(self.app, "clock_s", None))
         if map_view is not None:
             self.map.set_map(map_view)

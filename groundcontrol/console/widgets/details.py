@@ -10,18 +10,30 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
+from groundcontrol.console.health import vehicle_alerts
 from groundcontrol.console.model import MissionItemView, OrderView, VehicleView
 from groundcontrol.console.widgets.format import (
+    ALERT_STYLES,
     ORDER_STYLES,
     battery_cell,
+    battery_left_cell,
     clock,
     duration,
+    ekf_cell,
     eta_text,
+    gps_cell,
     link_cell,
     state_cell,
 )
 
-__all__ = ["MissionTable", "OrderDetail", "VehicleDetail", "order_summary", "vehicle_summary"]
+__all__ = [
+    "MissionTable",
+    "OrderDetail",
+    "VehicleDetail",
+    "order_summary",
+    "vehicle_health",
+    "vehicle_summary",
+]
 
 
 def _grid() -> Table:
@@ -66,14 +78,15 @@ def order_summary(o: OrderView) -> Table:
     return both
 
 
-def vehicle_summary(v: VehicleView) -> Table:
+def vehicle_summary(v: VehicleView, order: OrderView | None = None) -> Table:
+    """A vehicle's state and flight (left) and its health (right); ``order`` is the one it
+    flies, for lateness."""
     grid = _grid()
     grid.add_row("Vehicle", f"{v.name}  (sysid {v.sysid})")
     grid.add_row("State", state_cell(v))
     if v.fault:
         grid.add_row("Fault", Text(v.fault, style="bold red"))
     grid.add_row("Mode", f"{v.mode or '-'}  {'ARMED' if v.armed else 'disarmed'}")
-    grid.add_row("Battery", _left(battery_cell(v.battery_pct)))
     alt = "--" if v.alt_m is None else f"{v.alt_m:.1f} m"
     gs = "--" if v.ground_speed_ms is None else f"{v.ground_speed_ms:.1f} m/s"
     hdg = "--" if v.heading_deg is None else f"{v.heading_deg:03.0f}°"
@@ -82,7 +95,40 @@ def vehicle_summary(v: VehicleView) -> Table:
     grid.add_row("Position", pos)
     grid.add_row("Order", v.order_id or "-")
     grid.add_row("ETA", eta_text(v))
+    both = Table.grid(padding=(0, 4))
+    both.add_row(grid, vehicle_health(v, order))
+    return both
+
+
+def _late(order: OrderView | None) -> tuple[str, ...]:
+    if order is None or order.status.is_final or order.time_left_s is None:
+        return ()
+    return (order.id,) if order.time_left_s < 0 else ()
+
+
+def _unit(value: float | None, fmt: str, unit: str) -> str:
+    return "--" if value is None else f"{value:{fmt}} {unit}"
+
+
+def vehicle_health(v: VehicleView, order: OrderView | None = None) -> Table:
+    """Alerts, GPS, EKF, battery (charge, volts, amps, energy used, time left), link, fence."""
+    grid = _grid()
+    alerts = vehicle_alerts(v, _late(order))
+    shown = Text(", ").join(
+        Text(a.text, style=ALERT_STYLES.get(a.severity, "")) for a in alerts
+    ) if alerts else Text("none", style="green")
+    grid.add_row("Alerts", shown)
+    gps = gps_cell(v)
+    gps.append("" if v.gps_fix_type is None or v.gps_sats is None else " sats")
+    grid.add_row("GPS", gps)
+    grid.add_row("EKF", ekf_cell(v.ekf, short=False))
+    battery = _left(battery_cell(v.battery_pct))
+    battery.append(f"  {_unit(v.voltage_v, '.1f', 'V')}  {_unit(v.current_a, '.1f', 'A')}")
+    grid.add_row("Battery", battery)
+    grid.add_row("Energy used", _unit(v.energy_wh, ".1f", "Wh"))
+    grid.add_row("Time left", _left(battery_left_cell(v)))
     grid.add_row("Link age", _left(link_cell(v)))
+    grid.add_row("Fence", Text("BREACHED", style="bold red") if v.fence_breached else "inside")
     return grid
 
 
@@ -163,7 +209,7 @@ class VehicleDetail(Vertical):
         self.order = order
 
     def compose(self) -> ComposeResult:
-        yield Static(vehicle_summary(self.vehicle), id="vehicle-summary")
+        yield Static(vehicle_summary(self.vehicle, self.order), id="vehicle-summary")
         yield Static("", id="mission-label")
         yield ProgressBar(total=None, show_eta=False, id="mission-progress")
         yield MissionTable(id="vehicle-mission")
@@ -173,7 +219,7 @@ class VehicleDetail(Vertical):
 
     def update_vehicle(self, v: VehicleView, order: OrderView | None = None) -> None:
         self.vehicle, self.order = v, order
-        self.query_one("#vehicle-summary", Static).update(vehicle_summary(v))
+        self.query_one("#vehicle-summary", Static).update(vehicle_summary(v, order))
         items = order.plan.items if order is not None and order.plan is not None else ()
         self.query_one(MissionTable).show(items, v.mission_seq)
         bar = self.query_one("#mission-progress", ProgressBar)

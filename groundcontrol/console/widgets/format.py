@@ -6,27 +6,41 @@ import math
 
 from rich.text import Text
 
-from groundcontrol.console.model import OrderStatus, Severity, VehicleState, VehicleView
+from groundcontrol.console.health import (
+    BATTERY_LOW_PCT,
+    LINK_LOST_S,
+    LINK_STALE_S,
+    VehicleAlert,
+)
+from groundcontrol.console.model import (
+    EkfHealth,
+    OrderStatus,
+    Severity,
+    VehicleState,
+    VehicleView,
+)
 
 __all__ = [
+    "ALERT_STYLES",
     "BATTERY_LOW_PCT",
     "LINK_STALE_S",
     "ORDER_STYLES",
     "SEVERITY_STYLES",
     "STATE_STYLES",
+    "alert_cell",
     "battery_cell",
+    "battery_left_cell",
     "clock",
     "duration",
+    "ekf_cell",
     "eta_text",
+    "gps_cell",
+    "gps_text",
     "link_cell",
+    "mode_short",
     "number",
     "state_cell",
 ]
-
-BATTERY_LOW_PCT = 30.0
-"""Below this the battery cell turns yellow; below half of it, red."""
-LINK_STALE_S = 2.0
-"""A link silent for longer than this is shown yellow; five times longer, red."""
 
 SEVERITY_STYLES: dict[Severity, str] = {
     Severity.DEBUG: "grey50",
@@ -117,7 +131,7 @@ def link_cell(v: VehicleView) -> Text:
     age = v.link_age_s
     if age is None:
         return Text("--", style="grey50")
-    style = "bold red" if age > 5 * LINK_STALE_S else "yellow" if age > LINK_STALE_S else ""
+    style = "bold red" if age > LINK_LOST_S else "yellow" if age > LINK_STALE_S else ""
     return Text(f"{age:.1f}s", style=style, justify="right")
 
 
@@ -125,3 +139,82 @@ def number(value: float | None, fmt: str) -> Text:
     if value is None or not math.isfinite(value):
         return Text("--", style="grey50", justify="right")
     return Text(format(value, fmt), justify="right")
+
+
+_MODE_SHORT = {
+    "STABILIZE": "STAB", "ALT_HOLD": "AHLD", "GUIDED": "GUID", "LOITER": "LOIT",
+    "CIRCLE": "CIRC", "DRIFT": "DRFT", "SPORT": "SPRT", "AUTOTUNE": "ATUN", "POSHOLD": "PHLD",
+    "BRAKE": "BRAK", "THROW": "THRW", "AVOID_ADSB": "AVOI", "GUIDED_NOGPS": "GNGP",
+    "SMART_RTL": "SRTL", "FLOWHOLD": "FHLD", "FOLLOW": "FOLL", "ZIGZAG": "ZIGZ",
+    "SYSTEMID": "SYID", "AUTOROTATE": "AROT", "AUTO_RTL": "ARTL", "TURTLE": "TRTL",
+    "UNKNOWN": "?",
+}
+
+
+def mode_short(mode: str) -> str:
+    """A flight mode in at most four letters, whole rather than cut (``STABIL``).
+
+    >>> mode_short("STABILIZE"), mode_short("AUTO"), mode_short("SMART_RTL"), mode_short("")
+    ('STAB', 'AUTO', 'SRTL', '-')
+    """
+    if not mode:
+        return "-"
+    return _MODE_SHORT.get(mode.upper(), mode[:4])
+
+
+_FIX_NAMES = {0: "none", 1: "none", 2: "2D", 3: "3D", 4: "DGPS", 5: "RTKf", 6: "RTK",
+              7: "static", 8: "PPP"}
+
+
+def gps_text(fix_type: int | None, sats: int | None) -> str:
+    """GPS fix and satellites in a few letters.
+
+    >>> gps_text(3, 12), gps_text(6, 20), gps_text(0, None), gps_text(None, None)
+    ('3D 12', 'RTK 20', 'none', '--')
+    """
+    if fix_type is None:
+        return "--"
+    name = _FIX_NAMES.get(fix_type, f"fix{fix_type}")
+    return name if fix_type < 2 or sats is None else f"{name} {sats}"
+
+
+def gps_cell(v: VehicleView) -> Text:
+    """Red without a 3D fix, yellow with fewer than six satellites."""
+    if v.gps_fix_type is None:
+        return Text("--", style="grey50")
+    weak = v.gps_sats is not None and v.gps_sats < 6
+    style = "bold red" if v.gps_fix_type < 3 else "yellow" if weak else ""
+    return Text(gps_text(v.gps_fix_type, v.gps_sats), style=style)
+
+
+_EKF_CELLS = {EkfHealth.OK: ("ok", ""), EkfHealth.DEGRADED: ("deg", "yellow"),
+              EkfHealth.BAD: ("BAD", "bold red")}
+
+
+def ekf_cell(ekf: EkfHealth | None, short: bool = True) -> Text:
+    """``ok`` / ``deg`` / ``BAD`` (the whole word when not ``short``)."""
+    if ekf is None:
+        return Text("--", style="grey50")
+    text, style = _EKF_CELLS[ekf]
+    return Text(text if short else ekf.value, style=style)
+
+
+def battery_left_cell(v: VehicleView) -> Text:
+    """Flying time the battery has left; red when it is less than the time to the next
+    milestone (the drone will not get there on this battery)."""
+    left = v.battery_left_s
+    if left is None:
+        return Text("--", style="grey50", justify="right")
+    short = v.eta_s is not None and left < v.eta_s
+    return Text(duration(left), style="bold red" if short else "", justify="right")
+
+
+ALERT_STYLES: dict[Severity, str] = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+
+
+def alert_cell(alerts: tuple[VehicleAlert, ...]) -> Text:
+    """The first (worst) alert, with ``+N`` for the others."""
+    if not alerts:
+        return Text("")
+    more = f"+{len(alerts) - 1}" if len(alerts) > 1 else ""
+    return Text(alerts[0].text + more, style=ALERT_STYLES.get(alerts[0].severity, ""))

@@ -1,9 +1,13 @@
-"""A DataTable that is updated in place from views: new keys add rows, changed cells are set."""
+"""A DataTable that is updated in place from views: new keys add rows, changed cells are set.
+
+A table may show only some of its columns (``show_columns``): every view's cells are kept for
+all of them, so a table that narrows or widens rebuilds its columns from what it holds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -16,7 +20,15 @@ Cells = tuple[Text, ...]
 
 
 class ViewTable(DataTable[Text], Generic[V]):
-    """Rows keyed by a view's key; only cells whose text or style changed are redrawn."""
+    """Rows keyed by a view's key; only cells whose text or style changed are redrawn.
+
+    Args:
+        columns: ``(key, label)`` of every column, in the order they are shown.
+        key: a view's row key.
+        cells: a view's cells, one per column.
+        id: the widget's id.
+        **options: passed on to ``DataTable`` (``fixed_columns``, ``cell_padding`` ...).
+    """
 
     ALLOW_MAXIMIZE = True
 
@@ -27,9 +39,12 @@ class ViewTable(DataTable[Text], Generic[V]):
         cells: Callable[[V], Cells],
         *,
         id: str | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, **options)
         self._column_defs = tuple(columns)
+        self._visible: tuple[str, ...] = tuple(k for k, _ in self._column_defs)
+        self._widths: dict[str, int] = {}
         self._key = key
         self._cells = cells
         self._shown: dict[str, Cells] = {}
@@ -37,8 +52,59 @@ class ViewTable(DataTable[Text], Generic[V]):
         self.cell_updates = 0
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    @property
+    def visible_columns(self) -> tuple[str, ...]:
+        """Keys of the columns on screen, in order."""
+        return self._visible
+
+    def _add_columns(self) -> None:
         for column_key, label in self._column_defs:
-            self.add_column(label, key=column_key)
+            if column_key in self._visible:
+                self.add_column(
+                    self.column_label(column_key, label),
+                    key=column_key,
+                    width=self._widths.get(column_key),
+                )
+
+    def column_label(self, column_key: str, label: str) -> str | Text:
+        """The header of a column (a hook for subclasses that pad or justify it)."""
+        return label
+
+    def shown_cell(self, column_key: str, cell: Text) -> Text:
+        """A cell as put in the table (a hook for subclasses that pad it)."""
+        return cell
+
+    def _row_cells(self, cells: Cells) -> list[Text]:
+        keys = [k for k, _ in self._column_defs]
+        return [
+            self.shown_cell(k, cell) for k, cell in zip(keys, cells, strict=True)
+            if k in self._visible
+        ]
+
+    def show_columns(self, keys: Sequence[str], widths: Mapping[str, int] | None = None) -> bool:
+        """Show only the columns ``keys`` (in definition order), ``widths`` fixed where given.
+
+        Rebuilds the table from the cells it holds and keeps the cursor on its row; False when
+        nothing changed.
+        """
+        wanted = set(keys)
+        visible = tuple(k for k, _ in self._column_defs if k in wanted)
+        new_widths = dict(widths or {})
+        if visible == self._visible and new_widths == self._widths:
+            return False
+        selected = self.selected_key
+        self._visible, self._widths = visible, new_widths
+        if not self.is_mounted:
+            return True
+        self.clear(columns=True)
+        self._add_columns()
+        for row_key, cells in self._shown.items():
+            self.add_row(*self._row_cells(cells), key=row_key)
+        if selected is not None:
+            self.select_key(selected)
+        return True
 
     def update_views(self, views: Sequence[V]) -> None:
         for view in views:
@@ -47,18 +113,23 @@ class ViewTable(DataTable[Text], Generic[V]):
             cells = self._cells(view)
             old = self._shown.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._row_cells(cells), key=key)
             else:
-                for (column_key, _), new_cell, old_cell in zip(
-                    self._column_defs, cells, old, strict=True
-                ):
-                    if new_cell.plain != old_cell.plain or new_cell.style != old_cell.style:
-                        # Growing a column re-lays out the screen: only when the text needs it.
-                        column = self.columns[ColumnKey(column_key)]
-                        grow = new_cell.cell_len > column.content_width
-                        self.update_cell(key, column_key, new_cell, update_width=grow)
-                        self.cell_updates += 1
+                self._update_row(key, cells, old)
             self._shown[key] = cells
+
+    def _update_row(self, key: str, cells: Cells, old: Cells) -> None:
+        for (column_key, _), new_cell, old_cell in zip(self._column_defs, cells, old, strict=True):
+            if column_key not in self._visible:
+                continue
+            if new_cell.plain != old_cell.plain or new_cell.style != old_cell.style:
+                # Growing a column re-lays out the screen: only when the text needs it.
+                column = self.columns[ColumnKey(column_key)]
+                grow = column.auto_width and new_cell.cell_len > column.content_width
+                self.update_cell(
+                    key, column_key, self.shown_cell(column_key, new_cell), update_width=grow
+                )
+                self.cell_updates += 1
 
     @property
     def selected_key(self) -> str | None:
@@ -84,5 +155,10 @@ class ViewTable(DataTable[Text], Generic[V]):
         return True
 
     def row_text(self, key: str) -> list[str]:
-        """The plain text of a row as shown (for tests)."""
+        """The plain text of a row, every column whether shown or not (for tests)."""
         return [cell.plain for cell in self._shown[key]]
+
+    def cell_text(self, key: str, column_key: str) -> str:
+        """The plain text of one cell, shown or not (for tests)."""
+        index = [k for k, _ in self._column_defs].index(column_key)
+        return self._shown[key][index].plain

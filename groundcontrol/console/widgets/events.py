@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from groundcontrol.console.event_filter import (
@@ -78,6 +79,8 @@ class EventLog(RichLog):
         """Alerts not yet acknowledged, oldest first."""
         self._late: set[str] = set()
         self._title_base: str | None = None
+        self._drawn_width = 0
+        """The width the shown lines were wrapped at."""
 
     # -- what is shown ---------------------------------------------------------------------------
 
@@ -159,6 +162,13 @@ class EventLog(RichLog):
             self._trimmed += 1
         else:
             self.hidden -= 1
+
+    def on_resize(self, event: Resize) -> None:
+        # RichLog keeps a line at the width it was written: after a resize the log would
+        # scroll sideways (narrower) or wrap short (wider). Wrap every line again.
+        width, self._drawn_width = self._drawn_width, event.size.width
+        if self._size_known and width and width != event.size.width:
+            self._rebuild()
 
     def _raise(self, entry: LogEntry) -> None:
         if entry in self._alerts:

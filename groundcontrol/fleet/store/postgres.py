@@ -24,16 +24,19 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-from groundcontrol.fleet.store.dialect import PgConnection, first_line, pg_hint, postgres_dialect
+from groundcontrol.fleet.store.dialect import (
+    Dialect,
+    PgConnection,
+    first_line,
+    pg_hint,
+    postgres_dialect,
+)
 from groundcontrol.fleet.store.model import StoreError
 from groundcontrol.fleet.store.pg_schema import migrate_pg
-
-if TYPE_CHECKING:
-    from groundcontrol.fleet.store.sqlite import Store
 
 __all__ = ["SiteBusy", "display_url", "open_postgres", "pg_lease"]
 
@@ -73,9 +76,10 @@ def _connect(url: str, timeout_s: float, purpose: str) -> Any:
                          f"{pg_hint(exc)}") from None
 
 
-def open_postgres(cls: type[Store], url: str, *, create: bool, timeout_s: float,
-                  depots: Iterable[str] | None) -> Store:
-    """Open (and if need be create) the store in the PostgreSQL database at ``url``.
+def open_postgres(url: str, *, create: bool, timeout_s: float
+                  ) -> tuple[PgConnection, str, Dialect]:
+    """Open (and if need be create) the store in the PostgreSQL database at ``url``: the
+    connection, the URL to show and the dialect, for ``Store``.
 
     Raises:
         StoreError: the server or database cannot be reached, no store there (``create``
@@ -101,7 +105,7 @@ def open_postgres(cls: type[Store], url: str, *, create: bool, timeout_s: float,
     except BaseException:
         conn.close()
         raise
-    return cls(conn, where, postgres_dialect(), depots)
+    return conn, where, postgres_dialect()
 
 
 def lease_key(depot: str) -> int:

@@ -151,8 +151,8 @@ class Store:
         if is_url(path):
             from groundcontrol.fleet.store.postgres import open_postgres
 
-            return open_postgres(cls, str(path), create=create, timeout_s=timeout_s,
-                                 depots=depots)
+            pg, where, dialect = open_postgres(str(path), create=create, timeout_s=timeout_s)
+            return cls(pg, where, dialect, depots)
         if depots is not None:
             raise StoreError(f"{path}: sites (one dispatcher per depot on a shared order "
                              "book) need a PostgreSQL store: give --store postgresql://...")

@@ -3,6 +3,7 @@ width, the name fixed, and everything re-laid out on a resize."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -91,7 +92,7 @@ def test_ekf_gps_battery_and_mode_texts() -> None:
 def test_wider_never_shows_fewer_columns() -> None:
     widths = {c.key: c.width + GAP for c in FLEET_COLUMNS} | {"name": 8}
     shown = [set(fit_columns(widths, w)) for w in range(10, 200)]
-    assert all(a <= b for a, b in zip(shown, shown[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(shown))
     assert shown[-1] == {c.key for c in FLEET_COLUMNS}
 
 

@@ -209,6 +209,7 @@ class Dispatcher:
         moving an accepted order: after every order it holds, whatever the order's due time.
         None when no drone can fly it. Changes nothing (``promise_for`` makes it a due time).
         """
+        order = replace(order, due_s=None)  # else the planner refuses a due time out of reach
         if order.id in self._orders or self._fleet.static_reasons(order, self._drones.values()):
             return None
         self._orders[order.id] = order  # the trial reads the sequence's orders from here

@@ -32,12 +32,14 @@ from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetActionError, FleetController
 from groundcontrol.fleet.model import DroneActivity, DroneView, FleetEvent, FleetEventKind
 from groundcontrol.fleet.operator import FleetOperator
+from groundcontrol.fleet.report import clock as hhmm
 from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, StoredOrder
 from groundcontrol.flight.vehicle_ops import VehicleOp
 from missions.errors import MissionBuildError
 from planner.dispatch_model import Assign, CancelAnswer, Reject, Sortie
+from planner.dispatch_options import promise_for
 from planner.errors import InvalidInput
-from planner.model import LatLon, Order
+from planner.model import Infeasibility, LatLon, Order, Rule
 
 __all__ = ["FleetConsoleBackend"]
 
@@ -47,6 +49,9 @@ _STATUS = {
     OrderState.IN_FLIGHT: OrderStatus.IN_FLIGHT, OrderState.DELIVERED: OrderStatus.DELIVERED,
     OrderState.FAILED: OrderStatus.FAILED, OrderState.CANCELLED: OrderStatus.CANCELLED,
 }
+ANSWER_WALL_S = 10.0
+"""Wall seconds a dispatcher may take to accept an offered promise: the fleet flies on
+meanwhile, so an offer keeps this much (at the fleet's speedup, at least a minute) in hand."""
 _SEVERITY = {"debug": Severity.DEBUG, "info": Severity.INFO, "notice": Severity.NOTICE,
              "warning": Severity.WARNING, "error": Severity.ERROR}
 
@@ -176,7 +181,8 @@ class FleetConsoleBackend:
         order, status = stored.order, _STATUS[stored.state]
         due = self.controller.scenario.due_s(order)
         sortie = self._sorties().get(order.id)
-        reason = "; ".join(str(r) for r in self.controller.rejected.get(order.id, ())) or \
+        rejected = self.controller.rejected.get(order.id, ())
+        reason = "; ".join(_reason_text(r, order, due) for r in rejected) or \
             "; ".join(stored.reasons) or self._flight_note(stored)
         dropped_s = self.controller.delivered_at.get(order.id)
         if dropped_s is not None and status in (OrderStatus.IN_FLIGHT, OrderStatus.DELIVERED):
@@ -184,9 +190,9 @@ class FleetConsoleBackend:
             back = "; drone returning" if status is OrderStatus.IN_FLIGHT else ""
             status, reason = OrderStatus.DELIVERED, f"dropped off at {clock(dropped_s)}{back}"
         left = None if status.is_final else due - self.controller.now_s()
-        plan, vehicle = None, None
+        plan, vehicle, eta = None, None, dropped_s
         if sortie is not None:
-            vehicle = sortie.drone_id
+            vehicle, eta = sortie.drone_id, eta or sortie.dropoff_s
             try:
                 mission = self.controller.mission_for(sortie)
                 plan = plan_view_from_flight_plan(sortie.plan, mission_item_views(mission.items))
@@ -196,7 +202,7 @@ class FleetConsoleBackend:
         elif status is OrderStatus.DELIVERED and order.id in self._last_flown:
             vehicle, plan = self._last_flown[order.id]
         return OrderView(order.id, status, order.depot_id, order.dropoff, order.payload_kg,
-                         order.created_s, due, left, vehicle, reason, plan)
+                         order.created_s, due, left, vehicle, reason, plan, order.priority, eta)
 
     def _flight_note(self, stored: StoredOrder) -> str:
         """Why the flight is coming back or ended short; not once delivered or waiting again
@@ -207,22 +213,46 @@ class FleetConsoleBackend:
 
     # ---------------------------------------------------------------------------- actions
 
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float) -> ActionResult:
+    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
+                  due_s: float | None = None, priority: int = 0) -> ActionResult:
+        """Place an order; one the dispatcher cannot drop off by its due time is not stored
+        but refused with the earliest due time it can keep (``offer_due_s``)."""
         ctl = self.controller
-        order_id = self._new_id()
+        order_id, now = self._new_id(), ctl.now_s()
+        if due_s is not None and due_s <= now:
+            return ActionResult.refused(f"due: {hhmm(due_s)} is not after now ({clock(now)})")
+        order = Order(order_id, depot_id, LatLon(lat, lon), payload_kg, created_s=now,
+                      due_s=due_s, priority=priority)
+        offer = self._late_offer(order)
+        if offer is not None:
+            return offer
         try:
-            order = Order(order_id, depot_id, LatLon(lat, lon), payload_kg,
-                          created_s=ctl.now_s())
             decisions = ctl.add_order(order, source="console")
         except (InvalidInput, DuplicateOrder) as exc:
             return ActionResult.refused(str(exc))
         for d in decisions:
             if isinstance(d, Reject) and d.order_id == order_id:
-                return ActionResult.refused(*(str(r) for r in d.reasons), order_id=order_id)
+                return ActionResult.refused(*(_reason_text(r, order, ctl.scenario.due_s(order))
+                                              for r in d.reasons),
+                                            order_id=order_id)
         assigned = [d for d in decisions if isinstance(d, Assign) and d.order_id == order_id]
-        text = (f"{order_id}: {assigned[0].drone_id} drops off at t={assigned[0].eta_dropoff_s:.0f}"
-                f" s" if assigned else f"{order_id} accepted, waiting for a drone")
+        text = (f"{order_id}: {assigned[0].drone_id} drops off at "
+                f"{clock(assigned[0].eta_dropoff_s)}, due {hhmm(ctl.scenario.due_s(order))}"
+                if assigned else f"{order_id} accepted, waiting for a drone")
         return ActionResult.accepted(text, order_id)
+
+    def _late_offer(self, order: Order) -> ActionResult | None:
+        """The refusal of an order the dispatcher cannot drop off by its due time (slack kept),
+        offering the earliest due it can keep; None when it can be on time or not at all."""
+        ctl = self.controller
+        earliest = ctl.call(lambda: ctl.dispatcher.earliest_dropoff(order, ctl.now_s()))
+        slack, due = ctl.config.promise_slack_s, ctl.scenario.due_s(order)
+        if earliest is None or earliest <= due - slack:
+            return None
+        offer = promise_for(earliest, slack + max(60.0, ANSWER_WALL_S * self.speedup))
+        return ActionResult.refused(
+            f"deadline: cannot be there by {hhmm(due)} ({slack:.0f} s kept in hand); can be "
+            f"there by {hhmm(offer)}", offer_due_s=offer)
 
     def _new_id(self) -> str:
         known = {s.order.id for s in self.controller.store.orders()}
@@ -240,7 +270,8 @@ class FleetConsoleBackend:
         return ActionResult.accepted(
             f"{order_id} on {sortie.drone_id}: {p.distance_m / 1000:.1f} km, "
             f"{p.energy_wh:.0f} Wh, reserve left {p.reserve_left_wh:.0f} Wh, "
-            f"{p.flight_time_s / 60:.1f} min, launch t={sortie.launch_s:.0f} s", order_id)
+            f"{p.flight_time_s / 60:.1f} min, launch {clock(sortie.launch_s)}, drop-off "
+            f"{clock(sortie.dropoff_s)}", order_id)
 
     def launch(self, order_id: str | None = None, vehicle: str | None = None) -> ActionResult:
         sorties = self._sorties().values()
@@ -251,7 +282,7 @@ class FleetConsoleBackend:
                                         order_id=order_id)
         first = min(mine, key=lambda s: s.launch_s)
         return ActionResult.accepted(
-            f"{first.order_id} launches on {first.drone_id} at t={first.launch_s:.0f} s (the "
+            f"{first.order_id} launches on {first.drone_id} at {clock(first.launch_s)} (the "
             "dispatcher times every launch)", first.order_id)
 
     def _command(self, vehicle: str, action: str) -> ActionResult:
@@ -294,6 +325,15 @@ class FleetConsoleBackend:
         except (GroundControlError, ValueError) as exc:  # the vehicle's answer, a bad file
             return ActionResult.refused(f"{op.describe()}: {exc}")
         return OperationResult(ok=True, message=done.message, details=done.lines)
+
+
+def _reason_text(reason: Infeasibility, order: Order, due_s: float) -> str:
+    """A refusal as the console shows it: a deadline in clock times (the dispatcher's measure
+    is seconds after the order was placed), the rest as the planner words it."""
+    if reason.rule is not Rule.DEADLINE or not isinstance(reason.measured, float):
+        return str(reason)
+    by = promise_for(order.created_s + reason.measured)
+    return f"deadline: can be there by {hhmm(by)}, due {hhmm(due_s)}"
 
 
 def _vehicle_view(view: DroneView, now_s: float, battery_left: float | None = None) -> VehicleView:

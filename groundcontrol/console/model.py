@@ -214,6 +214,10 @@ class OrderView:
     reason: str = ""
     """Why it is infeasible, failed or cancelled."""
     plan: PlanView | None = None
+    priority: int = 0
+    """Higher goes first among orders that can all be kept (``planner.model.Order``)."""
+    eta_s: float | None = None
+    """Expected drop-off, scenario clock (the dispatcher's schedule; the drop-off once made)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,16 +314,21 @@ class ActionResult:
     reasons: tuple[str, ...] = ()
     order_id: str | None = None
     """The order the action created or touched, when there is one."""
+    offer_due_s: float | None = None
+    """With a refusal for the deadline: a later due time (scenario clock) the backend can
+    promise; ``add_order`` again with it to accept."""
 
     @classmethod
     def accepted(cls, message: str, order_id: str | None = None) -> ActionResult:
         return cls(ok=True, message=message, order_id=order_id)
 
     @classmethod
-    def refused(cls, *reasons: str, order_id: str | None = None) -> ActionResult:
+    def refused(cls, *reasons: str, order_id: str | None = None,
+                offer_due_s: float | None = None) -> ActionResult:
         if not reasons:
             raise ValueError("reasons: a refusal needs at least one reason")
-        return cls(ok=False, message=reasons[0], reasons=tuple(reasons), order_id=order_id)
+        return cls(ok=False, message=reasons[0], reasons=tuple(reasons), order_id=order_id,
+                   offer_due_s=offer_due_s)
 
 
 class ConsoleSink(Protocol):
@@ -349,8 +358,11 @@ class ConsoleBackend(Protocol):
 
     def stop(self) -> None: ...
 
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float) -> ActionResult:
-        """Take a new order; refuse it with reasons when it cannot be flown."""
+    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
+                  due_s: float | None = None, priority: int = 0) -> ActionResult:
+        """Take a new order (``due_s`` None: the backend's promise applies); refuse it with
+        reasons when it cannot be flown, and when only the due time is out of reach, with the
+        earliest it can promise instead (``ActionResult.offer_due_s``)."""
         ...
 
     def plan(self, order_id: str) -> ActionResult: ...

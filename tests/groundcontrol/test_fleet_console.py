@@ -208,3 +208,25 @@ async def _until(pilot: object, app: object, condition: object, timeout_s: float
         assert time.monotonic() < deadline, "condition not reached in time"
         # Poll slowly: every redraw of the app takes the GIL from the simulated fleet.
         await pilot.pause(0.5)  # type: ignore[attr-defined]
+
+
+def test_an_order_due_too_soon_is_offered_a_later_promise(backend) -> None:
+    """Issue 12: the dispatcher's deadline refusal comes with the earliest due time it can
+    keep; nothing is stored until the dispatcher accepts it, placed again with that due."""
+    sink = RecordingSink()
+    backend.start(sink)
+    now = backend.controller.now_s()
+    late = backend.add_order("mitchell", *NEAR, 0.5, due_s=now + 30.0, priority=5)
+    assert not late.ok and late.offer_due_s is not None and late.offer_due_s > now + 30.0
+    assert late.offer_due_s % 60.0 == 0.0 and "can be there by" in late.message
+    assert backend.controller.store.orders() == [], "an offer stores nothing"
+    accepted = backend.add_order("mitchell", *NEAR, 0.5, due_s=late.offer_due_s, priority=5)
+    assert accepted.ok, accepted.reasons
+    (stored,) = backend.controller.store.orders()
+    assert stored.order.due_s == late.offer_due_s and stored.order.priority == 5
+    wait_for(lambda: accepted.order_id in sink.orders, 5.0)
+    view = sink.orders[str(accepted.order_id)]
+    assert view.promised_s == late.offer_due_s and view.priority == 5
+    assert view.eta_s is not None and view.eta_s <= late.offer_due_s
+    past = backend.add_order("mitchell", *NEAR, 0.5, due_s=now - 60.0)
+    assert not past.ok and "is not after now" in past.message

@@ -498,9 +498,9 @@ def test_a_late_order_gets_the_earliest_drop_off_it_could_be_promised() -> None:
                       slack_s=120.0)
     disp.handle(OrderPlaced(order("first", east_m=6000.0)), 0.0)
     before = disp.schedule()
-    late = order("late", east_m=6000.0, created_s=10.0, due_s=400.0)
+    late = order("late", east_m=6000.0, created_s=10.0, due_s=100.0)
     earliest = disp.earliest_dropoff(late, 10.0)
-    assert earliest is not None and earliest > 400.0
+    assert earliest is not None and earliest > 400.0, "later than the first order and its own due"
     assert disp.schedule() == before, "asking changes nothing"
     assert earliest == disp.earliest_dropoff(late, 10.0)
     (reject,) = disp.handle(OrderPlaced(late), 10.0)

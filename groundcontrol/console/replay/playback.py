@@ -249,7 +249,8 @@ class ReplayBackend:
         """The console's resume key: resumes the playback."""
         return self.resume_playback()
 
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float) -> ActionResult:
+    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
+                  due_s: float | None = None, priority: int = 0) -> ActionResult:
         return ActionResult.refused(NOTHING_TO_COMMAND)
 
     def plan(self, order_id: str) -> ActionResult:

@@ -99,7 +99,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Cancel order",
         Target.ORDER,
         dangerous=True,
-        help="Cancel the selected order",
+        help="Cancel the selected order (in flight: offers to abort its drone instead)",
+    ),
+    ActionSpec(
+        "retry_order",
+        "e",
+        "Retry",
+        "Retry refused order",
+        Target.ORDER,
+        help="Place the selected refused or failed order again, as a new order (its due time "
+        "if still ahead, else the promise; a later promise is offered if need be)",
     ),
 )
 

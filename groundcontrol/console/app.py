@@ -35,6 +35,7 @@ from groundcontrol.console.model import (
     VehicleState,
     VehicleView,
 )
+from groundcontrol.console.order_flows import cancel_or_abort, retry_order
 from groundcontrol.console.palette import ConsoleCommands
 from groundcontrol.console.screens.confirm import ConfirmScreen
 from groundcontrol.console.screens.event_filter import EventFilterScreen
@@ -293,6 +294,11 @@ class ConsoleApp(App[None]):
         if name == "add_order":
             self._open_order_form()
             return
+        if name == "retry_order" and target is not None:
+            retry_order(self, target)
+            return
+        if name == "cancel_order" and target is not None and cancel_or_abort(self, target):
+            return
         if spec.dangerous:
 
             def answered(yes: bool | None) -> None:
@@ -311,12 +317,15 @@ class ConsoleApp(App[None]):
         def added(result: ActionResult | None) -> None:
             if result is not None:
                 self.post_message(ActionFinished("add_order", "", result))
-                # The new order's row may be drawn already, or arrive with a later batch.
-                order_id = result.order_id
-                if order_id is not None and not self.main.orders.select_key(order_id):
-                    self._select_order = order_id
+                if result.order_id is not None:
+                    self.select_order(result.order_id)
 
         self.push_screen(OrderFormScreen(depots, self.backend.add_order, default), callback=added)
+
+    def select_order(self, order_id: str) -> None:
+        """Put the orders panel's cursor on an order: now, or when its row arrives."""
+        if not self.main.orders.select_key(order_id):
+            self._select_order = order_id
 
     @work(thread=True, group="actions")
     def perform(self, name: str, target: str | None, vehicle: str | None = None) -> None:

@@ -60,7 +60,7 @@ async def test_panels_show_the_backend_state(make_app: MakeApp, backend: Scripte
         assert main.fleet.row_count == 6 and main.orders.row_count == 5
         assert [main.fleet.cell_text("N1", k) for k in ("state", "bat")] == ["idle", "100%"]
         o4 = main.orders.row_text("O4")
-        assert o4[1] == "infeasible" and o4[5].startswith("payload: 4 kg > limit 2.5 kg")
+        assert o4[1] == "infeasible" and o4[8].startswith("payload: 4 kg > limit 2.5 kg")
         assert any("6 vehicles, 5 orders loaded" in line for line in main.events.lines_written)
         frame = "\n".join(main.map.frame_text())
         assert frame.count("⌂") == 2 and "NORTH·3" in frame and "SOUTH·3" in frame
@@ -85,9 +85,9 @@ async def test_plan_then_launch_from_the_orders_panel(
         await settle(pilot, app)
         assert _calls(backend, "launch") == [("O3", None)]
         row = app.main.orders.row_text("O3")
-        assert row[1] == "assigned" and row[4] in ("N1", "N2", "N3")
+        assert row[1] == "assigned" and row[7] in ("N1", "N2", "N3")
         fleet = app.main.fleet
-        assert [fleet.cell_text(row[4], k) for k in ("state", "bat", "order")] == [
+        assert [fleet.cell_text(row[7], k) for k in ("state", "bat", "order")] == [
             "preflight", "100%", "O3"]
         assert app.actions_done[-1].result.ok
 
@@ -198,7 +198,7 @@ async def test_order_form_validates_then_adds(make_app: MakeApp, backend: Script
         assert isinstance(form, OrderFormScreen)
         assert form.field_text("depot") == "NORTH", "defaults to the selected order's depot"
         form.query_one("#f-depot", Input).value = "EAST"
-        await pilot.press(*"abc", "enter", *"200", "enter", *"0", "enter")
+        await pilot.press(*"abc", "enter", *"200", "enter", *"0", "enter", "enter", "enter")
         assert form.errors == {
             "depot": "depot: unknown depot 'EAST' (known: NORTH, SOUTH)",
             "lat": "lat: 'abc' is not a number",
@@ -211,10 +211,10 @@ async def test_order_form_validates_then_adds(make_app: MakeApp, backend: Script
             form.query_one(f"#f-{name}", Input).value = value
         await pilot.press("ctrl+s")
         await settle(pilot, app)
-        assert _calls(backend, "add_order") == [("SOUTH", -35.33, 149.10, 1.25)]
+        assert _calls(backend, "add_order") == [("SOUTH", -35.33, 149.10, 1.25, None, 0)]
         assert not isinstance(app.screen, OrderFormScreen)
         assert app.main.orders.selected_key == "O6"
-        assert app.main.orders.row_text("O6")[:4] == ["O6", "new", "30m00", "1.2"]
+        assert app.main.orders.row_text("O6")[:6] == ["O6", "new", "30m00", "08:30", "1.2", "--"]
 
 
 @run_async

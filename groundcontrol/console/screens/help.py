@@ -22,6 +22,7 @@ GENERAL_KEYS: tuple[tuple[str, str], ...] = (
     ("v", "operate the selected vehicle: arm, disarm, mode, go-to, parameters, upload and "
           "download its mission (refused under a delivery, except reading)"),
     ("z", "zoom the focused panel (again to restore)"),
+    ("o", "sort the orders by id or by urgency (time left, then priority); the title says which"),
     ("f", "filter the events: one vehicle (the selected one first), a minimum severity"),
     ("b", "show or hide the autopilots' boot and on-the-pad texts in the events"),
     ("k", "acknowledge the alerts (the bar under the header clears until the next one)"),

@@ -40,6 +40,7 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_panel('events')", "Events", show=False),
         Binding("4", "focus_panel('map')", "Map", show=False),
         Binding("z", "zoom", "Zoom", show=False),
+        Binding("o", "sort_orders", "Sort orders", show=False),
         Binding("v", "app.operate", "Operate vehicle", show=False),
         Binding("q", "app.request_quit", "Quit", show=False),
         Binding("question_mark", "app.show_keys", "Keys", show=False),
@@ -72,6 +73,7 @@ class MainScreen(Screen[None]):
             ("#events-panel", "Events [3]"),
         ):
             self.query_one(panel).border_title = title
+        self._title_orders()
         self.query_one("#map-panel").border_subtitle = MAP_LEGEND
         # The fleet shows the columns its width holds (z shows them all); orders scroll.
         self.query_one("#fleet-panel").border_subtitle = "⏎ details · z all columns"
@@ -175,6 +177,14 @@ class MainScreen(Screen[None]):
         if vehicle is not None:
             order = self.orders.views.get(vehicle.order_id or "")
             self.app.push_screen(VehicleDetailScreen(vehicle, order))
+
+    def action_sort_orders(self) -> None:
+        """Sort the orders by id or by urgency, in turn (``o``)."""
+        self.orders.toggle_sort()
+        self._title_orders()
+
+    def _title_orders(self) -> None:
+        self.query_one("#orders-panel").border_title = f"Orders [2] · {self.orders.sort_title} (o)"
 
     def action_focus_panel(self, name: str) -> None:
         self.query_one(f"#{name}").focus()

@@ -1,11 +1,11 @@
-"""The add-order form: validates what it can locally, then asks the backend, and shows why an
-order cannot be flown when the backend refuses it."""
+"""The add-order form: validates what it can locally (``order_input``), then asks the backend;
+shows why an order cannot be flown when the backend refuses it, and when only its due time is
+out of reach, offers the later promise the backend can keep (y accepts, escape edits)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import ClassVar
 
 from textual import work
@@ -17,64 +17,15 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
 
 from groundcontrol.console.model import ActionResult
+from groundcontrol.console.order_input import MAX_PAYLOAD_KG, OrderInput, validate_order_form
+from groundcontrol.console.screens.offer import OfferScreen
+from groundcontrol.fleet.report import clock as hhmm
 
-__all__ = ["MAX_PAYLOAD_KG", "OrderFormScreen", "OrderInput", "validate_order_form"]
+__all__ = ["MAX_PAYLOAD_KG", "OrderFormScreen", "OrderInput", "SubmitFn", "validate_order_form"]
 
-MAX_PAYLOAD_KG = 50.0
-"""Anything heavier is a typo, not a drone parcel; the backend checks the real vehicle limit."""
-
-FIELDS = ("depot", "lat", "lon", "payload")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderInput:
-    depot_id: str
-    lat: float
-    lon: float
-    payload_kg: float
-
-
-def _number(text: str, name: str, low: float, high: float, errors: dict[str, str]) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        shown = text.strip()
-        errors[name] = f"{name}: '{shown}' is not a number" if shown else f"{name}: required"
-        return math.nan
-    if not math.isfinite(value) or not low <= value <= high:
-        errors[name] = f"{name}: {value:g} is outside {low:g}..{high:g}"
-    return value
-
-
-def validate_order_form(
-    depot: str, lat: str, lon: str, payload: str, depots: Sequence[str]
-) -> tuple[OrderInput | None, dict[str, str]]:
-    """Check the form's text fields; return the input, or None and an error per bad field.
-
-    >>> validate_order_form("D1", "-35.3", "149.1", "1.5", ["D1"])[0]
-    OrderInput(depot_id='D1', lat=-35.3, lon=149.1, payload_kg=1.5)
-    >>> validate_order_form("D9", "x", "149.1", "0", ["D1"])[1]["depot"]
-    "depot: unknown depot 'D9' (known: D1)"
-    """
-    errors: dict[str, str] = {}
-    depot_id = depot.strip()
-    if not depot_id:
-        errors["depot"] = "depot: required"
-    elif depot_id not in depots:
-        by_case = {d.lower(): d for d in depots}
-        if depot_id.lower() in by_case:
-            depot_id = by_case[depot_id.lower()]
-        else:
-            known = ", ".join(depots) or "none"
-            errors["depot"] = f"depot: unknown depot '{depot_id}' (known: {known})"
-    lat_v = _number(lat, "lat", -90.0, 90.0, errors)
-    lon_v = _number(lon, "lon", -180.0, 180.0, errors)
-    payload_v = _number(payload, "payload", 0.0, MAX_PAYLOAD_KG, errors)
-    if "payload" not in errors and payload_v <= 0.0:
-        errors["payload"] = "payload: must be more than 0 kg"
-    if errors:
-        return None, errors
-    return OrderInput(depot_id, lat_v, lon_v, payload_v), errors
+FIELDS = ("depot", "lat", "lon", "payload", "due", "priority")
+SubmitFn = Callable[..., ActionResult]
+"""``ConsoleBackend.add_order``: (depot_id, lat, lon, payload_kg, due_s=, priority=)."""
 
 
 class OrderFormScreen(ModalScreen[ActionResult | None]):
@@ -88,7 +39,7 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
     def __init__(
         self,
         depots: Sequence[str],
-        submit: Callable[[str, float, float, float], ActionResult],
+        submit: SubmitFn,
         default_depot: str = "",
     ) -> None:
         super().__init__()
@@ -100,6 +51,8 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
         self.errors: dict[str, str] = {}
         """The field errors shown after the last submit."""
         self.status_message = ""
+        self.offer: OfferScreen | None = None
+        """The later promise on offer, while it is asked."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="order-form"):
@@ -109,6 +62,8 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
                 ("lat", "Latitude", "-35.2809"),
                 ("lon", "Longitude", "149.1300"),
                 ("payload", "Payload kg", "1.5"),
+                ("due", "Due", "HH:MM or +min (blank: the promise)"),
+                ("priority", "Priority", "0 (higher goes first)"),
             ):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
@@ -152,8 +107,10 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
     def action_submit(self) -> None:
         if self.busy:
             return
-        depot, lat, lon, payload = (self.field_text(n) for n in FIELDS)
-        order, errors = validate_order_form(depot, lat, lon, payload, self.depots)
+        depot, lat, lon, payload, due, priority = (self.field_text(n) for n in FIELDS)
+        now = getattr(self.app, "clock_s", None) or 0.0
+        order, errors = validate_order_form(depot, lat, lon, payload, self.depots, due,
+                                            priority, now)
         self.errors = errors
         for name in FIELDS:
             error = self.query_one(f"#e-{name}", Static)
@@ -169,17 +126,35 @@ class OrderFormScreen(ModalScreen[ActionResult | None]):
     @work(thread=True, exclusive=True, group="order-form")
     def _ask_backend(self, order: OrderInput) -> None:
         # The backend may plan the order (route search, energy) or talk to vehicles: off the loop.
-        result = self._submit(order.depot_id, order.lat, order.lon, order.payload_kg)
-        self.app.call_from_thread(self._show_result, result)
+        result = self._submit(order.depot_id, order.lat, order.lon, order.payload_kg,
+                              due_s=order.due_s, priority=order.priority)
+        self.app.call_from_thread(self._show_result, result, order)
 
-    def _show_result(self, result: ActionResult) -> None:
+    def _show_result(self, result: ActionResult, order: OrderInput) -> None:
         self.busy = False
         self.last_result = result
         if result.ok:
             self.dismiss(result)
             return
         reasons = "\n".join(f"• {r}" for r in result.reasons)
-        self._set_status(f"Cannot be flown:\n{reasons}", refused=True)
+        if result.offer_due_s is None:
+            self._set_status(f"Cannot be flown:\n{reasons}", refused=True)
+            return
+        self._set_status(f"Not by the due time:\n{reasons}", refused=True)
+        self._offer(order, result.offer_due_s, "; ".join(result.reasons))
+
+    def _offer(self, order: OrderInput, due_s: float, why: str) -> None:
+        """Ask whether the later promise will do; yes places the order with it."""
+        def answered(yes: bool | None) -> None:
+            self.offer = None
+            if yes:
+                self.query_one("#f-due", Input).value = hhmm(due_s)
+                self.busy = True
+                self._set_status(f"Placing it due {hhmm(due_s)}…")
+                self._ask_backend(replace(order, due_s=due_s))
+
+        self.offer = OfferScreen(f"Can be there by {hhmm(due_s)}: accept? (y/Esc)", why)
+        self.app.push_screen(self.offer, answered)
 
     def _set_status(self, text: str, refused: bool = False) -> None:
         self.status_message = text

@@ -12,6 +12,7 @@ Time: ``advance(dt_s)`` moves simulated time on the caller's thread (tests); ``s
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import threading
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,8 @@ from scripted.geo import point_in_ring
 __all__ = ["ScriptedBackend", "ScriptedScenario"]
 
 PROMISE_S = 1800.0
+PREP_S = 120.0
+"""Scripted time from an order to its launch: its ETA is this plus the outbound leg."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +151,28 @@ class ScriptedBackend:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float) -> ActionResult:
+    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
+                  due_s: float | None = None, priority: int = 0) -> ActionResult:
         with self._lock:
-            self.calls.append(("add_order", (depot_id, lat, lon, payload_kg)))
+            self.calls.append(("add_order", (depot_id, lat, lon, payload_kg, due_s, priority)))
             if depot_id not in self._depots:
                 return ActionResult.refused(f"unknown_depot: {depot_id!r} is not a depot")
-            order = self._new_order(depot_id, LatLon(lat, lon), payload_kg)
+            eta = self.eta_s(depot_id, LatLon(lat, lon), payload_kg)
+            probe = OrderView("?", OrderStatus.NEW, depot_id, LatLon(lat, lon), payload_kg)
+            if due_s is not None and eta > due_s and not self._check(probe):
+                offer = math.ceil((eta + 60.0) / 60.0) * 60.0
+                return ActionResult.refused(
+                    f"deadline: cannot be there by the due time; can be there by t={offer:.0f}",
+                    offer_due_s=offer)
+            order = self._new_order(depot_id, LatLon(lat, lon), payload_kg, due_s, priority)
             if order.status is OrderStatus.INFEASIBLE:
                 return ActionResult.refused(*order.reason.split("; "), order_id=order.id)
             return ActionResult.accepted(f"order {order.id} accepted", order_id=order.id)
+
+    def eta_s(self, depot_id: str, dest: LatLon, payload_kg: float) -> float:
+        """The scripted drop-off time of an order placed now: preparation, then the way out."""
+        plan = rough_plan(self._depots[depot_id].position, dest, payload_kg, self.scenario.map)
+        return self._clock.now_s + PREP_S + plan.flight_time_s / 2
 
     def plan(self, order_id: str) -> ActionResult:
         with self._lock:
@@ -247,9 +263,11 @@ class ScriptedBackend:
             self._push_vehicle(sim)
             return ActionResult.accepted(f"{name} {vehicle}: mode {sim.mode}")
 
-    def _new_order(self, depot_id: str, dest: LatLon, payload_kg: float) -> OrderView:
+    def _new_order(self, depot_id: str, dest: LatLon, payload_kg: float,
+                   due_s: float | None = None, priority: int = 0) -> OrderView:
         order_id = f"O{next(self._ids)}"
         now = self._clock.now_s
+        due = now + PROMISE_S if due_s is None else due_s
         order = OrderView(
             order_id,
             OrderStatus.NEW,
@@ -257,8 +275,9 @@ class ScriptedBackend:
             dest,
             payload_kg,
             created_s=now,
-            promised_s=now + PROMISE_S,
-            time_left_s=PROMISE_S,
+            promised_s=due,
+            time_left_s=due - now,
+            priority=priority,
         )
         reasons = self._check(order)
         if reasons:
@@ -337,7 +356,8 @@ class ScriptedBackend:
         assert order.plan is not None
         fly_plan(sim, order.id, order.plan, order.payload_kg)
         self._push_vehicle(sim)
-        self._set_order(order, status=OrderStatus.ASSIGNED, vehicle=sim.name)
+        eta = self._clock.now_s + order.plan.flight_time_s / 2
+        self._set_order(order, status=OrderStatus.ASSIGNED, vehicle=sim.name, eta_s=eta)
         self._event(
             "dispatch", Severity.INFO, f"{order.id} → {sim.name} (battery {sim.battery_pct:.0f}%)"
         )

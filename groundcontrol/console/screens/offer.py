@@ -19,6 +19,12 @@ class OfferScreen(ModalScreen[bool]):
     """Dismisses with True on ``key`` or the yes button; escape, n or the no button say no.
     'No' has focus, so a stray enter does not say yes."""
 
+    DEFAULT_CSS = """
+    OfferScreen {
+        align: center middle;
+        background: $background 60%;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,n", "answer(False)", "No")]
 
     def __init__(self, question: str, detail: str = "", *, key: str = "y",

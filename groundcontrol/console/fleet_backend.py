@@ -83,7 +83,6 @@ class FleetConsoleBackend:
         self._thread: threading.Thread | None = None
         self._remove_observer = lambda: None
         self._routes: tuple[RouteView, ...] = ()
-        self._ids = itertools.count(1)
         self._rates: dict[str, EnergyRate] = {}
         """Each drone's power from its energy counter, for batteries that report no current."""
         self._last_flown: dict[str, tuple[str, PlanView | None]] = {}
@@ -255,11 +254,10 @@ class FleetConsoleBackend:
             f"there by {hhmm(offer)}", offer_due_s=offer)
 
     def _new_id(self) -> str:
+        """The first console id the store does not hold: an offer refused or declined
+        stores nothing, so its id is free again."""
         known = {s.order.id for s in self.controller.store.orders()}
-        while True:
-            candidate = f"C{next(self._ids):03d}"
-            if candidate not in known:
-                return candidate
+        return next(c for n in itertools.count(1) if (c := f"C{n:03d}") not in known)
 
     def plan(self, order_id: str) -> ActionResult:
         sortie = self._sorties().get(order_id)

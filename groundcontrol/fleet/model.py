@@ -46,6 +46,7 @@ __all__ = [
     "SimCrew",
     "VehicleClock",
     "battery_wh_of",
+    "clock_text",
     "decision_text",
     "mav_severity_name",
     "separation_text",
@@ -346,12 +347,22 @@ class ManualCrew:
                   f"drone {drone_id} {sortie.action.value}")
 
 
+def clock_text(t_s: float) -> str:
+    """Scenario seconds (since midnight) as the clock time HH:MM:SS, as the event log shows.
+
+    >>> clock_text(13 * 3600 + 65.4)
+    '13:01:05'
+    """
+    t = int(t_s)
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
 def decision_text(d: Decision) -> str:
-    """One line for the event log about a dispatcher decision."""
+    """One line for the event log about a dispatcher decision (clock times)."""
     if isinstance(d, Assign):
         wait = d.sortie.separation
-        return (f"assign {d.order_id} -> {d.drone_id}: launch t={d.launch_at_s:.0f} s, "
-                f"drop-off t={d.eta_dropoff_s:.0f} s (due {d.due_s:.0f} s)"
+        return (f"assign {d.order_id} -> {d.drone_id}: launch {clock_text(d.launch_at_s)}, "
+                f"drop-off {clock_text(d.eta_dropoff_s)} (due {clock_text(d.due_s)})"
                 f"{', LATE' if d.late else ''}"
                 + ("" if wait is None else f"; {wait.describe(d.drone_id)}"))
     if isinstance(d, Reject):
@@ -359,7 +370,7 @@ def decision_text(d: Decision) -> str:
     if isinstance(d, Unassign):
         return f"unassign {d.order_id} from {d.drone_id}: {d.reason}"
     if isinstance(d, SwapBattery):
-        return f"swap battery {d.battery_in_id} into {d.drone_id} at t={d.at_s:.0f} s"
+        return f"swap battery {d.battery_in_id} into {d.drone_id} at {clock_text(d.at_s)}"
     if isinstance(d, Fail):
         return f"order {d.order_id} failed with {d.drone_id}: {d.reason}"
     assert isinstance(d, CancelAnswer)
@@ -370,7 +381,7 @@ def decision_text(d: Decision) -> str:
 def separation_text(sortie: Sortie) -> str:
     """What the console says when a drone holds on the pad for its launch slot: the slot, and
     why it is later than it could be when it waits for separation."""
-    text = f"ready on the pad: launch at {sortie.launch_s:.0f} s"
+    text = f"ready on the pad: launch at {clock_text(sortie.launch_s)}"
     wait = sortie.separation
     if wait is not None:
         text += f"; {wait.describe(sortie.drone_id)}"

@@ -47,3 +47,7 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path,
     # Progress lines came before the summary: each launch and each delivery was reported.
     assert out.count("starting the flight of") >= delivered
     assert out.count("Gripper Released") >= delivered
+    # It says where its day is kept, and how to read it back.
+    assert out.rstrip().splitlines()[-1] == (
+        f"store: {store} (the same command resumes the day; drone-delivery report --store "
+        f"{store})")

@@ -31,7 +31,7 @@ from groundcontrol.fleet.setup import (
     start_sim,
     start_time_s,
 )
-from groundcontrol.fleet.stats import FleetSummary
+from groundcontrol.fleet.stats import FleetSummary, store_note
 from groundcontrol.fleet.store.owner import own_store
 from groundcontrol.fleet.store.sqlite import Store
 from planner.scenario import Scenario
@@ -110,7 +110,7 @@ def _headless(controller: FleetController, args: argparse.Namespace) -> int:
         controller.stop()
         if summary is None:
             summary = controller.summary()
-        print("\n".join(summary.lines()), flush=True)
+        print("\n".join([*summary.lines(), store_note(args.store)]), flush=True)
     return 0 if summary.open == 0 else 1
 
 

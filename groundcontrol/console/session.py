@@ -13,7 +13,7 @@ from typing import TextIO
 from groundcontrol.console.app import ConsoleApp
 from groundcontrol.console.fleet_backend import FleetConsoleBackend
 from groundcontrol.fleet.controller import FleetController
-from groundcontrol.fleet.stats import FleetSummary
+from groundcontrol.fleet.stats import FleetSummary, store_note
 
 __all__ = ["SIM_QUIT_NOTE", "day_end_lines", "run_console"]
 
@@ -33,16 +33,13 @@ def day_end_lines(summary: FleetSummary, store_path: Path | None,
             release was seen: the store counts the delivery at the landing).
 
     >>> s = FleetSummary(orders=3, delivered=1, infeasible=1, failed=0, cancelled=0, open=1)
-    >>> day_end_lines(s, Path("c.db"), ["mit-q1 (CBR-007)"])[-2:]
-    ['in the air at quit: mit-q1 (CBR-007)', 'store: c.db (the same command resumes the day)']
+    >>> day_end_lines(s, Path("c.db"), ["mit-q1 (CBR-007)"])[-2]
+    'in the air at quit: mit-q1 (CBR-007)'
     """
     lines = list(summary.lines())
     if in_air:
         lines.append(f"in the air at quit: {', '.join(in_air)}")
-    if store_path is None:
-        lines.append("store: temporary, deleted on exit (give --store PATH to keep a day)")
-    else:
-        lines.append(f"store: {store_path} (the same command resumes the day)")
+    lines.append(store_note(store_path))
     return lines
 
 

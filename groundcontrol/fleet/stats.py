@@ -10,12 +10,13 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from groundcontrol.fleet.store.sqlite import OrderState, Store
 from planner.model import Infeasibility
 from planner.scenario import Scenario
 
-__all__ = ["FleetSummary", "summarize"]
+__all__ = ["FleetSummary", "store_note", "summarize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +101,17 @@ def summarize(store: Store, scenario: Scenario, delivered_at: Mapping[str, float
         open=sum(by_state[s] for s in open_states), infeasible_by_reason=dict(reasons),
         failed_reasons=tuple(failed),
         mean_delivery_s=sum(waits) / len(waits) if waits else None, on_time=on_time)
+
+
+def store_note(store: str | Path | None) -> str:
+    """Where a day's store is, said when a run, console or demo ends.
+
+    >>> store_note(None)
+    'store: temporary, deleted on exit (give --store PATH to keep a day)'
+    >>> store_note("c.db")
+    'store: c.db (the same command resumes the day; drone-delivery report --store c.db)'
+    """
+    if store is None:
+        return "store: temporary, deleted on exit (give --store PATH to keep a day)"
+    return (f"store: {store} (the same command resumes the day; drone-delivery report "
+            f"--store {store})")

@@ -66,7 +66,8 @@ def test_the_day_end_names_the_summary_the_flights_in_the_air_and_the_store() ->
     lines = day_end_lines(summary, Path("/tmp/c.db"), ["gre-q2 (CBR-006)"])
     assert lines[:2] == summary.lines()
     assert lines[-2] == "in the air at quit: gre-q2 (CBR-006)"
-    assert lines[-1] == "store: /tmp/c.db (the same command resumes the day)"
+    assert lines[-1] == ("store: /tmp/c.db (the same command resumes the day; drone-delivery "
+                         "report --store /tmp/c.db)")
     temporary = day_end_lines(summary, None)
     assert temporary[-1].startswith("store: temporary") and "--store" in temporary[-1]
     out = io.StringIO()

@@ -51,3 +51,11 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path,
     assert out.rstrip().splitlines()[-1] == (
         f"store: {store} (the same command resumes the day; drone-delivery report --store "
         f"{store})")
+    # The store knows its scenario, as run's does: order add checks against it, replay and
+    # report draw its map from it.
+    from groundcontrol.fleet.intake import stored_scenario
+    from groundcontrol.fleet.store.sqlite import Store
+
+    with Store.open(store, create=False) as kept:
+        recorded = stored_scenario(kept)
+    assert recorded is not None and len(recorded[0].fleet) == 3 and recorded[1] == 30.0

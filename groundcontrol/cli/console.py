@@ -15,6 +15,7 @@ from pathlib import Path
 from groundcontrol.cli.demo import DEFAULT_SPEEDUP, build_sim_controller
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.model import FleetConfig, ManualCrew, VehicleClock
 from groundcontrol.fleet.setup import (
     add_fleet_arguments,
@@ -68,7 +69,7 @@ def _run_owned(scenario: Scenario, folder: Path, store_path: Path,
                 controller = build_sim_controller(scenario, folder, sim, store, args)
                 where, note = "built-in sim", SIM_QUIT_NOTE
             else:
-                controller = _connected(scenario, store, args)
+                controller = _connected(scenario, folder, store, args)
                 where, note = args.connect, None
             try:
                 _start(controller, args)
@@ -101,9 +102,11 @@ def _start(controller: FleetController, args: argparse.Namespace) -> None:
                                  f"{controller.config.resync_wall_s:.0f} s; {hint}")
 
 
-def _connected(scenario: Scenario, store: Store, args: argparse.Namespace) -> FleetController:
+def _connected(scenario: Scenario, folder: Path, store: Store, args: argparse.Namespace
+               ) -> FleetController:
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     start_s = start_time_s(store, releases)
+    record_scenario(store, folder, args.margin, start_s)
     holder: list[FleetController] = []
     clock = VehicleClock(lambda: list(holder[0].trackers.values()) if holder else [], start_s,
                          fallback_speedup=args.speedup)

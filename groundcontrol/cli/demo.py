@@ -20,6 +20,7 @@ from typing import Any
 
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
 from groundcontrol.fleet.setup import (
     add_fleet_arguments,
@@ -69,6 +70,8 @@ def build_sim_controller(scenario: Scenario, folder: Path, sim: Any, store: Stor
     """A controller over simulated drones (``sim`` from ``start_sim``), clocked by the sim."""
     releases = select_orders(scenario.orders, args.orders, args.time_scale)
     start_s = start_time_s(store, releases)
+    # As run does: order add checks against it, replay and report draw its map.
+    record_scenario(store, folder, args.margin, start_s)
     config = FleetConfig(speedup=args.speedup, configure=True, margin_m=args.margin,
                          auto_recover_s=120.0, vehicles_start_fresh=True)
     crew = SimCrew(sim, {d.id: i for i, d in enumerate(scenario.fleet)})

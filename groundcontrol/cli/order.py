@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from groundcontrol.fleet.intake import add_order, import_orders, parse_number
+from groundcontrol.fleet.report import printable
 from groundcontrol.fleet.store.dialect import store_location
 from groundcontrol.fleet.store.sqlite import OrderState, Store, StoredOrder
 from planner.scenario import Scenario
@@ -147,17 +148,6 @@ def _list(args: argparse.Namespace, out: TextIO | None = None) -> int:
               f"{printable('; '.join(s.reasons))}", file=out)
     print(f"{len(stored)} orders", file=out)
     return 0
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: unprintable characters escaped as in ``repr``.
-
-    >>> print(printable("ORD-1"), printable("a" + chr(27) + "[2Jb"), printable("x" + chr(10)))
-    ORD-1 a\\x1b[2Jb x\\n
-    """
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _row(s: StoredOrder) -> dict[str, object]:

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from groundcontrol.cli.order import DEFAULT_STORE, printable
-from groundcontrol.fleet.report import DayReport, build_report, clock, report_json, write_report
+from groundcontrol.cli.order import DEFAULT_STORE
+from groundcontrol.fleet.report import build_report, day_lines, report_json, write_report
 from groundcontrol.fleet.store.dialect import store_location
 from groundcontrol.fleet.store.sqlite import Store
 
-__all__ = ["register", "summary_lines"]
+__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,28 +47,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         data["files"] = [str(p) for p in written]
         print(json.dumps(data), file=out)
         return 0
-    for line in summary_lines(report):
+    for line in day_lines(report):
         print(line, file=out)
     if written:
         print(f"wrote {', '.join(p.name for p in written)} in {args.out}", file=out)
     return 0
-
-
-def summary_lines(report: DayReport) -> list[str]:
-    """Each drone's day, the day's totals and every late delivery."""
-    out = [f"{'drone':<12} {'sorties':>7} {'delivered':>9} {'on time':>7} {'km':>7} "
-           f"{'Wh used':>8} {'records':>7}"]
-    for d in report.drones:
-        out.append(f"{printable(d.drone_id):<12} {d.sorties:>7} {d.delivered:>9} "
-                   f"{d.on_time:>7} {d.km:>7.1f} {d.used_wh:>8.1f} {d.recorded:>7}")
-    states: dict[str, int] = {}
-    for o in report.orders:
-        states[o.state] = states.get(o.state, 0) + 1
-    late = [o for o in report.orders if o.late_by_s is not None and o.late_by_s > 0]
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-    out.append(f"{len(report.orders)} orders ({counts or 'none'}); {len(report.flights)} "
-               f"flights; {len(late)} delivered late")
-    out += [f"  late: {printable(o.order_id)} by {o.late_by_s:.0f} s (promised "
-            f"{clock(o.promised_s)}, dropped off {clock(o.dropped_off_s)})"
-            for o in late if o.late_by_s is not None]
-    return out

@@ -13,6 +13,7 @@ from typing import TextIO
 from groundcontrol.console.app import ConsoleApp
 from groundcontrol.console.fleet_backend import FleetConsoleBackend
 from groundcontrol.fleet.controller import FleetController
+from groundcontrol.fleet.report import build_report, drone_lines
 from groundcontrol.fleet.stats import FleetSummary, store_note
 
 __all__ = ["SIM_QUIT_NOTE", "day_end_lines", "run_console"]
@@ -23,7 +24,8 @@ SIM_QUIT_NOTE = ("the built-in simulator stops with the console; the same comman
 
 
 def day_end_lines(summary: FleetSummary, store_path: Path | None,
-                  in_air: list[str] | None = None) -> list[str]:
+                  in_air: list[str] | None = None, drones: list[str] | None = None
+                  ) -> list[str]:
     """The lines printed when the console quits.
 
     Args:
@@ -31,12 +33,13 @@ def day_end_lines(summary: FleetSummary, store_path: Path | None,
         store_path: the store to resume from; None when it was temporary (deleted on exit).
         in_air: "drone (order)" for each flight still under way (", dropped off" once the
             release was seen: the store counts the delivery at the landing).
+        drones: each drone's day as ``report`` prints it (``fleet.report.day_lines``).
 
     >>> s = FleetSummary(orders=3, delivered=1, infeasible=1, failed=0, cancelled=0, open=1)
     >>> day_end_lines(s, Path("c.db"), ["mit-q1 (CBR-007)"])[-2]
     'in the air at quit: mit-q1 (CBR-007)'
     """
-    lines = list(summary.lines())
+    lines = list(summary.lines()) + list(drones or ())
     if in_air:
         lines.append(f"in the air at quit: {', '.join(in_air)}")
     lines.append(store_note(store_path))
@@ -58,6 +61,7 @@ def run_console(controller: FleetController, title: str, store_path: Path | None
     finally:
         controller.stop()
     stream = sys.stdout if out is None else out
-    print("\n".join(day_end_lines(controller.summary(), store_path, in_air)), file=stream,
-          flush=True)
+    drones = drone_lines(build_report(controller.store))
+    print("\n".join(day_end_lines(controller.summary(), store_path, in_air, drones)),
+          file=stream, flush=True)
     return 0

@@ -36,7 +36,7 @@ from planner.dispatch_model import Assign
 from planner.errors import InvalidInput
 
 __all__ = ["DayReport", "DroneDay", "FlightLine", "OrderLine", "build_report", "clock",
-           "report_json", "write_report"]
+           "day_lines", "drone_lines", "printable", "report_json", "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,3 +348,40 @@ def write_report(report: DayReport, out_dir: Path) -> list[Path]:
                          f"{exc.strerror}") from None
     return paths
 
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: unprintable characters escaped as in ``repr``.
+
+    >>> print(printable("ORD-1"), printable("a" + chr(27) + "[2Jb"))
+    ORD-1 a\\x1b[2Jb
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def day_lines(report: DayReport) -> list[str]:
+    """Each drone's day (sorties, delivered, on time, km, Wh), the day's totals and every
+    late delivery: what ``report`` prints and the console prints when it quits."""
+    out = drone_lines(report)
+    states: dict[str, int] = {}
+    for o in report.orders:
+        states[o.state] = states.get(o.state, 0) + 1
+    late = [o for o in report.orders if o.late_by_s is not None and o.late_by_s > 0]
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    out.append(f"{len(report.orders)} orders ({counts or 'none'}); {len(report.flights)} "
+               f"flights; {len(late)} delivered late")
+    out += [f"  late: {printable(o.order_id)} by {o.late_by_s:.0f} s (promised "
+            f"{clock(o.promised_s)}, dropped off {clock(o.dropped_off_s)})"
+            for o in late if o.late_by_s is not None]
+    return out
+
+
+def drone_lines(report: DayReport) -> list[str]:
+    """A header and one line per drone: sorties, delivered, on time, km, Wh used, records."""
+    out = [f"{'drone':<12} {'sorties':>7} {'delivered':>9} {'on time':>7} {'km':>7} "
+           f"{'Wh used':>8} {'records':>7}"]
+    for d in report.drones:
+        out.append(f"{printable(d.drone_id):<12} {d.sorties:>7} {d.delivered:>9} "
+                   f"{d.on_time:>7} {d.km:>7.1f} {d.used_wh:>8.1f} {d.recorded:>7}")
+    return out

@@ -68,6 +68,10 @@ def test_the_day_end_names_the_summary_the_flights_in_the_air_and_the_store() ->
     assert lines[-2] == "in the air at quit: gre-q2 (CBR-006)"
     assert lines[-1] == ("store: /tmp/c.db (the same command resumes the day; drone-delivery "
                          "report --store /tmp/c.db)")
+    table = ["drone        sorties delivered on time      km  Wh used records",
+             "gre-q2             1         1       1    10.1     80.2       1"]
+    with_drones = day_end_lines(summary, Path("/tmp/c.db"), None, table)
+    assert with_drones[2:4] == table and with_drones[-1].startswith("store: /tmp/c.db")
     temporary = day_end_lines(summary, None)
     assert temporary[-1].startswith("store: temporary") and "--store" in temporary[-1]
     out = io.StringIO()

@@ -17,7 +17,7 @@ import pytest
 
 from groundcontrol.cli.main import main
 from groundcontrol.fleet.intake import record_scenario
-from groundcontrol.fleet.report import build_report, clock
+from groundcontrol.fleet.report import build_report, clock, day_lines, drone_lines
 from groundcontrol.fleet.resync import released_setting
 from groundcontrol.fleet.store.sqlite import Store
 from groundcontrol.flight.record import FlightRecord
@@ -161,3 +161,13 @@ def test_a_missing_or_corrupt_store_is_one_line_and_exit_2(
     assert err.count("\n") == 1 and err.startswith("drone-delivery report: error: ")
     assert str(path) in err
     assert not path.exists() or path.read_bytes() == content
+
+
+def test_the_drone_lines_the_console_prints_at_quit_are_the_reports(day: Day) -> None:
+    with Store.open(day.path, create=False) as store:
+        report = build_report(store)
+    lines = drone_lines(report)
+    assert lines[0].split() == ["drone", "sorties", "delivered", "on", "time", "km", "Wh",
+                                "used", "records"]
+    assert [line.split()[0] for line in lines[1:]] == [d.drone_id for d in report.drones]
+    assert day_lines(report)[:len(lines)] == lines

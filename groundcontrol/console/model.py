@@ -39,6 +39,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from groundcontrol.fleet.model import DroneActivity as VehicleState
+from groundcontrol.fleet.model import mav_severity_name
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 
 if TYPE_CHECKING:
@@ -107,9 +108,7 @@ class Severity(Enum):
         >>> Severity.from_mav_severity(4)
         <Severity.WARNING: 'warning'>
         """
-        if mav_severity <= 3:
-            return cls.ERROR
-        return {4: cls.WARNING, 5: cls.NOTICE, 6: cls.INFO}.get(mav_severity, cls.DEBUG)
+        return cls(mav_severity_name(mav_severity))  # the fleet's folding, kept in one place
 
 
 class EkfHealth(Enum):

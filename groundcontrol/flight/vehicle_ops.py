@@ -8,12 +8,12 @@ No link and no I/O here: the console's model imports these values.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from groundcontrol.mavlink.vehicle import COPTER_MODES
+from planner.load import parse_decimal
 
 __all__ = [
     "OPERATOR_MODES",
@@ -184,11 +184,8 @@ def parse_number(text: str, name: str) -> float:
     Traceback (most recent call last):
     ValueError: VALUE: not a number: '1_0'
     """
-    try:
-        number = float(text)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or "_" in text:
+    number = parse_decimal(text)  # the rule order files and the command line follow
+    if number is None:
         raise ValueError(f"{name}: not a number: {text!r}")
     return number
 

@@ -130,7 +130,9 @@ def find_arducopter(explicit: str | os.PathLike[str] | None = None) -> Path:
             continue
         path = Path(value).expanduser()
         if path.is_file() and os.access(path, os.X_OK):
-            return path
+            # Absolute: each instance runs in its own folder, where a relative path (the
+            # README's ARDUPILOT_SITL=../shared/...) names nothing.
+            return path.resolve()
         tried.append(f"{origin}={value} (not an executable file)")
     detail = "; ".join(tried) if tried else "no --sitl option, ARDUPILOT_SITL unset, not on PATH"
     raise SitlNotFound(f"ArduPilot SITL 'arducopter' not found: {detail}")
@@ -143,11 +145,11 @@ def find_defaults(explicit: str | None = None) -> list[Path]:
     missing, since SITL would otherwise start with the wrong frame silently.
     """
     text = explicit if explicit else os.environ.get("ARDUPILOT_DEFAULTS", "")
-    files = [Path(p).expanduser() for p in text.split(",") if p.strip()]
+    files = [Path(p.strip()).expanduser() for p in text.split(",") if p.strip()]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise SitlNotFound(f"defaults parameter file not found: {', '.join(missing)}")
-    return files
+    return [p.resolve() for p in files]  # absolute, as find_arducopter
 
 
 def autotest_copter_parm(binary: Path) -> Path | None:

@@ -325,3 +325,18 @@ def test_instance_numbers_stay_in_ardupilots_eight_bits(tmp_path, fake_binary):
     with pytest.raises(ValueError, match=r"-I 255..256: ArduPilot's instance number is 0..255"):
         sitl.start()
     assert not sitl.endpoints
+
+
+def test_relative_paths_from_the_environment_become_absolute(tmp_path, monkeypatch):
+    """The README's ARDUPILOT_SITL=../shared/ardupilot/arducopter: each instance runs in its
+    own folder, so a relative path given there named nothing ('No such file')."""
+    binary = _executable(tmp_path / "shared" / "arducopter")
+    parm = tmp_path / "shared" / "copter.parm"
+    parm.write_text("FRAME_CLASS 1\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("ARDUPILOT_SITL", "../shared/arducopter")
+    monkeypatch.setenv("ARDUPILOT_DEFAULTS", "../shared/copter.parm")
+    assert find_arducopter() == binary.resolve() and find_arducopter().is_absolute()
+    assert find_defaults() == [parm.resolve()]

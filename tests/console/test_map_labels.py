@@ -69,6 +69,16 @@ def test_a_beside_label_keeps_clear_of_the_thing_it_names() -> None:
     assert _where(place_labels([zone], 20, 3)) == {"zone:H": ("Hospital", 8, 1)}
 
 
+def test_a_label_never_touches_another_markers_cell() -> None:
+    # Markers at columns 5 and 8: "a1" right of 5 (cols 6-7) would end against b's marker.
+    markers = {(5, 2), (8, 2)}
+    reqs = [LabelRequest("a", 5, 2, ("a1",)), LabelRequest("b", 8, 2, ("b1",))]
+    placed = _where(place_labels(reqs, 20, 5, markers=markers))
+    assert placed == {"a": ("a1", 3, 2), "b": ("b1", 9, 2)}
+    for text, col, row in placed.values():
+        assert not {(col - 1, row), (col + len(text), row)} & (markers - {(5, 2), (8, 2)})
+
+
 def test_a_centred_label_moves_up_or_down_within_its_spread() -> None:
     reqs = [LabelRequest("zone:A", 5, 2, ("Airport",), centred=True, spread=2)]
     blocked = {(5, 2), (5, 1)}

@@ -58,6 +58,20 @@ def _assert_labels_apart(fleet_map: FleetMap) -> None:
         col, row = proj.to_cell(v.position) if v.position else (-1, -1)
         if v.state in FLYING_STATES and 0 <= row < len(rows) and 0 <= col < len(rows[row]):
             assert rows[row][col] == heading_glyph(v.heading_deg), f"{v.name}'s marker covered"
+    _assert_no_label_beside_another_marker(fleet_map)
+
+
+def _assert_no_label_beside_another_marker(fleet_map: FleetMap) -> None:
+    """A drone's label never touches another drone's marker on its row (it would read as
+    that drone's name)."""
+    proj = fleet_map.projection
+    assert proj is not None
+    markers = {v.name: proj.to_cell(v.position) for v in fleet_map.vehicles.values()
+               if v.position is not None and v.state in FLYING_STATES}
+    for label in fleet_map.labels:
+        ends = {(label.col - 1, label.row), (label.col + len(label.text), label.row)}
+        touched = [name for name, cell in markers.items() if cell in ends and name != label.key]
+        assert not touched, f"{label} is drawn beside {touched}'s marker"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
@@ -77,6 +91,31 @@ async def test_no_two_labels_share_a_cell(
             await pilot.press("4", "plus")
             await settle(pilot, app)
             _assert_labels_apart(fleet_map)
+
+
+@run_async
+async def test_a_label_is_never_drawn_beside_another_drones_marker(
+    make_app: MakeApp, backend: ScriptedBackend
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _mid_shift(pilot, app, backend)
+        fleet_map = app.main.map
+        proj = fleet_map.projection
+        assert proj is not None
+        # Three drones in a row, three cells apart: "N1" right of its arrow would end just
+        # before N2's arrow ("↑N1↑N2↑"), reading as N2's label.
+        col, row = 30, 8
+        for k, name in enumerate(("N1", "N2", "S1")):
+            where = proj.to_latlon(2 * (col + 3 * k) + 1, 4 * row + 2)
+            app.buffer.put_vehicle(VehicleView(name, k + 1, VehicleState.EN_ROUTE,
+                                               heading_deg=0.0, position=where))
+        await settle(pilot, app)
+        cells = {v.name: proj.to_cell(v.position) for v in fleet_map.vehicles.values()
+                 if v.name in ("N1", "N2", "S1") and v.position is not None}
+        assert cells == {"N1": (30, 8), "N2": (33, 8), "S1": (36, 8)}
+        _assert_labels_apart(fleet_map)
+        assert {"N1", "N2", "S1"} <= {label.key for label in fleet_map.labels}
 
 
 @run_async

@@ -214,7 +214,7 @@ class FleetMap(Widget):
         blocked = marks | self._draw_status(canvas, marks)
         styles = {**self._static.styles, **live.styles}
         requests = [*live.labels, *self._static.labels]
-        self.labels = place_labels(requests, canvas.width, canvas.height, blocked)
+        self.labels = place_labels(requests, canvas.width, canvas.height, blocked, marks)
         for label in self.labels:
             canvas.text(label.col, label.row, label.text, styles[label.key], prio=_LABEL_PRIO)
         return canvas

@@ -4,7 +4,9 @@ A pure function over terminal cells: each request names the cell of the thing it
 texts it may show (the preferred one first, shorter ones after) and a rank; the placer takes
 the requests in rank order and puts each at the first free position near its thing, or drops
 it. Markers (drone arrows, depot glyphs) are cells no label may cover, so a drone whose label
-finds no room keeps its marker. Nothing here knows about Textual or the canvas.
+finds no room keeps its marker; nor may a label touch another thing's marker on its row
+(``N2`` written just left of N1's arrow reads as N1's name). Nothing here knows about Textual
+or the canvas.
 """
 
 from __future__ import annotations
@@ -80,19 +82,26 @@ def _candidates(request: LabelRequest, length: int) -> Iterator[Cell]:
 
 
 def _fits(
-    col: int, row: int, length: int, size: Cell, taken: set[Cell], texts: set[Cell]
+    col: int, row: int, length: int, size: Cell, taken: set[Cell], apart: set[Cell]
 ) -> bool:
-    """Inside the map, over no taken cell, and a blank cell from other labels on its row."""
+    """Inside the map, over no taken cell, and a blank cell from ``apart`` cells (other
+    labels, other things' markers) on its row."""
     width, height = size
     if row < 0 or row >= height or col < 0 or col + length > width:
         return False
     if any((col + k, row) in taken for k in range(length)):
         return False
-    return (col - 1, row) not in texts and (col + length, row) not in texts
+    return (col - 1, row) not in apart and (col + length, row) not in apart
+
+
+def _own_cells(request: LabelRequest) -> set[Cell]:
+    """The cells of the thing a label names (its marker, and ``reach`` either side)."""
+    return {(request.col + k, request.row) for k in range(-request.reach, request.reach + 1)}
 
 
 def place_labels(
-    requests: Sequence[LabelRequest], width: int, height: int, blocked: Collection[Cell] = ()
+    requests: Sequence[LabelRequest], width: int, height: int, blocked: Collection[Cell] = (),
+    markers: Collection[Cell] = (),
 ) -> list[PlacedLabel]:
     """Place labels in rank order (stable), each at its first free candidate, else drop it.
 
@@ -100,17 +109,20 @@ def place_labels(
     and below, then centred ``spread`` rows above and below; a centred label tries its row,
     then rows further up and down up to ``spread``. Every text of a request is tried at every
     position before the next, shorter text. No label covers a ``blocked`` cell or another
-    label, and labels on one row keep a blank cell between them.
+    label; labels on one row keep a blank cell between them, and from every one of the
+    ``markers`` (blocked too) but their own thing's.
 
     >>> reqs = [LabelRequest("a", 0, 1, ("alpha",)), LabelRequest("b", 3, 1, ("beta",))]
     >>> [(p.key, p.text, p.col, p.row) for p in place_labels(reqs, 12, 3, {(0, 1), (3, 1)})]
     [('a', 'alpha', 1, 0), ('b', 'beta', 4, 1)]
     """
-    taken: set[Cell] = set(blocked)
+    taken: set[Cell] = set(blocked) | set(markers)
     texts: set[Cell] = set()
+    marks = set(markers)
     placed: list[PlacedLabel] = []
     for request in sorted(requests, key=lambda q: q.rank):
-        spot = _first_fit(request, (width, height), taken, texts)
+        apart = texts | (marks - _own_cells(request)) if marks else texts
+        spot = _first_fit(request, (width, height), taken, apart)
         if spot is None:
             continue
         placed.append(spot)
@@ -121,7 +133,7 @@ def place_labels(
 
 
 def _first_fit(
-    request: LabelRequest, size: Cell, taken: set[Cell], texts: set[Cell]
+    request: LabelRequest, size: Cell, taken: set[Cell], apart: set[Cell]
 ) -> PlacedLabel | None:
     for text in request.texts:
         if not text:
@@ -129,6 +141,6 @@ def _first_fit(
         for col, row in _candidates(request, len(text)):
             if request.avoid and any((col + k, row) in request.avoid for k in range(len(text))):
                 continue
-            if _fits(col, row, len(text), size, taken, texts):
+            if _fits(col, row, len(text), size, taken, apart):
                 return PlacedLabel(request.key, text, col, row)
     return None

@@ -164,6 +164,11 @@ class VehicleState:
     texts: tuple[StatusText, ...] = field(default=())
     last_message_s: float | None = None
     boot_ms: int | None = None
+    link_received: int = 0
+    """Messages received from the vehicle (every component)."""
+    link_lost: int = 0
+    """Messages missed, from gaps in each component's MAVLink sequence numbers (as MAVProxy
+    counts its link loss); a repeated number (a duplicate) is neither."""
 
     @property
     def ekf_ready(self) -> bool:
@@ -213,6 +218,8 @@ class VehicleTracker:
         self._vehicle_seen_at: float | None = None
         """Monotonic time of the last message that carried time_boot_ms."""
         self._last_boot_ms: int | None = None
+        self._last_seq: dict[int, int] = {}
+        """The last sequence number heard from each component."""
         self._handlers: dict[str, Callable[[VehicleState, MavMessage], VehicleState]] = {
             "HEARTBEAT": _heartbeat, "GLOBAL_POSITION_INT": _position, "VFR_HUD": _vfr_hud,
             "SYS_STATUS": _sys_status, "BATTERY_STATUS": _battery, "GPS_RAW_INT": _gps,
@@ -225,6 +232,7 @@ class VehicleTracker:
         with self._lock:
             self._state = VehicleState(sysid=self._state.sysid)
             self._texts = StatusTextAssembler()
+            self._last_seq.clear()
 
     def snapshot(self) -> VehicleState:
         with self._lock:
@@ -264,12 +272,21 @@ class VehicleTracker:
                 self._last_boot_ms = boot  # lower after a reboot: start counting again
                 self._vehicle_seen_at = now
             state = replace(state, last_message_s=now,
-                            boot_ms=boot if boot is not None else state.boot_ms)
+                            boot_ms=boot if boot is not None else state.boot_ms,
+                            link_received=state.link_received + 1,
+                            link_lost=state.link_lost + self._missed(msg))
             self._state = state
             observers = list(self._observers) if handler or mtype in (
                 "STATUSTEXT", "MISSION_ITEM_REACHED") else []
         for observer in observers:
             observer(state)
+
+    def _missed(self, msg: MavMessage) -> int:
+        """Messages missed before ``msg`` by its component (lock held)."""
+        seq, comp = msg.get_seq(), msg.get_srcComponent()
+        last = self._last_seq.get(comp)
+        self._last_seq[comp] = seq
+        return 0 if last is None else (seq - last - 1) % 256 % 255  # seq == last: a duplicate
 
     def vehicle_time_s(self) -> float:
         """Seconds of the vehicle's own clock seen so far (from ``time_boot_ms``, across

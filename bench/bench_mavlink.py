@@ -22,8 +22,6 @@ Run: ``python -m bench mavlink [--help]``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import multiprocessing as mp
 import os
 import queue
 import statistics
@@ -35,13 +33,12 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
 from typing import TextIO
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from bench.sim_child import HOME, SimChild
 from groundcontrol.mavlink.commands import send_stream_request
 from groundcontrol.mavlink.link import LinkManager
 from groundcontrol.mavlink.messages import MavMessage
@@ -52,67 +49,7 @@ from missions.wpl import write_wpl
 
 __all__ = ["SimChild", "main", "mavproxy_upload_s", "mission_of"]
 
-HOME = (-35.363261, 149.165230, 584.0, 353.0)
 MAVPROXY = Path(sys.executable).parent / "mavproxy.py"
-
-
-# -- the simulator in a child process --------------------------------------------------------
-
-def _serve(count: int, speedup: float, conn: Connection) -> None:
-    from sitl.sim import SimFleet
-
-    homes = [(HOME[0], HOME[1] + 0.0005 * i, HOME[2], HOME[3]) for i in range(count)]
-    with SimFleet(homes=homes, speedup=speedup, base_port=0) as fleet:
-        conn.send(fleet.endpoints)
-        while True:
-            request = conn.recv()
-            if request == "cpu":
-                conn.send((time.process_time(), fleet.error is None))
-            elif request == "stop":
-                return
-
-
-class SimChild:
-    """``count`` simulated vehicles served by a child process; ``cpu_s()`` is its CPU time."""
-
-    def __init__(self, count: int, speedup: float) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child_conn = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(count, speedup, child_conn),
-                                    name="bench-sim", daemon=True)
-        self.endpoints: list[str] = []
-
-    def __enter__(self) -> SimChild:
-        self._process.start()
-        if not self._conn.poll(60.0):
-            self._process.kill()
-            raise RuntimeError("simulator child did not start within 60 s")
-        try:
-            self.endpoints = self._conn.recv()
-        except EOFError:
-            self._process.join(timeout=5.0)
-            raise RuntimeError(f"simulator child exited ({self._process.exitcode}) before "
-                               "reporting its ports; its traceback is above") from None
-        return self
-
-    def cpu_s(self) -> float:
-        """CPU seconds the child has used (raises if its simulator thread failed)."""
-        self._conn.send("cpu")
-        if not self._conn.poll(10.0):
-            raise RuntimeError("simulator child did not answer within 10 s")
-        cpu, healthy = self._conn.recv()
-        if not healthy:
-            raise RuntimeError("the simulator thread in the child failed")
-        return float(cpu)
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):  # the child is already gone
-            self._conn.send("stop")
-        self._process.join(timeout=10.0)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=5.0)
 
 
 # -- missions --------------------------------------------------------------------------------

@@ -204,6 +204,8 @@ class ParamStore:
             if name in self._specs:
                 self._values[name] = _coerce(value, self._specs[name].ptype)
         self.boot_values: dict[str, float] = {}
+        self.version = 0
+        """Counts ``set`` calls: what was derived from the values holds while it is unchanged."""
         self.snapshot_boot()
 
     def snapshot_boot(self) -> None:
@@ -228,6 +230,7 @@ class ParamStore:
         """Set ``name`` (no range check, like ArduPilot) and return the stored value."""
         spec = self._specs[name]
         self._values[name] = _coerce(value, spec.ptype)
+        self.version += 1
         return self._values[name]
 
     def visible_names(self) -> list[str]:

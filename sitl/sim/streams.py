@@ -43,6 +43,8 @@ class Streams:
         self._next_due: dict[int, float] = {}
         self._active: dict[int, float] = {}
         """Cached finite intervals by message id (recomputed when a rate changes)."""
+        self._next_any_s = -math.inf
+        """The earliest due time of any active message: before it, ``due`` has nothing."""
 
     def request_data_stream(self, stream_id: int, rate_hz: int, start: int) -> None:
         groups = list(STREAM_GROUPS) if stream_id == M.MAV_DATA_STREAM_ALL else [stream_id]
@@ -66,6 +68,7 @@ class Streams:
         for ids_in_group in STREAM_GROUPS.values():
             ids.update(ids_in_group)
         self._active = {}
+        self._next_any_s = -math.inf
         for msgid in sorted(ids):
             interval = self.interval_s(msgid)
             if math.isinf(interval):
@@ -92,11 +95,17 @@ class Streams:
 
     def due(self, now_s: float) -> list[int]:
         """Message ids to send now (each at most once per call)."""
+        if now_s < self._next_any_s:  # most steps: nothing due, no per-message scan
+            return []
         out = []
+        next_any = math.inf
+        next_due = self._next_due
         for msgid, interval in self._active.items():
-            due = self._next_due.get(msgid)
+            due = next_due.get(msgid)
             if due is None or now_s >= due:
                 out.append(msgid)
                 base = now_s if due is None or now_s - due > interval else due
-                self._next_due[msgid] = base + interval
+                due = next_due[msgid] = base + interval
+            next_any = min(next_any, due)
+        self._next_any_s = next_any
         return out

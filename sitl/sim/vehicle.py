@@ -134,6 +134,8 @@ class SimVehicle:
         self.last_prearm_report_s = 0.0
         self._param_notify: dict[str, None] = {}
         self._text_id = 0
+        self._synced_params = -1
+        """``params.version`` last copied into the physics and the battery."""
 
     def boot(self) -> None:
         """Start the boot sequence (called when the first client connects)."""
@@ -250,6 +252,9 @@ class SimVehicle:
 
     def _sync_physics_params(self) -> None:
         p = self.params
+        if p.version == self._synced_params:  # nothing set since: the same values again
+            return
+        self._synced_params = p.version
         # The jerk-limited S-curves of the real position controller reach speed later than
         # WPNAV_ACCEL alone would: 62 % of it matches the recorded leg times.
         self.phys.accel_mss = max(0.3, JERK_FACTOR * p.get("WPNAV_ACCEL") / 100.0)

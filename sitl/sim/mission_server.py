@@ -349,6 +349,11 @@ class MissionServer:
             self._on_change(t)
         self._ack(msg, M.MAV_MISSION_ACCEPTED, mtype)
 
+    @property
+    def transferring(self) -> bool:
+        """An upload is under way (``update`` has timers to run)."""
+        return bool(self._uploads)
+
     def update(self, now_s: float) -> None:
         """Re-request the missing item every second; cancel 8 s after the last item."""
         for mtype, up in list(self._uploads.items()):

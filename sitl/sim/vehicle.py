@@ -55,6 +55,10 @@ INFO = M.MAV_SEVERITY_INFO
 class SimVehicle:
     """A simulated ArduCopter (MAV_SYSID = sysid, component 1)."""
 
+    fast_idle = True
+    """Step an idle vehicle by its clock and telemetry only (False: always the full step;
+    the tests compare the two)."""
+
     def __init__(self, home: Home, sysid: int = 1, params: dict[str, float] | None = None,
                  power: PowerModel | None = None, timeline: Timeline | None = None,
                  airframe: Airframe | None = None) -> None:
@@ -136,6 +140,10 @@ class SimVehicle:
         self._text_id = 0
         self._synced_params = -1
         """``params.version`` last copied into the physics and the battery."""
+        self._idle_key: tuple[Any, ...] | None = None
+        """Set after a step that left the vehicle idle (``_idle_state``): while the state
+        still matches it and nothing arrives, a step changes nothing but the clock and the
+        telemetry, so ``step`` does only that."""
 
     def boot(self) -> None:
         """Start the boot sequence (called when the first client connects)."""
@@ -219,6 +227,7 @@ class SimVehicle:
     def receive(self, msg: Any, channel: int = 0) -> None:
         """Handle one parsed message from a GCS on ``channel`` (replies go back there);
         checked and contained by ``inbound.deliver``."""
+        self._idle_key = None
         inbound.deliver(self, msg, channel)
 
     # ---- time -------------------------------------------------------------------------------
@@ -231,6 +240,14 @@ class SimVehicle:
         while self._events and self._events[0][0] <= self.sim_time_s:
             _, _, fn = heapq.heappop(self._events)
             fn()
+            self._idle_key = None
+        if self.fast_idle and self._idle_key is not None and self._idle_key == self._idle_state():
+            self._periodic()  # the rest of a step would leave everything as it is
+            return
+        self._full_step(dt)
+        self._idle_key = self._idle_state() if self._idle_now() else None
+
+    def _full_step(self, dt: float) -> None:
         self._sync_physics_params()
         target = modes.nav_target(self) if self.armed else None
         if self.armed or not self.phys.on_ground:  # disarmed in the air: it falls
@@ -249,6 +266,27 @@ class SimVehicle:
         self.missions.update(self.sim_time_s)
         failsafes.update(self, dt)
         self._periodic()
+
+    def _idle_now(self) -> bool:
+        """Disarmed and still on the ground with nothing timed under way: the step after
+        this one changes no state but the clock (and what the telemetry says of it)."""
+        p, fs = self.phys, self.fs
+        return (not self.armed and p.on_ground and p.vn == 0.0 and p.ve == 0.0
+                and p.vu == 0.0 and p.roll_rad == 0.0 and p.pitch_rad == 0.0
+                and self.battery.current_a == 0.0 and not self.auto_waiting
+                and self.runner.state != RunState.RUNNING and self.takeoff_up_m is None
+                and (self.winch.relaxed or not self.winch.present)
+                and not self.missions.transferring and not fs.gcs and fs.gps_lost_s is None
+                and fs.low_since_s is None and fs.crit_since_s is None
+                and self.sim_time_s >= fs.recovery_until_s and not self.reboot_requested)
+
+    def _idle_state(self) -> tuple[Any, ...]:
+        """What an idle step depends on: any change (a parameter, a fault injected, a test
+        moving the copter) ends the idle stepping."""
+        p = self.phys
+        return (self.params.version, self.battery.consumed_mah, self.payload_kg, self.mode,
+                self.armed, self.home, self.fence_runtime_enabled, p.north_m, p.east_m,
+                p.up_m, p.ground_up_m, len(self._events))
 
     def _sync_physics_params(self) -> None:
         p = self.params

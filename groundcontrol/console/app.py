@@ -27,6 +27,7 @@ from groundcontrol.console.messages import ActionFinished, UpdatesPending
 from groundcontrol.console.model import (
     ActionResult,
     ConsoleBackend,
+    DayReporter,
     EventView,
     MapView,
     OrderView,
@@ -38,6 +39,7 @@ from groundcontrol.console.model import (
 from groundcontrol.console.order_flows import cancel_or_abort, retry_order
 from groundcontrol.console.palette import ConsoleCommands
 from groundcontrol.console.screens.confirm import ConfirmScreen
+from groundcontrol.console.screens.day import DaySummaryScreen
 from groundcontrol.console.screens.event_filter import EventFilterScreen
 from groundcontrol.console.screens.help import HelpScreen
 from groundcontrol.console.screens.main import MainScreen
@@ -81,17 +83,23 @@ class ConsoleApp(App[None]):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     TITLE = "drone-delivery"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),
-        Binding("f1", "show_keys", "Keys", show=False),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True,
+                tooltip="quit (asks first while drones are in the air)"),
+        Binding("f1", "show_keys", "Keys", show=False, tooltip="every key (this screen)"),
         # Pan the map from any panel (the map itself takes the plain arrows, + - and 0; the
         # replay's + and - change its speed unless the map has focus).
         Binding("shift+left", "map('pan(-1, 0)')", "Pan left", show=False),
         Binding("shift+right", "map('pan(1, 0)')", "Pan right", show=False),
         Binding("shift+up", "map('pan(0, -1)')", "Pan up", show=False),
         Binding("shift+down", "map('pan(0, 1)')", "Pan down", show=False),
-        Binding("b", "toggle_chatter", "Boot texts", show=False),
-        Binding("f", "filter_events", "Filter", show=False),
-        Binding(ACK_KEY, "acknowledge", "Ack", show=False),
+        Binding("b", "toggle_chatter", "Boot texts", show=False,
+                tooltip="show or hide the autopilots' boot and on-the-pad texts in the events"),
+        Binding("f", "filter_events", "Filter", show=False,
+                tooltip="filter the events: one vehicle (the selected one first), a minimum "
+                        "severity"),
+        Binding(ACK_KEY, "acknowledge", "Ack", show=False,
+                tooltip="acknowledge the alerts (the bar under the header clears until the "
+                        "next one)"),
     ]
 
     def __init__(self, backend: ConsoleBackend, refresh_hz: float = 5.0) -> None:
@@ -119,6 +127,8 @@ class ConsoleApp(App[None]):
         self.quit_note: str = getattr(backend, "quit_note", DEFAULT_QUIT_NOTE)
         """What happens to the drones in the air when the console quits (the quit dialog)."""
         self._clock_samples: deque[tuple[float, float]] = deque()
+        self.retried: dict[str, str] = {}
+        """Each order the dispatcher placed again (``e``), and the new order's id."""
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -154,8 +164,8 @@ class ConsoleApp(App[None]):
             self._flush_timer = None
         self._last_flush = time.monotonic()
         batch = self.buffer.drain()
-        if batch.empty:
-            return
+        if batch.empty or not self.screen_stack:
+            return  # nothing new, or the console is closing (its screens are gone)
         self.flushes += 1
         started = time.perf_counter()
         self.vehicles.update((v.name, v) for v in batch.vehicles)
@@ -232,6 +242,14 @@ class ConsoleApp(App[None]):
 
         self.push_screen(ConfirmScreen(question, f"{names}: {self.quit_note}", id="quit"),
                          answered)
+
+    def action_day_summary(self) -> None:
+        """The day screen (``y``): each drone's day and the totals, read live from the store."""
+        if isinstance(self.screen, DaySummaryScreen):
+            return
+        backend = self.backend
+        fetch = backend.day_report if isinstance(backend, DayReporter) else lambda: None
+        self.push_screen(DaySummaryScreen(fetch, lambda: self.clock_s))
 
     def action_show_keys(self) -> None:
         """The keys screen (``?`` and F1)."""

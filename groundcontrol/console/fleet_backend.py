@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
-from groundcontrol.console.health import EnergyRate, battery_left_s, ekf_health
+from groundcontrol.console.health import EnergyRate, LinkQuality, battery_left_s, ekf_health
 from groundcontrol.console.model import (
     ActionResult,
     ConsoleSink,
@@ -30,8 +31,10 @@ from groundcontrol.console.model import (
 from groundcontrol.console.widgets.format import clock
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.controller import FleetActionError, FleetController
+from groundcontrol.fleet.intake import check_flyable
 from groundcontrol.fleet.model import DroneActivity, DroneView, FleetEvent, FleetEventKind
 from groundcontrol.fleet.operator import FleetOperator
+from groundcontrol.fleet.report import DayReport, build_report
 from groundcontrol.fleet.report import clock as hhmm
 from groundcontrol.fleet.store.sqlite import DuplicateOrder, OrderState, StoredOrder
 from groundcontrol.flight.vehicle_ops import VehicleOp
@@ -83,6 +86,8 @@ class FleetConsoleBackend:
         self._thread: threading.Thread | None = None
         self._remove_observer = lambda: None
         self._routes: tuple[RouteView, ...] = ()
+        self._links: dict[str, LinkQuality] = {}
+        """Each drone's share of messages received (wall seconds: the radio's time)."""
         self._rates: dict[str, EnergyRate] = {}
         """Each drone's power from its energy counter, for batteries that report no current."""
         self._last_flown: dict[str, tuple[str, PlanView | None]] = {}
@@ -136,8 +141,13 @@ class FleetConsoleBackend:
         put_clock = getattr(self._sink, "put_clock", None)  # newer consoles show the clock
         if put_clock is not None:
             put_clock(now)
+        wall = time.monotonic()
         for view in self.controller.drone_views():
-            self._sink.put_vehicle(_vehicle_view(view, now, self._battery_left_s(view, now)))
+            s = view.vehicle
+            link = self._links.setdefault(view.drone_id, LinkQuality()).update(
+                wall, s.link_received, s.link_lost)
+            self._sink.put_vehicle(_vehicle_view(view, now, self._battery_left_s(view, now),
+                                                 link))
 
     def _battery_left_s(self, view: DroneView, now_s: float) -> float | None:
         """Flying time left: the charge left of the profile's capacity at the draw now (volts
@@ -253,6 +263,23 @@ class FleetConsoleBackend:
             f"deadline: cannot be there by {hhmm(due)} ({slack:.0f} s kept in hand); can be "
             f"there by {hhmm(offer)}", offer_due_s=offer)
 
+    def check_order(self, depot_id: str, lat: float, lon: float,
+                    payload_kg: float) -> tuple[str, ...]:
+        """``OrderChecker``: why no drone could fly this order now, storing nothing: what no
+        drone at its depot could ever fly (payload, drop-off in a zone or outside the area),
+        else no sortie for it from any drone now (range, energy)."""
+        ctl = self.controller
+        probe = Order("retry-check", depot_id, LatLon(lat, lon), payload_kg,
+                      created_s=ctl.now_s())
+        try:
+            check_flyable([probe], ctl.scenario, ctl.config.margin_m, "console")
+        except InvalidInput as exc:
+            return (f"{exc.field}: {exc.problem.removeprefix(_PROBE)}",)
+        earliest = ctl.call(lambda: ctl.dispatcher.earliest_dropoff(probe, ctl.now_s()))
+        if earliest is None:
+            return ("no drone of the fleet can fly it now (range or energy)",)
+        return ()
+
     def _new_id(self) -> str:
         """The first console id the store does not hold: an offer refused or declined
         stores nothing, so its id is free again."""
@@ -313,6 +340,10 @@ class FleetConsoleBackend:
             return ActionResult.accepted(f"{order_id} cancelled", order_id)
         return ActionResult.refused(f"{order_id}: {answer.reason}", order_id=order_id)
 
+    def day_report(self) -> DayReport:
+        """``DayReporter``: the day as ``drone-delivery report`` reads it from the store now."""
+        return build_report(self.controller.store)
+
     def operate(self, vehicle: str, op: VehicleOp) -> ActionResult:
         """``VehicleOperator``: one operation on a drone over the fleet's own channel
         (``FleetOperator``: refused while a delivery has the drone, reading always allowed)."""
@@ -325,6 +356,10 @@ class FleetConsoleBackend:
         return OperationResult(ok=True, message=done.message, details=done.lines)
 
 
+_PROBE = "order 'retry-check': "
+"""How ``check_flyable`` names the probe ``check_order`` checks (not worth repeating)."""
+
+
 def _reason_text(reason: Infeasibility, order: Order, due_s: float) -> str:
     """A refusal as the console shows it: a deadline in clock times (the dispatcher's measure
     is seconds after the order was placed), the rest as the planner words it."""
@@ -334,7 +369,8 @@ def _reason_text(reason: Infeasibility, order: Order, due_s: float) -> str:
     return f"deadline: can be there by {hhmm(by)}, due {hhmm(due_s)}"
 
 
-def _vehicle_view(view: DroneView, now_s: float, battery_left: float | None = None) -> VehicleView:
+def _vehicle_view(view: DroneView, now_s: float, battery_left: float | None = None,
+                  link_pct: float | None = None) -> VehicleView:
     s = view.vehicle
     position = LatLon(s.lat_deg, s.lon_deg) if s.lat_deg is not None and \
         s.lon_deg is not None else None
@@ -346,7 +382,7 @@ def _vehicle_view(view: DroneView, now_s: float, battery_left: float | None = No
         alt_m=s.alt_rel_m, ground_speed_ms=s.groundspeed_ms, heading_deg=s.heading_deg,
         position=position, order_id=view.order_id,
         eta_s=None if view.eta_s is None else max(0.0, view.eta_s - now_s),
-        link_age_s=s.link_age_s(), mission_seq=s.mission_seq,
+        link_age_s=s.link_age_s(), link_pct=link_pct, mission_seq=s.mission_seq,
         mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault,
         gps_fix_type=s.gps_fix_type, gps_sats=s.gps_sats, ekf=ekf_health(s.ekf_flags),
         voltage_v=s.voltage_v, current_a=s.current_a, energy_wh=s.energy_wh,

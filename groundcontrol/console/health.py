@@ -1,13 +1,14 @@
 """A vehicle's health as the console judges it: EKF state, battery time left and alerts.
 
-``ekf_health`` and ``battery_left_s`` turn telemetry into the facts a ``VehicleView``
-carries (a backend calls them); ``vehicle_alerts`` reads a view and says what needs the
-dispatcher now: link lost, fence breach, EKF bad in the air, low battery, a late order, and a
-drone left idle on a low battery ("charge me").
+``ekf_health``, ``battery_left_s`` and ``LinkQuality`` turn telemetry into the facts a
+``VehicleView`` carries (a backend calls them); ``vehicle_alerts`` reads a view and says what
+needs the dispatcher now: link lost or weak (messages lost), fence breach, EKF bad in the
+air, low battery, a late order, and a drone left idle on a low battery ("charge me").
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
@@ -19,11 +20,14 @@ from groundcontrol.mavlink.vehicle import ekf_ready
 
 __all__ = [
     "BATTERY_LOW_PCT",
+    "LINK_BAD_PCT",
     "LINK_LOST_S",
+    "LINK_POOR_PCT",
     "LINK_STALE_S",
     "MIN_DRAW_W",
     "AlertKind",
     "EnergyRate",
+    "LinkQuality",
     "VehicleAlert",
     "battery_left_s",
     "ekf_health",
@@ -37,6 +41,14 @@ LINK_STALE_S = 2.0
 """A link silent for longer than this is stale."""
 LINK_LOST_S = 5 * LINK_STALE_S
 """A link silent for longer than this is lost, whatever the fleet has decided yet."""
+LINK_POOR_PCT = 90.0
+"""Below this share of messages received the link is poor (a warning)."""
+LINK_BAD_PCT = 70.0
+"""Below this it is bad (an error): telemetry and commands are getting through in patches."""
+LINK_WINDOW_S = 10.0
+"""Seconds of messages the link quality is taken over."""
+LINK_MIN_MESSAGES = 20
+"""No link quality is shown before this many messages were sent in the window."""
 MIN_DRAW_W = 20.0
 """Below this draw the vehicle is not flying (avionics only): no time left is promised."""
 
@@ -120,10 +132,42 @@ class EnergyRate:
         return self._rate_w
 
 
+class LinkQuality:
+    """Messages received of those sent, in percent, over the last ``window_s`` seconds, from
+    the tracker's cumulative counters (``VehicleState.link_received`` and ``link_lost``)."""
+
+    def __init__(self, window_s: float = LINK_WINDOW_S,
+                 min_messages: int = LINK_MIN_MESSAGES) -> None:
+        self.window_s = window_s
+        self.min_messages = min_messages
+        self._samples: deque[tuple[float, int, int]] = deque()
+
+    def update(self, time_s: float, received: int, lost: int) -> float | None:
+        """Feed the counters at ``time_s`` (seconds); the quality now, None until the window
+        holds ``min_messages``.
+
+        >>> q = LinkQuality(window_s=10.0, min_messages=10)
+        >>> q.update(0.0, 0, 0), q.update(5.0, 95, 5)
+        (None, 95.0)
+        """
+        samples = self._samples
+        if samples and (received < samples[-1][1] or time_s < samples[-1][0]):
+            samples.clear()  # a new tracker (a reconnect, a reboot): count again
+        samples.append((time_s, received, lost))
+        while len(samples) > 1 and samples[1][0] <= time_s - self.window_s:
+            samples.popleft()  # the newest sample at or before the window's start is the base
+        _, rx0, lost0 = samples[0]
+        got, missed = received - rx0, lost - lost0
+        if got + missed < self.min_messages:
+            return None
+        return 100.0 * got / (got + missed)
+
+
 class AlertKind(Enum):
     """What is wrong with a vehicle, as the fleet table's alert column says it."""
 
     LINK_LOST = "link lost"
+    LINK_POOR = "weak link"
     FENCE = "fence"
     EKF_BAD = "EKF bad"
     BATTERY_LOW = "low bat"
@@ -160,6 +204,8 @@ def vehicle_alerts(v: VehicleView, late_orders: Collection[str] = ()) -> tuple[V
     age = v.link_age_s
     if v.state is VehicleState.LINK_LOST or (age is not None and age > LINK_LOST_S):
         found.append(VehicleAlert(AlertKind.LINK_LOST, err))
+    elif v.link_pct is not None and v.link_pct < LINK_POOR_PCT:
+        found.append(VehicleAlert(AlertKind.LINK_POOR, err if v.link_pct < LINK_BAD_PCT else warn))
     if v.fence_breached:
         found.append(VehicleAlert(AlertKind.FENCE, err))
     if v.ekf is EkfHealth.BAD and v.state in _AIRBORNE:

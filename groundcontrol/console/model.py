@@ -43,18 +43,21 @@ from groundcontrol.fleet.model import mav_severity_name
 from planner.model import Airspace, Depot, FlightPlan, LatLon
 
 if TYPE_CHECKING:
+    from groundcontrol.fleet.report import DayReport
     from groundcontrol.flight.vehicle_ops import VehicleOp
 
 __all__ = [
     "ActionResult",
     "ConsoleBackend",
     "ConsoleSink",
+    "DayReporter",
     "DepotView",
     "EkfHealth",
     "EventView",
     "MapView",
     "MissionItemView",
     "OperationResult",
+    "OrderChecker",
     "OrderStatus",
     "OrderView",
     "PlanView",
@@ -146,6 +149,9 @@ class VehicleView:
     """Seconds until the next milestone (drop-off when outbound, landing when returning)."""
     link_age_s: float | None = None
     """Seconds since any message was last heard from the vehicle."""
+    link_pct: float | None = None
+    """Messages received of those the vehicle sent over the last seconds, in percent (from
+    the MAVLink sequence numbers; ``health.LinkQuality``); None when unknown."""
     mission_seq: int | None = None
     """Current mission item (MISSION_CURRENT)."""
     mission_count: int | None = None
@@ -400,6 +406,29 @@ class VehicleOperator(Protocol):
 
     def operate(self, vehicle: str, op: VehicleOp) -> ActionResult:
         """Carry out ``op``; refuse, with the reason, what would disturb a delivery."""
+        ...
+
+
+@runtime_checkable
+class OrderChecker(Protocol):
+    """A backend that can say, storing nothing, why an order cannot be flown: the console asks
+    before a retry, so a never-flyable order is refused again in one line instead of adding
+    a new refused order each time. Called from a worker thread."""
+
+    def check_order(self, depot_id: str, lat: float, lon: float,
+                    payload_kg: float) -> tuple[str, ...]:
+        """Every reason no drone of the fleet can fly this order now; empty: place it."""
+        ...
+
+
+@runtime_checkable
+class DayReporter(Protocol):
+    """A backend with a dispatch store behind it: the console's day screen (``y``) shows its
+    day. Called from a worker thread (it reads the store)."""
+
+    def day_report(self) -> DayReport | None:
+        """The day as ``drone-delivery report`` reads it, as it stands at the backend's moment
+        (a replay's: its clock); None when there is no store to read."""
         ...
 
 

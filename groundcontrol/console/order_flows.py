@@ -13,7 +13,13 @@ from typing import Any, Protocol, cast
 from textual.app import App
 
 from groundcontrol.console.messages import ActionFinished
-from groundcontrol.console.model import ActionResult, ConsoleBackend, OrderStatus, OrderView
+from groundcontrol.console.model import (
+    ActionResult,
+    ConsoleBackend,
+    OrderChecker,
+    OrderStatus,
+    OrderView,
+)
 from groundcontrol.console.screens.offer import OfferScreen
 from groundcontrol.console.widgets.orders import hhmm
 
@@ -29,6 +35,10 @@ class OrderHost(Protocol):
     def clock_s(self) -> float | None: ...
     @property
     def backend(self) -> ConsoleBackend: ...
+    @property
+    def retried(self) -> dict[str, str]:
+        """Each order placed again, and the new order's id."""
+        ...
     def perform(self, name: str, target: str | None, vehicle: str | None = None) -> object: ...
     def select_order(self, order_id: str) -> None: ...
 
@@ -42,7 +52,11 @@ KEEP_DUE_S = 60.0
 
 def retry_order(app: App[Any], order_id: str) -> None:
     """Place a refused or failed order again as a new order: the same parcel, drop-off and
-    priority, due when it was if that is still ahead, else the fleet's promise from now."""
+    priority, due when it was if that is still ahead, else the fleet's promise from now.
+
+    Refused in one line, with nothing placed: an order already placed again (retry the new
+    one), and one the backend (an ``OrderChecker``) says still cannot be flown.
+    """
     host = cast(OrderHost, app)
     order = host.orders.get(order_id)
     if order is None or order.status not in RETRYABLE:
@@ -50,16 +64,29 @@ def retry_order(app: App[Any], order_id: str) -> None:
         app.notify(f"{order_id} is {state}: only a refused or failed order can be retried",
                    severity="warning")
         return
+    again = host.retried.get(order_id)
+    if again is not None:
+        app.post_message(ActionFinished("retry_order", order_id, ActionResult.refused(
+            f"already placed again as {again} (retry that one)", order_id=again)))
+        return
     now = host.clock_s
     keep = order.promised_s is not None and now is not None and \
         order.promised_s > now + KEEP_DUE_S
-    _place(app, order, order.promised_s if keep else None)
+    _place(app, order, order.promised_s if keep else None, check=True)
 
 
-def _place(app: App[Any], order: OrderView, due_s: float | None) -> None:
+def _place(app: App[Any], order: OrderView, due_s: float | None, check: bool = False) -> None:
     def work() -> None:
+        backend = cast(OrderHost, app).backend
         try:
-            result = cast(OrderHost, app).backend.add_order(order.depot_id, order.destination.lat,
+            reasons = backend.check_order(order.depot_id, order.destination.lat,
+                                          order.destination.lon, order.payload_kg) \
+                if check and isinstance(backend, OrderChecker) else ()
+            if reasons:
+                more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+                result = ActionResult.refused(f"still cannot be flown: {reasons[0]}{more}")
+            else:
+                result = backend.add_order(order.depot_id, order.destination.lat,
                                            order.destination.lon, order.payload_kg,
                                            due_s=due_s, priority=order.priority)
         except Exception as exc:  # a backend bug must not end the shift: show it (as perform)
@@ -75,6 +102,7 @@ def _placed(app: App[Any], order: OrderView, result: ActionResult) -> None:
     if result.ok or offer is None:
         app.post_message(ActionFinished("retry_order", order.id, result))
         if result.ok and result.order_id is not None:
+            cast(OrderHost, app).retried[order.id] = result.order_id
             cast(OrderHost, app).select_order(result.order_id)
         return
 

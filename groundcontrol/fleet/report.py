@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ from planner.dispatch_model import Assign
 from planner.errors import InvalidInput
 
 __all__ = ["DayReport", "DroneDay", "FlightLine", "OrderLine", "build_report", "clock",
-           "day_lines", "drone_lines", "printable", "report_json", "write_report"]
+           "day_lines", "drone_lines", "fleet_day", "printable", "report_json", "report_until",
+           "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,44 @@ def build_report(store: Store) -> DayReport:
     return DayReport(store=str(store.path), scenario=Path(folder).name if folder else None,
                      orders=tuple(orders), flights=tuple(flights),
                      drones=tuple(_drone_days(orders, flights)))
+
+
+def report_until(report: DayReport, t_s: float) -> DayReport:
+    """The day as it stood at ``t_s``: orders placed by then, flights launched by then (one
+    that ended later is still in the air), drop-offs made by then; the drones' days again.
+
+    A replay shows this at its moment. Order states are the store's last (the store keeps no
+    history of them beyond its event log).
+    """
+    flights = []
+    for f in report.flights:
+        if f.launched_s > t_s:
+            continue
+        if f.ended_s is not None and f.ended_s > t_s:
+            f = replace(f, ended_s=None, outcome=None, used_wh=None, flown_s=None)
+        flights.append(f)
+    orders = []
+    for o in report.orders:
+        if o.placed_s > t_s:
+            continue
+        if o.dropped_off_s is not None and o.dropped_off_s > t_s:
+            o = replace(o, dropped_off_s=None, late_by_s=None)
+        orders.append(o)
+    return replace(report, orders=tuple(orders), flights=tuple(flights),
+                   drones=tuple(_drone_days(orders, flights)))
+
+
+def fleet_day(report: DayReport) -> DroneDay:
+    """The fleet's totals as one ``DroneDay`` named ``fleet``.
+
+    >>> day = DroneDay("a", 2, 1, 1, 3.5, 80.0, 2)
+    >>> fleet_day(DayReport("s", None, (), (), (day, day))).km
+    7.0
+    """
+    drones = report.drones
+    return DroneDay("fleet", sum(d.sorties for d in drones), sum(d.delivered for d in drones),
+                    sum(d.on_time for d in drones), sum((d.km for d in drones), 0.0),
+                    sum((d.used_wh for d in drones), 0.0), sum(d.recorded for d in drones))
 
 
 _CLOCKED = ("placed_s", "due_s", "promised_s", "dropped_off_s", "launched_s", "ended_s")

@@ -121,11 +121,12 @@ async def test_retry_places_a_refused_or_failed_order_again(
         await pilot.press("e")
         await settle(pilot, app)
         assert _calls(backend, "add_order") == [], "an open order is not retried"
-        orders.select_key("O4")  # too heavy: refused again, with the reason
+        orders.select_key("O4")  # too heavy: refused again, with the reason, nothing placed
         await pilot.press("e")
         await settle(pilot, app)
-        assert _calls(backend, "add_order") == [("SOUTH", -35.37, 149.06, 4.0, START_S + 1800, 0)]
-        assert any("Retry refused order O4 refused: payload" in line
+        assert _calls(backend, "check_order") == [("SOUTH", -35.37, 149.06, 4.0)]
+        assert _calls(backend, "add_order") == []
+        assert any("Retry refused order O4 refused: still cannot be flown: payload" in line
                    for line in app.main.events.lines_written), app.main.events.lines_written
         backend.launch("O1", "N1")
         backend.advance(30)
@@ -137,7 +138,46 @@ async def test_retry_places_a_refused_or_failed_order_again(
         await settle(pilot, app)
         assert _calls(backend, "add_order")[-1] == ("NORTH", -35.265, 149.125, 1.2,
                                                     START_S + 1800, 0), "due kept: still ahead"
-        assert orders.selected_key == "O7" and orders.row_text("O7")[1] == "new"
+        assert orders.selected_key == "O6" and orders.row_text("O6")[1] == "new", "no O6 refused"
+
+
+@run_async
+async def test_retrying_a_never_flyable_order_adds_no_rows(
+    make_app: MakeApp, backend: ScriptedBackend
+) -> None:
+    """Issue 12: each retry of a refused order added a new refused row (O6, O7 ...)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        orders = app.main.orders
+        rows = sorted(orders.views)
+        await pilot.press("2")
+        for attempt in range(3):
+            orders.select_key("O4")
+            await pilot.press("e")
+            await settle(pilot, app)
+            assert sorted(orders.views) == rows, f"attempt {attempt + 1} added a row"
+            assert orders.selected_key == "O4"
+        assert _calls(backend, "add_order") == []
+        refusals = [a for a in app.actions_done if a.action == "retry_order"]
+        assert len(refusals) == 3 and not any(a.result.ok for a in refusals)
+        assert all(len(a.result.reasons) == 1 for a in refusals), "one line each"
+        assert refusals[0].result.reasons[0].startswith("still cannot be flown: payload")
+        # A failed order placed again once: a second retry points to the new one.
+        backend.launch("O1", "N1")
+        backend.advance(30)
+        backend.abort("N1")
+        await settle(pilot, app)
+        orders.select_key("O1")
+        await pilot.press("e")
+        await settle(pilot, app)
+        assert orders.selected_key == "O6"
+        orders.select_key("O1")
+        await pilot.press("e")
+        await settle(pilot, app)
+        assert sorted(orders.views) == sorted([*rows, "O6"]), "no O7"
+        assert app.actions_done[-1].result.reasons == ("already placed again as O6 (retry "
+                                                       "that one)",)
 
 
 @run_async

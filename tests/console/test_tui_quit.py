@@ -96,9 +96,9 @@ async def test_question_mark_and_f1_show_the_keys(make_app: MakeApp, key: str) -
 
 
 def test_the_keys_screen_lists_every_action_key() -> None:
-    keys = [k for k, _ in help_lines()]
-    assert {"a", "p", "l", "s", "r", "t", "d", "x", "c"} <= set(keys)
-    assert "q, ctrl+q" in keys and "? , F1" in keys
+    keys = [k for k, _ in help_lines(ConsoleApp.BINDINGS)]
+    assert {"a", "p", "l", "s", "r", "t", "d", "x", "c", "e", "y"} <= set(keys)
+    assert "q, ctrl+q" in keys and "?, F1" in keys
 
 
 @run_async

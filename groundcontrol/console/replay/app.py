@@ -26,9 +26,12 @@ class ReplayApp(ConsoleApp):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *ConsoleApp.BINDINGS,
-        Binding("space", "toggle_playback", "Play/pause", show=False),
-        Binding("plus,equals_sign", "speed(2.0)", "Faster", show=False),
-        Binding("minus", "speed(0.5)", "Slower", show=False),
+        Binding("space", "toggle_playback", "Play/pause", show=False,
+                tooltip="replay: pause or resume the playback (s and r too)"),
+        Binding("plus,equals_sign", "speed(2.0)", "Faster", show=False,
+                tooltip="replay: play twice as fast (the map's zoom while the map has focus)"),
+        Binding("minus", "speed(0.5)", "Slower", show=False,
+                tooltip="replay: play half as fast (the map's zoom while the map has focus)"),
     ]
 
     def __init__(self, backend: ReplayBackend, refresh_hz: float = 5.0) -> None:

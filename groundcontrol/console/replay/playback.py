@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from groundcontrol.console.model import (
     ActionResult,
@@ -26,6 +26,9 @@ from groundcontrol.console.model import (
     Severity,
     VehicleView,
 )
+
+if TYPE_CHECKING:
+    from groundcontrol.fleet.report import DayReport
 
 __all__ = [
     "DEFAULT_SPEED",
@@ -238,6 +241,12 @@ class ReplayBackend:
         except ValueError as exc:
             return ActionResult.refused(str(exc))
         return ActionResult.accepted(f"replay at x{self.clock.speed:g}")
+
+    def day_report(self) -> DayReport | None:
+        """``DayReporter``: the recording's day as it stood at the replay's moment, when the
+        source has one (a store; a tlog has none)."""
+        report = getattr(self.source, "day_report", None)
+        return None if report is None else report(min(self.clock.time_s(), self.source.end_s))
 
     # ------------------------------------------------------------------------ actions
 

@@ -4,19 +4,24 @@
 Orders appear when they were placed and change state as the log says; an assigned order
 draws its planned route (bright while in flight); the map is the scenario the store
 recorded (``record_scenario``), when it can still be read. The fleet keeps a vehicle
-snapshot once a minute (``FleetConfig.snapshot_s``), so drones move in those steps; their
-speed and heading are read from one snapshot to the next.
+snapshot once a minute (``FleetConfig.snapshot_s``): between two snapshots a drone's position,
+altitude and charge are interpolated, so it moves smoothly on the map, and its speed, heading
+and draw are read from the one snapshot to the next. A snapshot keeps the charge left (Wh),
+shown as a percentage of the drone's battery and as flying time left at that draw; GPS, EKF,
+voltage, current and link quality are not kept, and show as unknown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
 
+from groundcontrol.console.health import battery_left_s
 from groundcontrol.console.model import (
     EventView,
     MapView,
@@ -32,6 +37,7 @@ from groundcontrol.console.model import (
 from groundcontrol.console.replay.playback import Frame
 from groundcontrol.fleet.intake import stored_scenario
 from groundcontrol.fleet.model import decision_text
+from groundcontrol.fleet.report import DayReport, build_report, report_until
 from groundcontrol.fleet.store.sqlite import Store, StoredEvent, VehicleSnapshot
 from planner.dispatch_codec import decode
 from planner.dispatch_model import Assign, Fail, Reject, Sortie, Unassign
@@ -42,6 +48,8 @@ from planner.scenario import Scenario
 __all__ = ["StoreSource", "load_snapshots"]
 
 _M_PER_DEG = 111_319.5
+_FLYING = frozenset({VehicleState.EN_ROUTE, VehicleState.DELIVERING, VehicleState.RETURNING,
+                     VehicleState.PAUSED})
 _FINAL_TEXT = {"delivered": Severity.NOTICE, "failed": Severity.WARNING,
                "infeasible": Severity.WARNING, "cancelled": Severity.NOTICE}
 
@@ -98,10 +106,24 @@ class StoreSource:
         self.start_s, self.end_s = self.timeline[0][0], self.timeline[-1][0]
         self.vehicles: dict[str, VehicleView] = {}
         self._sysids = {d: n + 1 for n, d in enumerate(sorted({s.drone_id for s in snapshots}))}
+        self._capacity: dict[str, float] = {}
+        """Each drone's battery (Wh), from the scenario's fleet."""
+        if self.scenario is not None:
+            for drone in self.scenario.fleet:
+                self._sysids[drone.id] = drone.sysid
+                with contextlib.suppress(InvalidInput):
+                    self._capacity[drone.id] = self.scenario.profile_for(drone).battery_wh
+        self._tracks: dict[str, list[VehicleSnapshot]] = {}
+        """Each vehicle's snapshots by time."""
+        for snapshot in snapshots:
+            self._tracks.setdefault(snapshot.drone_id, []).append(snapshot)
+        self._passed: dict[str, int] = {}
+        """How many of each vehicle's snapshots the replay has passed."""
         self._previous: dict[str, VehicleSnapshot] = {}
         self._next = 0
         self._now = self.start_s
         self._map_dirty = True
+        self._report: DayReport | None = None
 
     # ------------------------------------------------------------------------ folding
 
@@ -117,6 +139,8 @@ class StoreSource:
             else:
                 self._event(item, events, touched)
         self._now = max(self._now, t_s)
+        moved = {v.name for v in vehicles}
+        vehicles += [v for v in self._between(t_s) if v.name not in moved]
         orders = tuple(self._order_view(self.orders[o]) for o in sorted(touched)
                        if o in self.orders)
         map_view = self._map_view() if self._map_dirty else None
@@ -182,16 +206,65 @@ class StoreSource:
             state = VehicleState(s.status)
         except ValueError:
             state = VehicleState.IDLE
-        speed, heading = _motion(self._previous.get(s.drone_id), s)
+        self._passed[s.drone_id] = self._passed.get(s.drone_id, 0) + 1
         self._previous[s.drone_id] = s
         flying = next((o.order.id for o in self.orders.values() if o.vehicle == s.drone_id
                        and o.status is OrderStatus.IN_FLIGHT), None)
         position = None if s.lat is None or s.lon is None else LatLon(s.lat, s.lon)
-        view = VehicleView(s.drone_id, self._sysids.get(s.drone_id, 0), state,
-                           alt_m=s.alt_m, ground_speed_ms=speed, heading_deg=heading,
-                           position=position, order_id=flying, link_age_s=0.0)
+        view = VehicleView(s.drone_id, self._sysids.get(s.drone_id, 0), state, alt_m=s.alt_m,
+                           position=position, order_id=flying)
+        view = self._motion_view(view, s, self._next_snapshot(s.drone_id), s.battery_wh)
         self.vehicles[s.drone_id] = view
         return view
+
+    def _next_snapshot(self, drone_id: str) -> VehicleSnapshot | None:
+        track = self._tracks.get(drone_id, [])
+        passed = self._passed.get(drone_id, 0)
+        return track[passed] if passed < len(track) else None
+
+    def _motion_view(self, view: VehicleView, last: VehicleSnapshot,
+                     following: VehicleSnapshot | None, battery_wh: float | None
+                     ) -> VehicleView:
+        """``view`` with the speed, heading and draw from ``last`` to ``following`` (the
+        minute being flown), the charge ``battery_wh`` as a percentage and the time left."""
+        speed, heading = (None, None) if following is None else _motion(last, following)
+        capacity = self._capacity.get(view.name)
+        pct = None if battery_wh is None or not capacity else \
+            max(0.0, min(100.0, 100.0 * battery_wh / capacity))
+        draw = None
+        if following is not None and last.battery_wh is not None and \
+                following.battery_wh is not None and following.t_s > last.t_s:
+            draw = (last.battery_wh - following.battery_wh) * 3600.0 / (following.t_s - last.t_s)
+        left = battery_left_s(pct, capacity, draw) if view.state in _FLYING else None
+        return replace(view, ground_speed_ms=speed, heading_deg=heading, battery_pct=pct,
+                       battery_left_s=left)
+
+    def _between(self, t_s: float) -> list[VehicleView]:
+        """Every vehicle between two snapshots at ``t_s`` that moved from one to the other,
+        where it is now (interpolated)."""
+        views = []
+        for name, last in self._previous.items():
+            following = self._next_snapshot(name)
+            view = self.vehicles.get(name)
+            if following is None or view is None or following.t_s <= last.t_s or None in (
+                    last.lat, last.lon, following.lat, following.lon):
+                continue
+            assert last.lat is not None and last.lon is not None
+            assert following.lat is not None and following.lon is not None
+            if (last.lat, last.lon, last.alt_m) == (following.lat, following.lon,
+                                                     following.alt_m):
+                continue  # on its pad
+            k = min(1.0, max(0.0, (t_s - last.t_s) / (following.t_s - last.t_s)))
+            here = LatLon(last.lat + k * (following.lat - last.lat),
+                          last.lon + k * (following.lon - last.lon))
+            alt = _lerp(last.alt_m, following.alt_m, k)
+            moved = replace(view, position=here, alt_m=alt)
+            moved = self._motion_view(moved, last, following,
+                                      _lerp(last.battery_wh, following.battery_wh, k))
+            if moved != view:
+                self.vehicles[name] = moved
+                views.append(moved)
+        return views
 
     def _order_view(self, o: _Order) -> OrderView:
         due = o.promised_s if o.promised_s is not None else o.order.due_s
@@ -211,6 +284,14 @@ class StoreSource:
         if self.scenario is None:
             return MapView(routes=routes)
         return map_view_from_airspace(self.scenario.depots, self.scenario.airspace, routes)
+
+    def day_report(self, t_s: float) -> DayReport:
+        """The day as ``drone-delivery report`` reads it from the store, as it stood at
+        ``t_s`` (``report_until``); the store is read once."""
+        if self._report is None:
+            with Store.open(self.path, create=False) as store:
+                self._report = build_report(store)
+        return report_until(self._report, t_s)
 
     def summary(self) -> str:
         """Orders by state and vehicles seen, as the day stands at the replay's moment."""
@@ -233,6 +314,15 @@ def _scenario(store: Store) -> Scenario | None:
     except (InvalidInput, ValueError, OSError):
         return None  # the scenario moved: the replay goes on without the map's background
     return None if found is None else found[0]
+
+
+def _lerp(a: float | None, b: float | None, k: float) -> float | None:
+    """``a`` moved a fraction ``k`` of the way to ``b`` (``a`` when either is unknown).
+
+    >>> _lerp(10.0, 20.0, 0.25), _lerp(None, 20.0, 0.5)
+    (12.5, None)
+    """
+    return a if a is None or b is None else a + k * (b - a)
 
 
 def _motion(before: VehicleSnapshot | None, now: VehicleSnapshot

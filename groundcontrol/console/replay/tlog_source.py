@@ -1,6 +1,8 @@
 """A ``.tlog`` as a ``ReplaySource``: one or several vehicles (by system id) as they flew.
 
-Every vehicle's messages are folded by a ``VehicleTracker`` as they were live; STATUSTEXTs
+Every vehicle's messages are folded by a ``VehicleTracker`` as they were live (so the fleet
+panel's health columns fill as they did: GPS, EKF, battery volts, amps and time left, and
+the link's share of messages received from the recorded sequence numbers); STATUSTEXTs
 become event-log lines with their severity, the positions a track on the map, and the mission
 and fence the ground station uploaded (MISSION_ITEM_INT, both directions are in a tlog with
 their system ids) the planned route and the no-fly zones. A ``.plan`` given beside the log
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from groundcontrol.console.health import LinkQuality, battery_left_s, ekf_health
 from groundcontrol.console.model import (
     DepotView,
     EventView,
@@ -132,6 +135,9 @@ class _Vehicle:
     mission: Mission | None = None
     dropoff_seq: int | None = None
     view: VehicleView | None = None
+    link: LinkQuality = field(default_factory=LinkQuality)
+    """Messages received of those sent, on the recording's clock."""
+    link_pct: float | None = None
 
 
 class TlogSource:
@@ -191,6 +197,8 @@ class TlogSource:
             return
         vehicle.tracker.update(msg)
         vehicle.last_t = at
+        counts = vehicle.tracker.snapshot()
+        vehicle.link_pct = vehicle.link.update(at, counts.link_received, counts.link_lost)
         if mtype == "STATUSTEXT":
             text = vehicle.texts.add(msg, at)
             if text is not None:
@@ -375,13 +383,23 @@ def _vehicle_view(vehicle: _Vehicle, s: Telemetry, link_age_s: float) -> Vehicle
     fault = {VehicleState.LINK_LOST: f"no message for {link_age_s:.0f} s",
              VehicleState.FAULT: "failsafe (MAV_STATE critical)"}.get(state, "")
     order_id = vehicle.mission.order_id if vehicle.mission is not None else None
+    pct = None if s.battery_pct is None else float(s.battery_pct)
+    draw = s.voltage_v * s.current_a if s.voltage_v and s.current_a else None
+    # No capacity in a tlog: the time left is extrapolated from the energy drawn so far.
+    left = battery_left_s(pct, None, draw, s.energy_wh) if s.armed else None
     return VehicleView(
         name=vehicle.name, sysid=vehicle.sysid, state=state, mode=s.mode, armed=s.armed,
-        battery_pct=None if s.battery_pct is None else float(s.battery_pct),
-        alt_m=s.alt_rel_m, ground_speed_ms=s.groundspeed_ms, heading_deg=s.heading_deg,
-        position=position, order_id=order_id, link_age_s=round(link_age_s, 1),
+        battery_pct=pct, alt_m=s.alt_rel_m, ground_speed_ms=s.groundspeed_ms,
+        heading_deg=s.heading_deg, position=position, order_id=order_id,
+        link_age_s=round(link_age_s, 1),
+        link_pct=None if vehicle.link_pct is None else round(vehicle.link_pct),
         mission_seq=s.mission_seq,
-        mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault)
+        mission_count=None if s.mission_total is None else s.mission_total + 1, fault=fault,
+        gps_fix_type=s.gps_fix_type, gps_sats=s.gps_sats, ekf=ekf_health(s.ekf_flags),
+        voltage_v=None if s.voltage_v is None else round(s.voltage_v, 1),
+        current_a=None if s.current_a is None else round(s.current_a, 1),
+        energy_wh=s.energy_wh, battery_left_s=None if left is None else round(left, -1),
+        fence_breached=s.fence_breached)
 
 
 def _vehicle_summary(vehicle: _Vehicle) -> str:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from groundcontrol.console.actions import ACTIONS, Target
 from groundcontrol.console.buffer import Batch
@@ -17,11 +17,25 @@ from groundcontrol.console.screens.detail import OrderDetailScreen, VehicleDetai
 from groundcontrol.console.widgets.alert_bar import AlertBar
 from groundcontrol.console.widgets.events import EventLog
 from groundcontrol.console.widgets.fleet import FleetTable
+from groundcontrol.console.widgets.footer import FittedFooter
 from groundcontrol.console.widgets.format import clock
 from groundcontrol.console.widgets.map import FleetMap
 from groundcontrol.console.widgets.orders import OrdersTable
 
-__all__ = ["MainScreen"]
+__all__ = ["FOOTER_RANKS", "MainScreen"]
+
+FOOTER_RANKS: dict[str, int] = {
+    "app.show_keys": 0,
+    **{f"act('{name}')": n for n, name in enumerate(
+        ("add_order", "launch", "pause", "resume", "abort", "rtl", "land", "cancel_order",
+         "retry_order"), start=1)},
+    "app.day_summary": 10,
+    "act('plan')": 11,
+    "command_palette": 12,
+}
+"""Which keys the footer keeps as it narrows (lowest first): at 80 columns the keys screen
+and every action but Plan, whole; Day, Plan and the palette from 100 columns up. The keys
+screen lists them all."""
 
 MAP_LEGEND = "⌂depot ▒no-fly ↑drone ×drop-off"
 HEADER_CHROME = 19
@@ -33,17 +47,34 @@ class MainScreen(Screen[None]):
     panel's; the header's subtitle names both."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(s.key, f"act('{s.name}')", s.label, tooltip=s.help) for s in ACTIONS),
-        Binding("enter,i", "details", "Details", show=False),
-        Binding("1", "focus_panel('fleet')", "Fleet", show=False),
-        Binding("2", "focus_panel('orders')", "Orders", show=False),
-        Binding("3", "focus_panel('events')", "Events", show=False),
-        Binding("4", "focus_panel('map')", "Map", show=False),
-        Binding("z", "zoom", "Zoom", show=False),
-        Binding("o", "sort_orders", "Sort orders", show=False),
-        Binding("v", "app.operate", "Operate vehicle", show=False),
-        Binding("q", "app.request_quit", "Quit", show=False),
-        Binding("question_mark", "app.show_keys", "Keys", show=False),
+        *(Binding(s.key, f"act('{s.name}')", s.label,
+                  tooltip=f"{s.title}: {s.help}" + (" (asks first)" if s.dangerous else ""))
+          for s in ACTIONS),
+        Binding("question_mark", "app.show_keys", "Keys", tooltip="every key (this screen)"),
+        Binding("y", "app.day_summary", "Day",
+                tooltip="the day so far: each drone's sorties, km, Wh, deliveries on time, and "
+                        "the fleet's totals (as drone-delivery report)"),
+        Binding("enter,i", "details", "Details", show=False,
+                tooltip="details of the selected vehicle or order"),
+        Binding("1", "focus_panel('fleet')", "Fleet", show=False,
+                tooltip="focus the fleet panel"),
+        Binding("2", "focus_panel('orders')", "Orders", show=False,
+                tooltip="focus the orders panel"),
+        Binding("3", "focus_panel('events')", "Events", show=False,
+                tooltip="focus the events panel"),
+        Binding("4", "focus_panel('map')", "Map", show=False,
+                tooltip="focus the map (its keys below)"),
+        Binding("z", "zoom", "Zoom", show=False,
+                tooltip="zoom the focused panel to the whole screen (again to restore)"),
+        Binding("o", "sort_orders", "Sort orders", show=False,
+                tooltip="sort the orders by id or by urgency (time left, then priority); "
+                        "the title says which"),
+        Binding("v", "app.operate", "Operate vehicle", show=False,
+                tooltip="operate the selected vehicle: arm, disarm, mode, go-to, parameters, "
+                        "upload and download its mission (refused under a delivery, except "
+                        "reading)"),
+        Binding("q", "app.request_quit", "Quit", show=False,
+                tooltip="quit (asks first while drones are in the air)"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -58,7 +89,7 @@ class MainScreen(Screen[None]):
                 yield OrdersTable(id="orders")
             with Container(id="events-panel", classes="panel"):
                 yield EventLog(id="events")
-        yield Footer(compact=True)
+        yield FittedFooter(FOOTER_RANKS)
 
     def on_resize(self) -> None:
         # Wide terminals: the map gets the whole left side and the log the bottom row.

@@ -8,7 +8,9 @@ from rich.text import Text
 
 from groundcontrol.console.health import (
     BATTERY_LOW_PCT,
+    LINK_BAD_PCT,
     LINK_LOST_S,
+    LINK_POOR_PCT,
     LINK_STALE_S,
     VehicleAlert,
 )
@@ -126,9 +128,15 @@ def battery_cell(pct: float | None) -> Text:
 
 
 def link_cell(v: VehicleView) -> Text:
+    """``LOST``; the silence's age once stale; else the messages received (``98%``), yellow
+    when poor and red when bad; the age when the share is not known."""
     if v.state is VehicleState.LINK_LOST:
         return Text("LOST", style="bold red")
     age = v.link_age_s
+    pct = v.link_pct
+    if pct is not None and (age is None or age <= LINK_STALE_S):
+        style = "bold red" if pct < LINK_BAD_PCT else "yellow" if pct < LINK_POOR_PCT else ""
+        return Text(f"{pct:.0f}%", style=style, justify="right")
     if age is None:
         return Text("--", style="grey50")
     style = "bold red" if age > LINK_LOST_S else "yellow" if age > LINK_STALE_S else ""

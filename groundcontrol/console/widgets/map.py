@@ -42,13 +42,19 @@ class FleetMap(Widget):
     ALLOW_MAXIMIZE = True
     can_focus = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("plus,equals_sign", "zoom_in", "Zoom in", show=False),
-        Binding("minus", "zoom_out", "Zoom out", show=False),
-        Binding("0", "fit", "Fit", show=False),
-        Binding("left,shift+left", "pan(-1, 0)", "Pan left", show=False),
-        Binding("right,shift+right", "pan(1, 0)", "Pan right", show=False),
-        Binding("up,shift+up", "pan(0, -1)", "Pan up", show=False),
-        Binding("down,shift+down", "pan(0, 1)", "Pan down", show=False),
+        Binding("plus,equals_sign", "zoom_in", "Zoom in", show=False,
+                tooltip="zoom the map in (twice as close)"),
+        Binding("minus", "zoom_out", "Zoom out", show=False,
+                tooltip="zoom the map out (never further than everything)"),
+        Binding("0", "fit", "Fit", show=False, tooltip="fit the whole scenario in the map"),
+        Binding("left,shift+left", "pan(-1, 0)", "Pan left", show=False,
+                tooltip="pan the map west (shift+arrows from any panel)"),
+        Binding("right,shift+right", "pan(1, 0)", "Pan right", show=False,
+                tooltip="pan the map east"),
+        Binding("up,shift+up", "pan(0, -1)", "Pan up", show=False,
+                tooltip="pan the map north"),
+        Binding("down,shift+down", "pan(0, 1)", "Pan down", show=False,
+                tooltip="pan the map south"),
     ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

@@ -169,6 +169,16 @@ class ScriptedBackend:
                 return ActionResult.refused(*order.reason.split("; "), order_id=order.id)
             return ActionResult.accepted(f"order {order.id} accepted", order_id=order.id)
 
+    def check_order(self, depot_id: str, lat: float, lon: float,
+                    payload_kg: float) -> tuple[str, ...]:
+        """``OrderChecker``: the refusal reasons of such an order, storing nothing."""
+        with self._lock:
+            self.calls.append(("check_order", (depot_id, lat, lon, payload_kg)))
+            if depot_id not in self._depots:
+                return (f"unknown_depot: {depot_id!r} is not a depot",)
+            probe = OrderView("?", OrderStatus.NEW, depot_id, LatLon(lat, lon), payload_kg)
+            return tuple(self._check(probe))
+
     def eta_s(self, depot_id: str, dest: LatLon, payload_kg: float) -> float:
         """The scripted drop-off time of an order placed now: preparation, then the way out."""
         plan = rough_plan(self._depots[depot_id].position, dest, payload_kg, self.scenario.map)

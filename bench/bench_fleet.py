@@ -158,7 +158,8 @@ def _set_up(links: LinkManager, url: str, index: int, speedup: float, leg_m: flo
         role = role_of(index)
         if role == Role.IDLE:
             return None
-        ready = wait_ready(tracker, timeout_s=300.0, speedup=speedup)
+        # In the vehicle's seconds at the asked speedup: generous, as a fleet behind runs slower.
+        ready = wait_ready(tracker, timeout_s=3000.0, speedup=speedup)
         if not ready.ok:
             return f"vehicle {sysid}: {ready.detail}"
         commander = Commander(channel, CommandConfig(ack_timeout_s=3.0, mode_confirm_s=10.0,

@@ -18,6 +18,7 @@ from tui_fixtures import run_async
 
 from groundcontrol.cli.fly import load_mission
 from groundcontrol.console.model import (
+    EkfHealth,
     EventView,
     MapView,
     OrderStatus,
@@ -123,6 +124,21 @@ def test_tlog_replay_reproduces_the_flight(flown: FlownTlog) -> None:
     assert planned[0].lat == pytest.approx(home.x) and len(routes["vehicle 1 track"].points) > 5
     # Played on the vehicle's clock: the ~6 wall seconds of a 50x flight replay as minutes.
     assert 200.0 < sink.clock[-1] - sink.clock[0] < 600.0
+
+
+@pytest.mark.sim
+def test_tlog_replay_fills_the_health_columns(flown: FlownTlog) -> None:
+    """GPS, EKF, battery volts, amps and time left, and the link's share of messages
+    received from the recorded sequence numbers, as the live console shows them."""
+    views = [v for v in _played(TlogSource(flown.tlog)).vehicles if v.name == "vehicle 1"]
+    flying = [v for v in views if v.armed and (v.alt_m or 0.0) > 10.0]
+    assert flying
+    last = flying[-1]
+    assert last.gps_fix_type is not None and last.gps_fix_type >= 3 and last.gps_sats
+    assert last.ekf is EkfHealth.OK
+    assert last.voltage_v and last.current_a and last.current_a > 1.0
+    assert any(v.battery_left_s for v in flying), "extrapolated from the energy drawn"
+    assert last.link_pct is not None and last.link_pct >= 95.0, "a local simulator loses none"
 
 
 @pytest.mark.sim

@@ -48,7 +48,7 @@ def day_title(report: DayReport, now_s: float | None) -> str:
     states: dict[str, int] = {}
     for o in report.orders:
         states[o.state] = states.get(o.state, 0) + 1
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none"
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(states.items())) or "none"
     late = sum(1 for o in report.orders if o.late_by_s is not None and o.late_by_s > 0)
     flying = sum(1 for f in report.flights if f.ended_s is None)
     when = f"at {clock(now_s)} · " if now_s is not None else ""

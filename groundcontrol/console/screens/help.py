@@ -35,8 +35,6 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
 )
 """Keys of Textual's own widgets (no binding of ours to read them from)."""
 
-KEY_WIDTH = 14
-"""The keys column's width, the same in every section."""
 _NAMES = {"question_mark": "?", "plus": "+", "equals_sign": "=", "minus": "-", "left": "←",
           "right": "→", "up": "↑", "down": "↓"}
 
@@ -118,13 +116,15 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         parts: list[Text | Table] = []
-        for title, lines in help_sections(type(self.app).BINDINGS):
+        sections = help_sections(type(self.app).BINDINGS)
+        width = max(len(key) for _, lines in sections for key, _ in lines)
+        for title, lines in sections:
             table = Table.grid(padding=(0, 2))
-            table.add_column(style="bold", no_wrap=True, min_width=KEY_WIDTH)
+            table.add_column(style="bold", no_wrap=True, min_width=width)
             table.add_column()  # wraps under itself on narrow terminals
             for key, text in lines:
                 table.add_row(key, text)
-            parts += [Text(title, style="underline"), table]
+            parts += [Text(title, style="underline"), table, Text("")]
         with VerticalScroll(id="help-box"):
             yield Label("Keys", classes="detail-title")
             yield Static(Group(*parts), id="help-keys")

@@ -7,8 +7,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Header
+from textual.widgets import DataTable
 
 from groundcontrol.console.actions import ACTIONS, Target
 from groundcontrol.console.buffer import Batch
@@ -19,6 +20,7 @@ from groundcontrol.console.widgets.events import EventLog
 from groundcontrol.console.widgets.fleet import FleetTable
 from groundcontrol.console.widgets.footer import FittedFooter
 from groundcontrol.console.widgets.format import clock
+from groundcontrol.console.widgets.header import ConsoleHeader
 from groundcontrol.console.widgets.map import FleetMap
 from groundcontrol.console.widgets.orders import OrdersTable
 
@@ -45,6 +47,11 @@ HEADER_CHROME = 19
 class MainScreen(Screen[None]):
     """Vehicle actions apply to the fleet panel's selected row, order actions to the orders
     panel's; the header's subtitle names both."""
+
+    sub_title: Reactive[str | None] = Reactive(None, compute=False, repaint=False)
+    """The header's subtitle (clock, pace, selection). Screen's own repaints the whole screen
+    on every change, which with every cursor move and redraw made each frame a full one; the
+    header watches it and repaints only its title."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(s.key, f"act('{s.name}')", s.label,
@@ -78,7 +85,7 @@ class MainScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield AlertBar(id="alert-bar")
         with Container(id="panels"):
             with Container(id="map-panel", classes="panel"):

@@ -1,7 +1,8 @@
 """The vehicle's MAVLink channels: one per serial port, each with its own packer and parser.
 
 ArduPilot runs one MAVLink channel per serial port (SITL: SERIAL0 on TCP 5760+10*I, SERIAL1 on
-5762+10*I). Each has its own sequence numbers and signing state (link id = channel number).
+5762+10*I). Each has its own sequence numbers (0..255, one per message sent on it, wrapping,
+as mavlink_finalize_message_chan does) and signing state (link id = channel number).
 Like ArduPilot, a reply (COMMAND_ACK, PARAM_VALUE, the mission protocol) goes only to the
 channel the request came from, while STATUSTEXT and everything the vehicle sends by itself
 (heartbeats, streams) go to every open channel. Channel 0 is always open, so code that drives
@@ -92,10 +93,13 @@ class Channels:
         else:
             targets = list(self._open.values())
         for channel in targets:
+            packer = channel.packer
             if self.fast_encode:
                 channel.out.append(channel.encoder.encode(msg))
             else:
-                channel.out.append(msg.pack(channel.packer))
+                channel.out.append(msg.pack(packer))
+            # ArduPilot counts each channel's sequence up per message sent (current_tx_seq).
+            packer.seq = (packer.seq + 1) & 0xFF
 
     def raw(self, data: bytes) -> None:
         """Bytes that are not MAVLink (the boot banner): ArduPilot prints them on SERIAL0."""

@@ -15,6 +15,7 @@ manual recovery: the imports then only point one way.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -25,8 +26,8 @@ from .state import Mode
 
 SMART_RTL = 21
 
-__all__ = ["battery_arm_reasons", "fence_arm_reasons", "fence_enabled", "fence_status_message",
-           "gcs_heartbeat", "on_mode_change", "update"]
+__all__ = ["Quiet", "battery_arm_reasons", "fence_arm_reasons", "fence_enabled",
+           "fence_status_message", "gcs_heartbeat", "on_mode_change", "quiet", "update"]
 
 M = mavlink
 WARNING = M.MAV_SEVERITY_WARNING
@@ -41,6 +42,44 @@ def update(v: SimVehicleLike, dt: float) -> None:
     _gcs(v)
     _fence(v)
     _ekf(v)
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """Bounds within which ``update`` changes nothing (``quiet``): while the pack and the
+    GCS heartbeat stay inside them, a step may skip the checks."""
+
+    volt_floor_v: float
+    """The highest voltage threshold set (BATT_LOW_VOLT, BATT_CRT_VOLT; -inf: none)."""
+    mah_floor: float
+    """The highest remaining-capacity threshold set (BATT_LOW_MAH, BATT_CRT_MAH; -inf)."""
+    gcs_last_s: float | None
+    gcs_timeout_s: float
+
+    def holds(self, v: SimVehicleLike) -> bool:
+        b = v.battery
+        return (b.voltage_v >= self.volt_floor_v
+                and b.capacity_mah - b.consumed_mah >= self.mah_floor
+                and (self.gcs_last_s is None
+                     or v.sim_time_s - self.gcs_last_s <= v.params.get("FS_GCS_TIMEOUT")))
+
+
+def quiet(v: SimVehicleLike) -> Quiet | None:
+    """Where ``update`` would change nothing as long as the parameters, the GCS heartbeat and
+    the failsafe state stay as they are (the caller watches those) and ``Quiet.holds``; None
+    when it must run every step (a fence to check, a timer running, a latched GCS or GPS
+    failsafe)."""
+    fs, p = v.fs, v.params
+    if fence_enabled(v) or fs.breaches or fs.low_since_s is not None \
+            or fs.crit_since_s is not None or fs.gcs or fs.gps_lost_s is not None \
+            or p.get("SIM_GPS1_ENABLE") == 0:
+        return None
+    volts = [-math.inf]
+    mahs = [-math.inf]
+    if int(p.get("BATT_MONITOR")) != 0:
+        volts += [x for x in (p.get("BATT_LOW_VOLT"), p.get("BATT_CRT_VOLT")) if x > 0]
+        mahs += [x for x in (p.get("BATT_LOW_MAH"), p.get("BATT_CRT_MAH")) if x > 0]
+    return Quiet(max(volts), max(mahs), fs.last_gcs_heartbeat_s, p.get("FS_GCS_TIMEOUT"))
 
 
 # ---- battery ---------------------------------------------------------------------------------

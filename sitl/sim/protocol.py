@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .autopilot_mission import MissionRunner
-from .battery import Battery
+from .battery import Battery, PowerModel
 from .fence import FenceGeometry
 from .payload import Gripper, Winch
 from .rtl import RtlController
@@ -31,6 +31,7 @@ class SimVehicleLike(VehicleCore, Protocol):
     home: Home | None
     """None until the EKF origin is set."""
     battery: Battery
+    power: PowerModel
     fs: FailsafeState
     fence_geom: FenceGeometry
     fence_runtime_enabled: bool | None

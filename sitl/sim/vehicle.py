@@ -22,7 +22,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sitl.airframe import Airframe
 
-from . import boot, commands, failsafes, inbound, modes, telemetry
+from . import boot, coast, commands, failsafes, inbound, modes, telemetry
 from .autopilot_mission import MissionRunner, RunState
 from .battery import Battery, PowerModel
 from .channels import Channels
@@ -58,6 +58,10 @@ class SimVehicle:
     fast_idle = True
     """Step an idle vehicle by its clock and telemetry only (False: always the full step;
     the tests compare the two)."""
+
+    fast_coast = True
+    """Step a copter holding a point or cruising straight without its controller
+    (coast.py; False: always the full step)."""
 
     def __init__(self, home: Home, sysid: int = 1, params: dict[str, float] | None = None,
                  power: PowerModel | None = None, timeline: Timeline | None = None,
@@ -144,6 +148,8 @@ class SimVehicle:
         """Set after a step that left the vehicle idle (``_idle_state``): while the state
         still matches it and nothing arrives, a step changes nothing but the clock and the
         telemetry, so ``step`` does only that."""
+        self._coast: coast.Coast | None = None
+        """Set after a full step that left the copter in steady flight (coast.py)."""
 
     def boot(self) -> None:
         """Start the boot sequence (called when the first client connects)."""
@@ -228,6 +234,7 @@ class SimVehicle:
         """Handle one parsed message from a GCS on ``channel`` (replies go back there);
         checked and contained by ``inbound.deliver``."""
         self._idle_key = None
+        self._coast = None
         inbound.deliver(self, msg, channel)
 
     # ---- time -------------------------------------------------------------------------------
@@ -241,11 +248,35 @@ class SimVehicle:
             _, _, fn = heapq.heappop(self._events)
             fn()
             self._idle_key = None
+            self._coast = None
         if self.fast_idle and self._idle_key is not None and self._idle_key == self._idle_state():
             self._periodic()  # the rest of a step would leave everything as it is
             return
+        if self._coast is not None:
+            if coast.still(self, self._coast, len(self._events)):
+                self._coast_step(self._coast, dt)
+                return
+            self._coast = None
         self._full_step(dt)
         self._idle_key = self._idle_state() if self._idle_now() else None
+        if self.fast_coast and self.armed and self._idle_key is None:
+            self._coast = coast.plan(self, len(self._events), dt)
+
+    def _coast_step(self, plan: coast.Coast, dt: float) -> None:
+        """``_full_step`` in steady flight: the controller would ask for the velocity the
+        copter has, the mission waits for an arrival still far off (coast.py)."""
+        p = self.phys
+        p.north_m += p.vn * dt
+        p.east_m += p.ve * dt
+        p.up_m += p.vu * dt
+        plan.at = (p.north_m, p.east_m, p.up_m)
+        plan.steps_left -= 1
+        self.battery.drain(plan.power_w, dt)
+        self.rtl.smart.record()
+        self.missions.update(self.sim_time_s)
+        if plan.failsafes is None or not plan.failsafes.holds(self):
+            failsafes.update(self, dt)
+        self._periodic()
 
     def _full_step(self, dt: float) -> None:
         self._sync_physics_params()

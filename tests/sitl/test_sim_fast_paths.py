@@ -1,18 +1,26 @@
-"""The simulator's fast paths say on the wire exactly what the full step says.
+"""The simulator's fast paths say on the wire what the full step says.
 
 Each test runs the same vehicles twice in lock step, once with a fast path switched off
-(``SimVehicle.fast_idle``, ``Channels.fast_encode``) and once with it on, and compares
-every byte sent, at the same simulated times: an idle vehicle, one that is woken up (a
-parameter, a command, a drained pack), and a delivery flown out and back with a loiter.
+(``SimVehicle.fast_idle``, ``Channels.fast_encode``, ``SimVehicle.fast_coast``) and once with
+it on, and compares what was sent, at the same simulated times: an idle vehicle, one that is
+woken up (a parameter, a command, a drained pack), and a delivery flown out and back with a
+loiter. Idle stepping and the frame encoder send the same bytes; coasting (coast.py) sends
+the same messages with the same numbers, floats within float precision (the full step's
+cruise velocity wobbles in its last bits), and flies the same flight.
 """
 
 from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
 
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from missions.items import Cmd, Frame, MissionItem
 from sitl.sim.channels import Channels
+from sitl.sim.rtl import _point_line_3d as segment_distance_3d
 from sitl.sim.state import Home
 from sitl.sim.vehicle import SimVehicle
 from sitl.sim.wire import FrameEncoder
@@ -108,14 +116,20 @@ def delivery(r: Recorder) -> None:
     assert not r.v.armed, "the delivery ended landed and disarmed"
 
 
-def _recorded(scenario: object, monkeypatch: pytest.MonkeyPatch, fast: bool
-              ) -> list[tuple[float, bytes]]:
+def _recorded(scenario: object, monkeypatch: pytest.MonkeyPatch, fast: bool,
+              coast: bool = False) -> list[tuple[float, bytes]]:
+    return _flown(scenario, monkeypatch, fast, coast).frames
+
+
+def _flown(scenario: object, monkeypatch: pytest.MonkeyPatch, fast: bool, coast: bool
+           ) -> Recorder:
     with monkeypatch.context() as patch:
         patch.setattr(SimVehicle, "fast_idle", fast)
         patch.setattr(Channels, "fast_encode", fast)
+        patch.setattr(SimVehicle, "fast_coast", coast)
         r = Recorder()
         scenario(r)  # type: ignore[operator]
-        return r.frames
+        return r
 
 
 @pytest.mark.parametrize("scenario", [idle_then_woken, delivery])
@@ -156,3 +170,166 @@ def test_the_encoder_packs_what_pymavlink_packs(msg: object) -> None:
         packer.seq = seq
         assert encoder.encode(msg) == msg.pack(packer)  # type: ignore[attr-defined]
         assert encoder.encode(msg) == msg.pack(packer)  # type: ignore[attr-defined]
+
+
+# ---- coasting: holding a point, cruising a straight leg ---------------------------------------
+
+def _messages(frames: list[tuple[float, bytes]]) -> list[tuple[float, Any]]:
+    parser = M.MAVLink(None)
+    parser.robust_parsing = True
+    return [(t, m) for t, data in frames for m in parser.parse_buffer(data) or []]
+
+
+def _same_value(a: object, b: object) -> bool:
+    """Integers equal; floats equal to float precision (NaN equal to NaN); lists by item."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, int | float) and isinstance(b, int | float)
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+    return a == b
+
+
+def assert_same_messages(slow: list[tuple[float, bytes]], fast: list[tuple[float, bytes]]
+                         ) -> None:
+    """The same messages (type, sequence number) at the same simulated times, their values
+    equal but for float precision."""
+    a, b = _messages(slow), _messages(fast)
+    assert len(a) == len(b)
+    for (t_a, m_a), (t_b, m_b) in zip(a, b, strict=True):
+        where = f"{m_a.get_type()} at {t_a} s"
+        assert (t_b, m_b.get_type(), m_b.get_seq()) == (t_a, m_a.get_type(), m_a.get_seq()), \
+            where
+        for name in m_a.get_fieldnames():
+            assert _same_value(getattr(m_a, name), getattr(m_b, name)), f"{where}: {name}"
+
+
+def _coasted(scenario: object, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, int]:
+    """The scenario flown with coasting on, and how many steps coasted."""
+    count = [0]
+    real = SimVehicle._coast_step
+
+    def counted(v: SimVehicle, plan: Any, dt: float) -> None:
+        count[0] += 1
+        real(v, plan, dt)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SimVehicle, "_coast_step", counted)
+        r = _flown(scenario, monkeypatch, fast=True, coast=True)
+    return r, count[0]
+
+
+def _guided_to(r: Recorder, north_m: float, east_m: float, alt_m: float) -> None:
+    lat = HOME.lat + north_m / 111_320.0
+    lon = HOME.lon + east_m / (111_320.0 * math.cos(math.radians(HOME.lat)))
+    r.send(M.MAVLink_set_position_target_global_int_message(
+        0, 1, 1, M.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, 0b110111111000, round(lat * 1e7),
+        round(lon * 1e7), alt_m, 0, 0, 0, 0, 0, 0, 0, 0))
+
+
+def hold_and_cruise(r: Recorder) -> None:
+    """GUIDED takeoff, a LOITER, a GUIDED leg and a hold at its end, a battery failsafe
+    that comes while holding, and the RTL it starts."""
+    r.v.params.set("BATT_LOW_MAH", 1500)
+    r.v.params.set("BATT_FS_LOW_ACT", 2)  # RTL
+    _streams(r)
+    r.run(45.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 25.0)
+    r.run(25.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 5)  # LOITER
+    r.run(30.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    _guided_to(r, 600.0, -250.0, 25.0)
+    r.run(90.0)  # out there and holding
+    r.v.battery.drain_mah(1200)  # a weak pack: the low-capacity failsafe, mid-hold
+    r.run(30.0)
+    r.run(150.0)  # home by RTL
+    assert r.v.mode == 6 or not r.v.armed
+
+
+def fenced_cruise(r: Recorder) -> None:
+    """A cruise across a circular fence and a GCS that stops sending heartbeats: the
+    breach and the GCS failsafe come at the same step either way."""
+    r.v.params.set("FENCE_ENABLE", 1)
+    r.v.params.set("FENCE_TYPE", 2)  # circle
+    r.v.params.set("FENCE_RADIUS", 300)
+    r.v.params.set("FENCE_ACTION", 2)  # land
+    r.v.params.set("FS_GCS_ENABLE", 1)
+    _streams(r)
+    for _ in range(45):
+        r.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+        r.run(1.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
+    for _ in range(20):
+        r.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+        r.run(1.0)
+    _guided_to(r, 900.0, 0.0, 20.0)
+    r.run(60.0)  # through the fence at 300 m: LAND
+    assert r.v.fs.breaches
+    r.run(30.0)  # the GCS went quiet long ago: its failsafe, landed or landing
+
+
+@pytest.mark.parametrize("scenario", [delivery, hold_and_cruise, fenced_cruise])
+def test_coasting_sends_the_same_messages_at_the_same_times(
+        scenario: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    slow = _flown(scenario, monkeypatch, fast=True, coast=False)
+    fast, coasted = _coasted(scenario, monkeypatch)
+    assert coasted > 0, "the scenario never coasted"
+    assert_same_messages(slow.frames, fast.frames)
+    # The same flight: where it ended, the energy it used, the texts it sent.
+    a, b = slow.v, fast.v
+    assert (b.armed, b.mode, b.fs.battery_level, b.fs.gcs) == \
+        (a.armed, a.mode, a.fs.battery_level, a.fs.gcs)
+    assert math.isclose(b.phys.north_m, a.phys.north_m, abs_tol=1e-6)
+    assert math.isclose(b.phys.east_m, a.phys.east_m, abs_tol=1e-6)
+    assert math.isclose(b.phys.up_m, a.phys.up_m, abs_tol=1e-6)
+    assert math.isclose(b.battery.consumed_wh, a.battery.consumed_wh, rel_tol=1e-9)
+    assert math.isclose(b.battery.consumed_mah, a.battery.consumed_mah, rel_tol=1e-9)
+    # The SmartRTL path: the same line within its own precision. A point is saved 2 m
+    # (SRTL_ACCURACY) from the last and 10 m/s moves the copter 0.2 m a step, exactly: float
+    # noise decides on which of two steps a point falls, with or without coasting, and the
+    # points after it shift one step along the line (the last one before a stop by up to
+    # SRTL_ACCURACY).
+    accuracy = a.params.get("SRTL_ACCURACY")
+    assert len(b.rtl.smart.points) == len(a.rtl.smart.points)
+    assert _off_path_m(a.rtl.smart.points, b.rtl.smart.points) <= accuracy
+    assert _off_path_m(b.rtl.smart.points, a.rtl.smart.points) <= accuracy
+
+
+def _off_path_m(points: list[tuple[float, float, float]],
+                path: list[tuple[float, float, float]]) -> float:
+    """How far the farthest of ``points`` lies from the polyline ``path``."""
+    def off(p: tuple[float, float, float]) -> float:
+        return min(segment_distance_3d(p, a, b) for a, b in itertools.pairwise(path))
+    return max((off(p) for p in points), default=0.0)
+
+
+def test_a_delivery_coasts_most_of_its_cruise(monkeypatch: pytest.MonkeyPatch) -> None:
+    r, coasted = _coasted(delivery, monkeypatch)
+    steps = round(r.v.sim_time_s / STEP_S)
+    # Of its 365 s, 45 s are on the ground before the start and 55 s after the landing, 20 s
+    # loitering, ~100 s cruising level out and back: 5,400 steps coasted as measured (30 %),
+    # from braking distances and accelerations left to the full step.
+    assert coasted > 0.25 * steps, f"{coasted} of {steps} steps coasted"
+
+
+def test_a_coast_ends_when_the_copter_is_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = Recorder()
+    _streams(r)
+    r.run(45.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
+    r.run(25.0)
+    assert r.v._coast is not None, "holding at the takeoff altitude coasts"
+    r.v.phys.north_m += 5.0  # a test (or a fault) moves it: back to the full step
+    r.run(0.02)
+    assert r.v._coast is None
+    r.run(10.0)
+    assert abs(r.v.phys.north_m) < 0.05, "the controller flew it back to its hold point"

@@ -45,6 +45,7 @@ from groundcontrol.mavlink.messages import (
     Predicate,
     Tap,
 )
+from groundcontrol.mavlink.reactor import LinkReactor
 
 mavutil.set_dialect("ardupilotmega")
 
@@ -160,6 +161,8 @@ class Link:
             simulator running faster than real time so the vehicle sees 1 Hz in its own time.
         reconnect: reopen a dropped TCP connection.
         connect_timeout_s: how long ``open`` keeps trying the first connection.
+        reactor: read this link from a shared ``LinkReactor``'s thread (``LinkManager`` does,
+            for fleets) instead of a thread of its own.
     """
 
     def __init__(
@@ -169,6 +172,7 @@ class Link:
         heartbeat_period_s: float = 1.0,
         reconnect: bool = True,
         connect_timeout_s: float = 10.0,
+        reactor: LinkReactor | None = None,
     ) -> None:
         self.url = url
         self.heartbeat_period_s = heartbeat_period_s
@@ -185,6 +189,8 @@ class Link:
         self._vehicle_seen = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reactor = reactor
+        self._next_heartbeat = 0.0
         self._received = self._sent = self._bad = self._reconnects = 0
         self._signing = SignatureJudge(self._vehicle_seen)
         self._pinned: set[int] = set()
@@ -204,6 +210,10 @@ class Link:
                 if time.monotonic() >= deadline:
                     raise LinkError(f"cannot connect to {self.url}: {exc}") from exc
                 time.sleep(0.2)
+        if self._reactor is not None and self._conn.fd is not None:
+            self._reactor.add(self)
+            return self
+        self._reactor = None  # no descriptor to wait on (a serial port on Windows)
         self._thread = threading.Thread(target=self._run, name=f"link {self.url}", daemon=True)
         self._thread.start()
         return self
@@ -211,6 +221,8 @@ class Link:
     def close(self) -> None:
         """Stop the thread and close the connection; waiting inboxes raise ``LinkClosed``."""
         self._stop.set()
+        if self._reactor is not None:
+            self._reactor.remove(self)
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         with self._send_lock:
@@ -461,25 +473,24 @@ class Link:
             log.debug("close: %s", exc)
 
     def _run(self) -> None:
-        next_heartbeat = 0.0
         while not self._stop.is_set():
             if self._conn is None:
                 self._try_reconnect()
                 continue
-            now = time.monotonic()
-            if self.heartbeat_enabled and now >= next_heartbeat:
-                self._send_heartbeat()
-                next_heartbeat = now + self.heartbeat_period_s
+            self.reactor_beat(time.monotonic())
             try:
                 self._read_available(min(0.05, self.heartbeat_period_s))
             except (_Dropped, OSError) as exc:
-                log.info("%s: connection lost (%s)", self.url, exc or "EOF")
-                with self._send_lock:
-                    if self._conn is not None:
-                        self._close_conn(self._conn)
-                    self._conn = None
+                self._lost(exc)
                 if not self.reconnect:
                     return
+
+    def _lost(self, exc: BaseException) -> None:
+        log.info("%s: connection lost (%s)", self.url, exc or "EOF")
+        with self._send_lock:
+            if self._conn is not None:
+                self._close_conn(self._conn)
+            self._conn = None
 
     def _read_available(self, wait_s: float) -> None:
         conn = self._conn
@@ -487,6 +498,46 @@ class Link:
             return
         if not conn.select(wait_s):
             return
+        self._drain(conn)
+
+    # -- as a LinkReactor's link (reactor.ReactorLink) ---------------------------------------
+    def reactor_connection(self) -> tuple[object, int] | None:
+        conn = self._conn
+        if conn is None or conn.fd is None or self._stop.is_set():
+            return None
+        return conn, conn.fd
+
+    def reactor_beat(self, now_s: float) -> float:
+        if self.heartbeat_enabled and now_s >= self._next_heartbeat:
+            self._send_heartbeat()
+            self._next_heartbeat = now_s + self.heartbeat_period_s
+        return self._next_heartbeat
+
+    def reactor_read(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            self._drain(conn)
+        except (_Dropped, OSError) as exc:
+            self._lost(exc)
+
+    def reactor_down(self) -> None:
+        if not self.reconnect or self._stop.is_set():
+            return
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(target=self._reconnect_loop,
+                                        name=f"link {self.url} reconnect", daemon=True)
+        self._thread.start()
+
+    def _reconnect_loop(self) -> None:
+        while self._conn is None and not self._stop.is_set():
+            self._try_reconnect()
+        if self._reactor is not None:
+            self._reactor.wake()
+
+    def _drain(self, conn: mavutil.mavfile) -> None:
         # Whole chunks, not mavutil's recv_msg: that reads each message's header and body
         # with a system call apiece, which for 200 vehicles was a third of the CPU.
         for _ in range(_READS_PER_WAKE):  # bounded so heartbeats go out under a flood
@@ -557,6 +608,8 @@ class LinkManager:
         self.heartbeat_period_s = heartbeat_period_s
         self._links: dict[str, Link] = {}
         self._lock = threading.Lock()
+        self._reactor = LinkReactor()
+        """Reads every link of the manager from one thread (see ``reactor``)."""
 
     def connect(self, url: str, **kwargs: object) -> Link:
         """The open link to ``url`` (opened on first use)."""
@@ -564,6 +617,7 @@ class LinkManager:
             link = self._links.get(url)
             if link is None:
                 kwargs.setdefault("heartbeat_period_s", self.heartbeat_period_s)
+                kwargs.setdefault("reactor", self._reactor)
                 link = Link(url, **kwargs).open()  # type: ignore[arg-type]
                 self._links[url] = link
             return link
@@ -581,6 +635,7 @@ class LinkManager:
             links, self._links = list(self._links.values()), {}
         for link in links:
             link.close()
+        self._reactor.close()
 
     def __enter__(self) -> LinkManager:
         return self

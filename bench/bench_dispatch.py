@@ -393,7 +393,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _plan_all(day: Day, planner: Planner) -> dict[str, PlanResult]:
+def plan_all(day: Day, planner: Planner) -> dict[str, PlanResult]:
     """Each order planned as ``drone-delivery plan`` does: its depot's profiles in fleet
     order, the first that can fly it (or the first's reasons)."""
     plans = {}
@@ -414,7 +414,7 @@ def _describe_run(name: str, model: DepotModel, separation: SeparationRules | No
                f"{separation.layers} layers)"))
 
 
-def _depot_models(model: DepotModel, day: Day) -> list[DepotModel]:
+def depot_models(model: DepotModel, day: Day) -> list[DepotModel]:
     """The ground model at every depot; a depot whose drones charge parked gets a pad for
     each of its drones (a scenario may base more drones at a depot than the model has pads)."""
     counts = day.per_depot()
@@ -439,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         runs.append(("separated", GROUND["online"], SeparationRules()))
     for name, model, separation in runs:
         print(_describe_run(name, model, separation))
-        models = _depot_models(model, day)
+        models = depot_models(model, day)
         disp = Dispatcher(day.drones, models, planner_plan_fn(planner),
                           promise_s=scenario.promise_s, seed=args.seed, start_s=day.start_s,
                           separation=separation)
@@ -447,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         results.append(run_online(day.orders, disp, name))
         print(f"  simulated the day in {time.perf_counter() - started:.1f} s wall")
     started = time.perf_counter()  # a fresh planner: the dispatcher's has its routes cached
-    plans = _plan_all(day, Planner(scenario.airspace, scenario.depots))
+    plans = plan_all(day, Planner(scenario.airspace, scenario.depots))
     feasible = sum(p.feasible for p in plans.values())
     print(f"planned every order once (fresh planner): {feasible} of {len(plans)} feasible in "
           f"{time.perf_counter() - started:.2f} s wall")

@@ -13,8 +13,13 @@ per simulated vehicle-second, and the share of one core it used (the ground stat
 in this process, is printed apart). Speedup ``max`` asks for 1000x: the fleet then runs as
 fast as its one thread can.
 
-Other sections (ground station, dispatch, store) can sit beside ``simulator_figures``: each
-returns rows for the summary table printed last. Prints figures, asserts nothing.
+The other sections (``--sections``, default all four): the ground station following
+``--gcs-vehicles`` (200) simulated drones, alone and with the dispatcher console
+(``bench.fleet_gcs``: messages/s, % of one core, key-to-screen p95); dispatch of a generated
+5,000-order / 100-drone / 5-depot day online and by the offline baseline, and the store's
+order transitions per second on SQLite and PostgreSQL with 1 and 4 writers
+(``bench.fleet_sections``). Each returns rows for the summary table printed last, side by
+side. Prints figures, asserts nothing.
 Run: ``python -m bench fleet [--help]``; ``--profile DIR`` writes the simulator thread's
 cProfile stats (one file per speedup).
 """
@@ -31,6 +36,7 @@ from pathlib import Path
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+from bench import fleet_gcs, fleet_sections
 from bench.sim_child import HOME, SPACING_DEG, SimChild, SimSample
 from groundcontrol.errors import GroundControlError
 from groundcontrol.fleet.model import FleetConfig
@@ -52,6 +58,9 @@ from sitl.sim.vehicle import SimVehicle
 
 __all__ = ["SimFigures", "delivery_mission", "lockstep_cpu_us", "main", "simulator_figures"]
 
+SECTIONS = ("sim", "gcs", "dispatch", "store")
+"""The benchmark's sections, in the order they run: built-in simulator, ground station,
+dispatch, store."""
 MAX_SPEEDUP = 1000.0
 """What ``--speedups max`` asks for: more than one thread can give, so it runs flat out."""
 CRUISE_ALT_M = 30.0
@@ -360,7 +369,46 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="only the lock-step section (no child process, no sockets)")
     parser.add_argument("--profile", type=Path,
                         help="write the simulator thread's cProfile stats into this folder")
+    parser.add_argument("--sections", type=_sections, default=SECTIONS,
+                        help=f"which sections, comma-separated (default {','.join(SECTIONS)})")
+    parser.add_argument("--gcs-vehicles", type=int, default=200,
+                        help="vehicles the ground station follows (default 200)")
+    parser.add_argument("--gcs-window", type=float, default=30.0,
+                        help="ground station: measured window, wall s (default 30)")
+    parser.add_argument("--dispatch-orders", type=int, default=5000)
+    parser.add_argument("--dispatch-drones", type=int, default=100)
+    parser.add_argument("--dispatch-depots", type=int, default=5)
+    parser.add_argument("--offline-limit", type=float, default=60.0,
+                        help="offline baseline's solver time, s (0: skip it)")
+    parser.add_argument("--store-seconds", type=float, default=4.0,
+                        help="store: seconds per configuration")
     args = parser.parse_args(argv)
+    rows: list[Row] = []
+    if "sim" in args.sections:
+        rows += _simulator_section(args)
+    if "gcs" in args.sections:
+        print(f"ground station: {args.gcs_vehicles} vehicles", flush=True)
+        rows += fleet_gcs.run(args.gcs_vehicles, args.gcs_window)
+    if "dispatch" in args.sections:
+        print("dispatch", flush=True)
+        rows += fleet_sections.dispatch_rows(args.dispatch_orders, args.dispatch_drones,
+                                             args.dispatch_depots, args.offline_limit)
+    if "store" in args.sections:
+        print("store", flush=True)
+        rows += fleet_sections.store_rows(args.store_seconds)
+    print_summary(rows)
+
+
+def _sections(text: str) -> tuple[str, ...]:
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown section {', '.join(unknown)}; "
+                                         f"known: {', '.join(SECTIONS)}")
+    return names
+
+
+def _simulator_section(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     if args.lockstep_window > 0:
         cpu_us = lockstep_cpu_us(args.vehicles, args.lockstep_window, args.leg_m)
@@ -375,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         figures = simulator_figures(args.vehicles, speedup, args.window, args.leg_m, profile)
         _print_simulator(figures)
         rows += simulator_rows(figures)
-    print_summary(rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "groundco
 
 
 def _writer(location: str, writer: int, seconds: float, start: float,
-            out: mp.Queue) -> None:  # type: ignore[type-arg]
+            out: mp.Queue) -> None:
     from groundcontrol.fleet.store.sqlite import Store
     from planner.dispatch_model import OrderPlaced, Reject
     from planner.model import LatLon, Order
@@ -41,7 +41,7 @@ def _writer(location: str, writer: int, seconds: float, start: float,
     out.put(done)
 
 
-def _rate(location: str, writers: int, seconds: float) -> float:
+def transitions_per_s(location: str, writers: int, seconds: float) -> float:
     from groundcontrol.fleet.store.sqlite import Store
 
     Store.open(location).close()  # created once, before the writers race
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{'database':<12} {'writers':>7} {'per s':>9}")
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         for writers in (1, 4):
-            rate = _rate(str(Path(tmp) / f"w{writers}.db"), writers, args.seconds)
+            rate = transitions_per_s(str(Path(tmp) / f"w{writers}.db"), writers, args.seconds)
             print(f"{'sqlite':<12} {writers:>7} {rate:>9.0f}", flush=True)
     from pg_server import PgServer, why_not
 
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = PgServer(durable=True).start()
     try:
         for writers in (1, 4):
-            rate = _rate(server.create_database("bench"), writers, args.seconds)
+            rate = transitions_per_s(server.create_database("bench"), writers, args.seconds)
             print(f"{'postgresql':<12} {writers:>7} {rate:>9.0f}", flush=True)
     finally:
         server.stop()

@@ -216,9 +216,14 @@ def endpoints_from_urls(scenario: Scenario, text: str) -> dict[str, str]:
 
 
 def resume_time_s(store: Store) -> float | None:
-    """The scenario time of the last dispatcher step in a store (None for a new store)."""
+    """Where a resumed day's clock starts: the last thing the store logged (a dispatcher
+    step, or a flight launched after it), None for a new store. From the last dispatcher
+    step alone, a flight launched after it and aborted at the restart ended before it began."""
     state = store.load_state()
-    return state.dispatch_events[-1][0] if state.dispatch_events else None
+    steps = [state.dispatch_events[-1][0]] if state.dispatch_events else []
+    logged = store.last_time_s()
+    times = steps + ([] if logged is None else [logged])
+    return max(times) if times else None
 
 
 LEAD_S = 60.0

@@ -277,3 +277,18 @@ def test_a_path_that_is_no_store_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "text.db").write_text("hello, I am not SQLite" * 100)
     with pytest.raises(StoreError, match="cannot open"):
         Store.open(tmp_path / "text.db")
+
+
+def test_a_resumed_day_starts_after_the_last_flight_launched(store: Store) -> None:
+    from groundcontrol.fleet.setup import resume_time_s
+
+    assert resume_time_s(store) is None and store.last_time_s() is None
+    disp = make_dispatcher()
+    drone = next(d for d in step(store, disp, OrderPlaced(order("o")), 100.0)
+                 if isinstance(d, Assign)).drone_id
+    assert resume_time_s(store) == 100.0
+    # The flight launched after the dispatcher's last step: a restart resumes after it, or the
+    # aborted flight would end before it began (seen in a report after quit and resume).
+    store.start_flight("o", drone, 160.0)
+    assert store.last_time_s() == 160.0
+    assert resume_time_s(store) == 160.0

@@ -470,6 +470,15 @@ class Store:
                 "ORDER BY seq", (since_seq,)).fetchall()
         return [StoredEvent(*r) for r in rows]
 
+    def last_time_s(self) -> float | None:
+        """The latest scenario time this site logged anything at (a dispatcher step, a flight
+        launched or ended, a fleet event), None for an empty store: a resumed run's clock
+        starts there, never before a flight it already launched."""
+        site, site_args = ("1 = 1", ()) if self.site is None else ("site = ?", (self.site,))
+        with self._snapshot() as db:
+            row = db.execute(f"SELECT MAX(t_s) FROM events WHERE {site}", site_args).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def load_state(self) -> StoredState:
         """Everything needed to rebuild the dispatcher after a restart (see ``replay``)."""
         site, site_args = ("1 = 1", ()) if self.site is None else ("site = ?", (self.site,))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -295,8 +295,8 @@ def report_until(report: DayReport, t_s: float) -> DayReport:
     """The day as it stood at ``t_s``: orders placed by then, flights launched by then (one
     that ended later is still in the air), drop-offs made by then; the drones' days again.
 
-    A replay shows this at its moment. Order states are the store's last (the store keeps no
-    history of them beyond its event log).
+    A replay shows this at its moment. An order's state then is read from its times and
+    flights (``state_at``); a cancellation keeps the store's last state (its time is not kept).
     """
     flights = []
     for f in report.flights:
@@ -311,9 +311,31 @@ def report_until(report: DayReport, t_s: float) -> DayReport:
             continue
         if o.dropped_off_s is not None and o.dropped_off_s > t_s:
             o = replace(o, dropped_off_s=None, late_by_s=None)
-        orders.append(o)
+        mine = [f for f in flights if f.order_id == o.order_id]
+        orders.append(replace(o, state=state_at(o, mine)))
     return replace(report, orders=tuple(orders), flights=tuple(flights),
                    drones=tuple(_drone_days(orders, flights)))
+
+
+def state_at(order: OrderLine, flights: Sequence[FlightLine]) -> str:
+    """An order's state at a moment, from what ``report_until`` kept of it then: dropped off
+    is delivered; a flight in the air, in flight; a failed last flight, failed; an order the
+    store delivered or still flies, assigned before its flight; refusals and cancellations as
+    the store has them.
+
+    >>> o = OrderLine("o", "A", 1.0, "delivered", 0.0, None, None, None, None, "d", "")
+    >>> state_at(o, ())
+    'assigned'
+    """
+    if order.dropped_off_s is not None:
+        return "delivered"
+    if any(f.ended_s is None for f in flights):
+        return "in_flight"
+    if flights and flights[-1].outcome == "failed":
+        return "failed"
+    if order.state in ("delivered", "in_flight", "assigned", "failed"):
+        return "assigned"
+    return order.state
 
 
 def fleet_day(report: DayReport) -> DroneDay:

@@ -147,6 +147,12 @@ def test_the_day_until_a_moment_counts_only_what_had_happened(day: Day) -> None:
     flying = report_until(whole, t0 + 300.0)
     assert [f.outcome for f in flying.flights] == [None]
     assert [(d.sorties, d.delivered) for d in flying.drones] == [(1, 0)]
+    # Each order's state is the one it had then, not the store's last.
+    flown = assigned[0].order_id
+    states = {o.order_id: o.state for o in flying.orders}
+    assert states[flown] == "in_flight"
+    assert {o.order_id: o.state for o in whole.orders}[flown] != "in_flight"
+    assert "delivered" not in states.values()
     assert report_until(whole, t0 + 601.0).drones == whole.drones
 
 

@@ -2,7 +2,9 @@
 
 ``--sim`` (the default without ``--connect``) starts the built-in simulator's drones at the
 scenario's depots, as the demo does; ``--connect`` drives vehicles given as connection strings
-(ArduPilot SITL or real), with the turnarounds left to the depot crew.
+(ArduPilot SITL or real), with the turnarounds left to the depot crew. ``--watch --store
+URL`` opens no fleet: it follows the whole order book that the sites' ``run`` processes write
+(every site's orders and drones), read-only (``groundcontrol.console.watch``).
 """
 
 from __future__ import annotations
@@ -37,19 +39,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "console", help="the dispatcher console on a live fleet",
         description="Open the dispatcher console on a scenario's fleet: simulated drones "
-                    "(--sim, the default) or vehicles given by --connect.")
+                    "(--sim, the default) or vehicles given by --connect. With --watch "
+                    "--store, follow the whole order book live instead (every site's orders, "
+                    "every drone with its depot from its latest snapshot, kept a minute "
+                    "apart, the event log and the day screen, y), read-only: it flies "
+                    "nothing, takes no site's lease, and refuses every action (\"watching "
+                    "the book: act from the site's console\"); the map is the scenario the "
+                    "sites recorded in the book.")
     add_fleet_arguments(p, default_speedup=DEFAULT_SPEEDUP)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--connect", metavar="URL[,URL...]",
                        help="one MAVLink URL for the fleet, or one per drone in fleet order")
     where.add_argument("--sim", action="store_true",
                        help="built-in simulated drones at the depots (default)")
+    where.add_argument("--watch", action="store_true",
+                       help="with --store FILE or postgresql://...: watch every site's orders "
+                            "and drones in the book as the sites write it (read-only)")
+    p.add_argument("--poll", type=float, default=1.0, metavar="S",
+                   help="with --watch: wall seconds between two reads of the book "
+                        "(default %(default)s)")
     p.add_argument("--configure", action="store_true",
                    help="with --connect: let pre-flight set missing vehicle parameters")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.watch:
+        return _watch(args)
     scenario, folder = load_fleet_scenario(args)
     with tempfile.TemporaryDirectory(prefix="drone-delivery-console-") as tmp:
         store_path = args.store if args.store else Path(tmp) / "console.sqlite"
@@ -62,7 +78,7 @@ def _run_owned(scenario: Scenario, folder: Path, store_path: Path,
                args: argparse.Namespace) -> int:
     from groundcontrol.console.session import SIM_QUIT_NOTE, run_console
 
-    sim = None if args.connect else start_sim(scenario, folder, args.speedup)
+    sim = None if args.connect else start_sim(scenario, folder, args.speedup, process=True)
     try:
         with Store.open(store_path, depots=site_of(args)) as store:
             if sim is not None:
@@ -115,3 +131,40 @@ def _connected(scenario: Scenario, folder: Path, store: Store, args: argparse.Na
                                  clock, config=config, crew=ManualCrew(), releases=releases)
     holder.append(controller)
     return controller
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """``console --watch``: the whole book, read-only.
+
+    Raises:
+        ValueError: no --store, options that drive a fleet, a store that cannot be read
+            (``StoreError``, ``StoreFault``: no such file, not a store, no server), or a
+            book with nothing recorded yet.
+    """
+    if args.store is None:
+        raise ValueError("--watch needs --store FILE or postgresql://...: the order book to "
+                         "watch")
+    if args.site:
+        raise ValueError("--watch shows every site: drop --site (a site's own console is "
+                         "`console --site DEPOT --connect ...`)")
+    if args.scenario is not None:
+        raise ValueError("--watch draws the scenario the sites recorded in the book: drop "
+                         f"{args.scenario!r}")
+    if not (args.poll > 0 and args.poll < 3600):
+        raise ValueError(f"--poll must be between 0 and 3600 s, got {args.poll:g}")
+    from groundcontrol.console.watch import BookWatch, WatchBackend
+    from groundcontrol.console.watch_app import WatchApp
+
+    watch = BookWatch(args.store)
+    try:
+        first = watch.poll()
+        if watch.empty:
+            raise ValueError(f"{watch.store.path}: nothing recorded yet (no orders, events "
+                             "or vehicle snapshots): start a site (`run --site DEPOT`) or "
+                             "import orders, then watch")
+        backend = WatchBackend(watch, args.poll, first)
+        WatchApp(backend).run()
+    finally:
+        watch.close()
+    print(f"watched {watch.summary()}", flush=True)
+    return 0

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         depots = site_of(args)
         # before the simulator: a refused demo starts nothing
         with own_store(store_path, depots):
-            sim = start_sim(scenario, folder, args.speedup)
+            sim = start_sim(scenario, folder, args.speedup, process=True)
             try:
                 with Store.open(store_path, depots=depots) as store:
                     controller = build_sim_controller(scenario, folder, sim, store, args)

@@ -300,7 +300,7 @@ class SimCrew:
     """The built-in simulator's depot: a swap or a charge sets the simulated pack's charge.
 
     Args:
-        fleet: the ``sitl.sim.SimFleet``.
+        fleet: the ``sitl.sim.SimFleet``, or a ``sitl.sim_process.SimFleetProcess``.
         index_of: the fleet index of each drone id.
     """
 
@@ -315,14 +315,13 @@ class SimCrew:
         if sortie.action is BatteryAction.KEEP:
             return
         fraction = min(1.0, max(0.0, sortie.launch_wh / capacity_wh))
-        vehicle = self._fleet.vehicle(self._index_of[drone_id])
+        index = self._index_of[drone_id]
+        from sitl.sim_process import SimFleetProcess, set_pack_charge
 
-        def set_charge() -> None:
-            pack = vehicle.battery
-            pack.consumed_mah = pack.capacity_mah * (1.0 - fraction)
-            pack.consumed_wh = capacity_wh * (1.0 - fraction)
-
-        self._fleet.call(set_charge)
+        if isinstance(self._fleet, SimFleetProcess):
+            self._fleet.set_charge(index, fraction, capacity_wh)
+        else:
+            set_pack_charge(self._fleet, index, fraction, capacity_wh)
         say(f"{sortie.action.value}: battery {sortie.battery_id} at {100 * fraction:.0f} %")
         _wait_pct(tracker, _needed_pct(sortie, capacity_wh), self._timeout_wall_s,
                   f"drone {drone_id} {sortie.action.value}")

@@ -157,8 +157,11 @@ def sim_homes(scenario: Scenario) -> list[tuple[float, float, float, float]]:
     return homes
 
 
-def start_sim(scenario: Scenario, folder: Path, speedup: float) -> Any:
-    """A started ``SimFleet`` with one vehicle per drone at its depot (sysids as the fleet's).
+def start_sim(scenario: Scenario, folder: Path, speedup: float, *,
+              process: bool = False) -> Any:
+    """A started ``SimFleet`` with one vehicle per drone at its depot (sysids as the fleet's);
+    ``process``: in a child process (``sitl.sim_process``), so that the simulator and this
+    ground station each get a core instead of sharing one interpreter lock.
 
     Raises:
         ValueError: the fleet's sysids are not consecutive in fleet order (the simulator
@@ -172,10 +175,15 @@ def start_sim(scenario: Scenario, folder: Path, speedup: float) -> Any:
             raise ValueError(f"fleet: the simulator needs consecutive sysids in fleet order; "
                              f"{drone.id} has {drone.sysid}, expected {first + i}")
     params = [folder / VEHICLE_PARAMS] if (folder / VEHICLE_PARAMS).is_file() else []
-    fleet = SimFleet(sim_homes(scenario), speedup=speedup, params_files=params, base_port=0,
-                     sysid_base=first, airframes=fleet_airframes(scenario),
-                     params={"FS_GCS_TIMEOUT": sim_gcs_timeout_s(speedup)})
-    return fleet.start()
+    kwargs: dict[str, Any] = {
+        "homes": sim_homes(scenario), "speedup": speedup, "params_files": params,
+        "base_port": 0, "sysid_base": first, "airframes": fleet_airframes(scenario),
+        "params": {"FS_GCS_TIMEOUT": sim_gcs_timeout_s(speedup)}}
+    if process:
+        from sitl.sim_process import SimFleetProcess
+
+        return SimFleetProcess(**kwargs).start()
+    return SimFleet(**kwargs).start()
 
 
 def sim_gcs_timeout_s(speedup: float) -> float:

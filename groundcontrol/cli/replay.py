@@ -2,9 +2,11 @@
 the console (as QGroundControl and Mission Planner replay telemetry logs).
 
 ``replay FLIGHT.tlog [--plan FILE.plan]`` plays one or several vehicles as they flew;
-``replay --store FILE`` plays a day's vehicle snapshots, dispatcher decisions and order
-states. ``--speed`` is recorded seconds per wall second; ``--headless`` prints the replayed
-events and a last line instead of opening the console (as fast as it reads, for scripts).
+``replay --store FILE`` (or ``--store postgresql://...``, a shared order book, every site's
+day) plays a day's vehicle snapshots, dispatcher decisions and order states; to follow a book
+live, ``console --watch --store ...``. ``--speed`` is recorded seconds per wall second;
+``--headless`` prints the replayed events and a last line instead of opening the console (as
+fast as it reads, for scripts).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from groundcontrol.console.replay.playback import (
     check_speed,
     replay_lines,
 )
+from groundcontrol.fleet.store.dialect import store_location
 
 __all__ = ["build_source", "register", "run"]
 
@@ -36,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plan", metavar="FILE.plan",
                    help="with a tlog: the mission flown, drawn from the start (else the "
                         "mission uploaded in the log is drawn once it is seen)")
-    p.add_argument("--store", metavar="FILE", help="a dispatch store: replay its day")
+    p.add_argument("--store", type=store_location, metavar="FILE|URL",
+                   help="a dispatch store, a file or postgresql://user@host:port/db: replay "
+                        "its day (every site's; `console --watch --store` follows one live)")
     p.add_argument("--speed", type=float, default=DEFAULT_SPEED, metavar="X",
                    help=f"recorded seconds per wall second (default {DEFAULT_SPEED:g})")
     p.add_argument("--headless", action="store_true",

@@ -169,6 +169,9 @@ class VehicleView:
     battery_left_s: float | None = None
     """Flying time the battery has left at the present draw (None on the ground or unknown)."""
     fence_breached: bool = False
+    depot: str = ""
+    """The depot it flies from, when the console shows several sites' drones (a watch of the
+    whole order book); "" otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ __all__ = [
     "ReplayBackend",
     "ReplaySource",
     "check_speed",
+    "push_frame",
     "replay_lines",
 ]
 
@@ -215,7 +216,7 @@ class ReplayBackend:
             sink = self._sink
             if sink is None:
                 return t
-            _push(sink, frame, t)
+            push_frame(sink, frame, t)
             if t >= self.source.end_s and not self.finished.is_set():
                 sink.put_event(EventView(t, "replay", Severity.NOTICE,
                                          f"end of the recording: {self.source.summary()}"))
@@ -281,7 +282,8 @@ class ReplayBackend:
         return ActionResult.refused(NOTHING_TO_COMMAND, order_id=order_id)
 
 
-def _push(sink: ConsoleSink, frame: Frame, t_s: float) -> None:
+def push_frame(sink: ConsoleSink, frame: Frame, t_s: float) -> None:
+    """Hand a frame to the console: the map, orders, vehicles, events, then the clock."""
     if frame.map is not None:
         sink.put_map(frame.map)
     for order in frame.orders:

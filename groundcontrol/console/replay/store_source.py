@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sqlite3
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from groundcontrol.console.health import battery_left_s
 from groundcontrol.console.model import (
@@ -35,17 +35,19 @@ from groundcontrol.console.model import (
     plan_view_from_flight_plan,
 )
 from groundcontrol.console.replay.playback import Frame
-from groundcontrol.fleet.intake import stored_scenario
+from groundcontrol.fleet.intake import SCENARIO_SETTING, stored_scenario
 from groundcontrol.fleet.model import decision_text
 from groundcontrol.fleet.report import DayReport, build_report, report_until
+from groundcontrol.fleet.store.dialect import is_url
 from groundcontrol.fleet.store.sqlite import Store, StoredEvent, VehicleSnapshot
 from planner.dispatch_codec import decode
 from planner.dispatch_model import Assign, Fail, Reject, Sortie, Unassign
 from planner.errors import InvalidInput
+from planner.load import load_scenario
 from planner.model import LatLon, Order
 from planner.scenario import Scenario
 
-__all__ = ["StoreSource", "load_snapshots"]
+__all__ = ["FoldedOrder", "StoreSource", "load_snapshots", "recorded_scenario", "store_title"]
 
 _M_PER_DEG = 111_319.5
 _FLYING = frozenset({VehicleState.EN_ROUTE, VehicleState.DELIVERING, VehicleState.RETURNING,
@@ -54,18 +56,23 @@ _FINAL_TEXT = {"delivered": Severity.NOTICE, "failed": Severity.WARNING,
                "infeasible": Severity.WARNING, "cancelled": Severity.NOTICE}
 
 
-def load_snapshots(path: Path) -> list[VehicleSnapshot]:
-    """Every vehicle snapshot the store kept, by time (read-only; the store's API gives only
-    the latest of each vehicle)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
-                          "vehicle_snapshots ORDER BY t_s, id").fetchall()
-    return [VehicleSnapshot(*r) for r in rows]
+def load_snapshots(store: Store) -> list[VehicleSnapshot]:
+    """Every vehicle snapshot the store kept, by time (then as kept)."""
+    rows = store.vehicle_snapshots()
+    return [s for _, s in sorted(rows, key=lambda r: (r[1].t_s, r[0]))]
+
+
+def store_title(store: Store) -> str:
+    """How the console names a store: the file's name, or the PostgreSQL database's
+    (``book`` for ``postgresql://dispatch@db.local:5432/book``)."""
+    if is_url(str(store.path)):
+        return urlsplit(str(store.path)).path.lstrip("/") or str(store.path)
+    return Path(store.path).name
 
 
 @dataclass
-class _Order:
-    """One order as replayed so far."""
+class FoldedOrder:
+    """One order as folded so far (replayed, or watched)."""
 
     order: Order
     status: OrderStatus = OrderStatus.NEW
@@ -78,52 +85,71 @@ class _Order:
 
 
 class StoreSource:
-    """A ``ReplaySource`` over a dispatch store (only read).
+    """A ``ReplaySource`` over a dispatch store, an SQLite file or a PostgreSQL URL (only
+    read, through the ``Store`` API).
 
     Raises:
-        ValueError: not a store (``StoreError``), or a store with nothing recorded.
+        ValueError: not a store (``StoreError``, ``StoreFault``), or a store with nothing
+            recorded.
     """
 
-    def __init__(self, path: str | PathLike[str]) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ValueError(f"{self.path}: no such file")
-        with Store.open(self.path, create=False) as store:
-            self.orders = {s.order.id: _Order(s.order) for s in store.orders()}
-            self._reasons = {s.order.id: "; ".join(s.reasons) for s in store.orders()}
+    def __init__(self, location: str | PathLike[str]) -> None:
+        self.location: str | Path = str(location) if is_url(str(location)) else Path(location)
+        if isinstance(self.location, Path) and not self.location.is_file():
+            raise ValueError(f"{self.location}: no such file")
+        with Store.open(self.location, create=False) as store:
+            self._read_book(store)
             events = [e for e in store.events() if e.kind != "setting"]
-            self.scenario = _scenario(store)
-        snapshots = load_snapshots(self.path)
+            snapshots = load_snapshots(store)
         timeline: list[tuple[float, int, StoredEvent | VehicleSnapshot]] = [
             (e.t_s, n, e) for n, e in enumerate(events)]
         timeline += [(s.t_s, len(events) + n, s) for n, s in enumerate(snapshots)]
         if not timeline:
-            raise ValueError(f"{self.path}: nothing recorded to replay (no events and no "
+            raise ValueError(f"{self.title}: nothing recorded to replay (no events and no "
                              "vehicle snapshots)")
         timeline.sort(key=lambda item: (item[0], item[1]))
         self.timeline = [(t, item) for t, _, item in timeline]
-        self.title = self.path.name
         self.start_s, self.end_s = self.timeline[0][0], self.timeline[-1][0]
-        self.vehicles: dict[str, VehicleView] = {}
-        self._sysids = {d: n + 1 for n, d in enumerate(sorted({s.drone_id for s in snapshots}))}
-        self._capacity: dict[str, float] = {}
-        """Each drone's battery (Wh), from the scenario's fleet."""
-        if self.scenario is not None:
-            for drone in self.scenario.fleet:
-                self._sysids[drone.id] = drone.sysid
-                with contextlib.suppress(InvalidInput):
-                    self._capacity[drone.id] = self.scenario.profile_for(drone).battery_wh
-        self._tracks: dict[str, list[VehicleSnapshot]] = {}
-        """Each vehicle's snapshots by time."""
+        self._now = self.start_s
+        for n, d in enumerate(sorted({s.drone_id for s in snapshots} - set(self._sysids))):
+            self._sysids[d] = n + 1
         for snapshot in snapshots:
             self._tracks.setdefault(snapshot.drone_id, []).append(snapshot)
+
+    def _read_book(self, store: Store) -> None:
+        """The folding's starting point: the store's orders (none shown yet) and its
+        scenario's fleet (system ids, batteries, depots)."""
+        self.title = store_title(store)
+        stored = store.orders()
+        self.orders = {s.order.id: FoldedOrder(s.order) for s in stored}
+        self._reasons = {s.order.id: "; ".join(s.reasons) for s in stored}
+        self.scenario = recorded_scenario(store)
+        self.vehicles: dict[str, VehicleView] = {}
+        self._sysids: dict[str, int] = {}
+        self._capacity: dict[str, float] = {}
+        """Each drone's battery (Wh), from the scenario's fleet."""
+        self._depots: dict[str, str] = {}
+        """Each drone's depot, from the scenario's fleet."""
+        self._fleet_of_scenario()
+        self._tracks: dict[str, list[VehicleSnapshot]] = {}
+        """Each vehicle's snapshots by time."""
         self._passed: dict[str, int] = {}
         """How many of each vehicle's snapshots the replay has passed."""
         self._previous: dict[str, VehicleSnapshot] = {}
         self._next = 0
-        self._now = self.start_s
+        self._now = 0.0
         self._map_dirty = True
         self._report: DayReport | None = None
+
+    def _fleet_of_scenario(self) -> None:
+        """System ids, batteries and depots of the scenario's drones."""
+        if self.scenario is None:
+            return
+        for drone in self.scenario.fleet:
+            self._sysids[drone.id] = drone.sysid
+            self._depots[drone.id] = drone.depot_id
+            with contextlib.suppress(InvalidInput):
+                self._capacity[drone.id] = self.scenario.profile_for(drone).battery_wh
 
     # ------------------------------------------------------------------------ folding
 
@@ -181,7 +207,7 @@ class StoreSource:
         if isinstance(decision, Reject):
             order.reason = "; ".join(str(r) for r in decision.reasons)
 
-    def _state_change(self, order: _Order, e: StoredEvent, data: dict[str, object],
+    def _state_change(self, order: FoldedOrder, e: StoredEvent, data: dict[str, object],
                       events: list[EventView]) -> None:
         to = str(data.get("to", ""))
         status = _STATUS.get(to)
@@ -212,7 +238,8 @@ class StoreSource:
                        and o.status is OrderStatus.IN_FLIGHT), None)
         position = None if s.lat is None or s.lon is None else LatLon(s.lat, s.lon)
         view = VehicleView(s.drone_id, self._sysids.get(s.drone_id, 0), state, alt_m=s.alt_m,
-                           position=position, order_id=flying)
+                           position=position, order_id=flying,
+                           depot=self._depots.get(s.drone_id, ""))
         view = self._motion_view(view, s, self._next_snapshot(s.drone_id), s.battery_wh)
         self.vehicles[s.drone_id] = view
         return view
@@ -266,7 +293,7 @@ class StoreSource:
                 views.append(moved)
         return views
 
-    def _order_view(self, o: _Order) -> OrderView:
+    def _order_view(self, o: FoldedOrder) -> OrderView:
         due = o.promised_s if o.promised_s is not None else o.order.due_s
         left = None if o.status.is_final or due is None else due - self._now
         plan = None if o.sortie is None else plan_view_from_flight_plan(o.sortie.plan)
@@ -289,7 +316,7 @@ class StoreSource:
         """The day as ``drone-delivery report`` reads it from the store, as it stood at
         ``t_s`` (``report_until``); the store is read once."""
         if self._report is None:
-            with Store.open(self.path, create=False) as store:
+            with Store.open(self.location, create=False) as store:
                 self._report = build_report(store)
         return report_until(self._report, t_s)
 
@@ -308,12 +335,20 @@ class StoreSource:
 _STATUS = {s.value.replace(" ", "_"): s for s in OrderStatus}
 
 
-def _scenario(store: Store) -> Scenario | None:
+def recorded_scenario(store: Store) -> Scenario | None:
+    """The scenario the store recorded: the book's, else the first a site recorded that can
+    still be read (None: the replay goes on without the map's background)."""
     try:
         found = stored_scenario(store)
     except (InvalidInput, ValueError, OSError):
-        return None  # the scenario moved: the replay goes on without the map's background
-    return None if found is None else found[0]
+        found = None  # the scenario moved
+    if found is not None:
+        return found[0]
+    for site, folder in store.site_settings(SCENARIO_SETTING).items():
+        if site is not None:
+            with contextlib.suppress(InvalidInput, ValueError, OSError):
+                return load_scenario(folder)
+    return None
 
 
 def _lerp(a: float | None, b: float | None, k: float) -> float | None:

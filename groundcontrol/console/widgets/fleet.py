@@ -60,6 +60,7 @@ class FleetColumn:
 # In the order shown. Ranks: 80 columns show 0-4, 120 up to 9, 200 up to 12 (demo names).
 FLEET_COLUMNS = (
     FleetColumn("name", "Vehicle", 0, 3),
+    FleetColumn("depot", "Depot", 1, 5),
     FleetColumn("state", "State", 1, 10),
     FleetColumn("alert", "Alert", 10, 9),
     FleetColumn("order", "Order", 11, 5),
@@ -79,6 +80,9 @@ FLEET_COLUMNS = (
     FleetColumn("sysid", "ID", 18, 2, right=True),
 )
 _BY_KEY = {c.key: c for c in FLEET_COLUMNS}
+_ONLY_WHEN_SEEN = frozenset({"depot"})
+"""Columns shown only once a vehicle has a value for them: a console on one site's fleet has
+no use for its drones' depot, a watch of the whole book has (``console --watch``)."""
 
 _MARKERS = {
     Severity.ERROR: ("!", "bold white on red"),
@@ -95,6 +99,7 @@ def fleet_cells(v: VehicleView, alerts: tuple[VehicleAlert, ...] = ()) -> tuple[
         eta.stylize("bold red")
     return (
         Text.assemble((marker, marker_style), (v.name, "bold")),
+        Text(v.depot),
         state_cell(v),
         alert_cell(alerts),
         Text(v.order_id or "-"),
@@ -117,18 +122,23 @@ def fleet_cells(v: VehicleView, alerts: tuple[VehicleAlert, ...] = ()) -> tuple[
 
 def fit_columns(widths: Mapping[str, int], available: int) -> tuple[str, ...]:
     """The columns to show: by rank while they fit in ``available`` cells (``widths``
-    include the gap), stopping at the first that does not; the name always.
+    include the gap), stopping at the first that does not; the name always. A column
+    missing from ``widths`` is not shown (the depot, unless some vehicle has one).
 
     >>> widths = {c.key: c.width + GAP for c in FLEET_COLUMNS} | {"name": 8}  # "!mit-q1"
-    >>> fit_columns(widths, 37)
+    >>> fit_columns({k: w for k, w in widths.items() if k != "depot"}, 37)
     ('name', 'state', 'bat', 'mode', 'eta')
+    >>> fit_columns(widths, 37)  # a watch: the drones' depots before their ETA
+    ('name', 'depot', 'state', 'bat', 'mode')
     >>> fit_columns(widths, 10)
     ('name',)
     """
     shown: list[str] = []
     used = 0
     for column in sorted(FLEET_COLUMNS, key=lambda c: c.rank):
-        width = widths.get(column.key, column.width + GAP)
+        width = widths.get(column.key)
+        if width is None:
+            continue
         if shown and used + width > available:
             break
         shown.append(column.key)
@@ -174,6 +184,7 @@ class FleetTable(ViewTable[VehicleView]):
         return {
             c.key: max(c.width, len(c.label), self._seen.get(c.key, 0)) + GAP
             for c in FLEET_COLUMNS
+            if c.key not in _ONLY_WHEN_SEEN or self._seen.get(c.key)
         }
 
     def column_label(self, column_key: str, label: str) -> str | Text:

@@ -470,6 +470,33 @@ class Store:
                 "ORDER BY seq", (since_seq,)).fetchall()
         return [StoredEvent(*r) for r in rows]
 
+    def vehicle_snapshots(self, since_id: int = 0) -> list[tuple[int, VehicleSnapshot]]:
+        """Every vehicle snapshot kept after row ``since_id``, oldest row first, each with its
+        row id (a watcher polls on from the last id it saw). Vehicles are not a site's: a
+        site's store reads the whole book's too."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT id, drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
+                "vehicle_snapshots WHERE id > ? ORDER BY id", (since_id,)).fetchall()
+        return [(int(r[0]), VehicleSnapshot(*r[1:])) for r in rows]
+
+    def site_settings(self, name: str) -> dict[str | None, str]:
+        """A setting as the book (key None) and each site that keeps its own (key: the
+        site's name, ``site_name``) have it: a watcher of the whole book finds the scenario a
+        site recorded for itself."""
+        with self._read() as db:
+            rows = db.execute("SELECT key, value FROM meta WHERE key = ? OR (key LIKE 'site:%' "
+                              "AND key LIKE ?) ORDER BY key",
+                              (f"setting:{name}", f"%:setting:{name}")).fetchall()
+        book, suffix = f"setting:{name}", f":setting:{name}"
+        out: dict[str | None, str] = {}
+        for key, value in rows:
+            if key == book:
+                out[None] = str(value)
+            elif str(key).endswith(suffix):  # LIKE's ``_`` matches any one character
+                out[str(key)[len("site:"):-len(suffix)]] = str(value)
+        return out
+
     def last_time_s(self) -> float | None:
         """The latest scenario time this site logged anything at (a dispatcher step, a flight
         launched or ended, a fleet event), None for an empty store: a resumed run's clock

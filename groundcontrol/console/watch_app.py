@@ -22,6 +22,11 @@ class WatchApp(ConsoleApp):
         self.refusals = 0
         """Actions refused (tests count them)."""
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # Orders of every site: each one's depot beside its id, not off to the right.
+        self.call_after_refresh(lambda: self.main.orders.order_columns(("id", "depot")))
+
     def request_action(self, name: str, target: str | None, vehicle: str | None = None) -> None:
         """Refuse: the book is the sites' to change."""
         self._refuse()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from store_backends import RawDb
 
 from groundcontrol.cli.main import main
 from groundcontrol.console.model import OrderStatus, VehicleState
@@ -112,6 +113,7 @@ async def test_the_watch_console_follows_two_sites_writing_one_book(
             await _until(pilot, app, "both sites", lambda: {"M1", "G1"} <= set(app.orders)
                          and {"mit-q1", "gre-q1"} <= set(app.vehicles))
             assert "depot" in app.main.fleet.visible_columns
+            assert app.main.orders.visible_columns[:3] == ("id", "depot", "status")
             text = _screen_text(app)
             assert "watching every site" in text
             for depot in ("mitchell", "greenway"):
@@ -174,3 +176,42 @@ def test_replay_takes_a_postgresql_book(store_location: str | Path,
     assert main(["replay", "--store", str(store_location), "--headless"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1].startswith("replayed ") and "2 orders (2 new); 2 vehicles" in out[-1]
+
+
+class _Sink:
+    """A ``ConsoleSink`` keeping the events pushed."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def put_vehicle(self, view: object) -> None: ...
+
+    def put_order(self, view: object) -> None: ...
+
+    def put_map(self, view: object) -> None: ...
+
+    def put_clock(self, now_s: float) -> None: ...
+
+    def put_event(self, view: Any) -> None:
+        self.events.append(view.text)
+
+
+def test_a_watch_outlives_a_lost_connection(postgres_server: Any) -> None:
+    store_location = postgres_server.create_database()
+    mitchell, greenway = _start_day(store_location)
+    backend = WatchBackend(BookWatch(store_location), poll_s=60.0)
+    sink = _Sink()
+    backend._sink = sink  # driven step by step, no thread
+    try:
+        backend.step()
+        mitchell.close()
+        greenway.close()
+        with RawDb(store_location) as raw:  # the server drops the watch's connection
+            raw.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid()")
+        backend.step()
+        assert len(sink.events) == 1 and "reading again every 60 s" in sink.events[0]
+        backend.step()
+        assert sink.events[-1] == "the store answers again" and backend.polls == 2
+    finally:
+        backend.stop()

@@ -5,8 +5,7 @@ databases: vehicle snapshots after a row id, and a setting as the book and each 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from groundcontrol.fleet.store.dialect import is_url
 from groundcontrol.fleet.store.sqlite import Store, VehicleSnapshot
@@ -45,9 +44,8 @@ def test_site_settings_give_the_books_and_each_sites(store_location: str | Path)
             None: "/s/canberra", "mitchell": "/s/mitchell", "greenway,hume": "/s/greenway"}
 
 
-def test_a_site_store_reads_every_vehicle(store_location: str | Path) -> None:
-    if not is_url(store_location):
-        pytest.skip("sites need a PostgreSQL store")
+def test_a_site_store_reads_every_vehicle(postgres_server: Any) -> None:
+    store_location = postgres_server.create_database()
     with Store.open(store_location, depots=["mitchell"]) as mit:
         mit.record_vehicle(VehicleSnapshot("mit-w1", 1.0, "idle"))
     with Store.open(store_location, depots=["greenway"]) as gre:

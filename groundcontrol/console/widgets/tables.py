@@ -43,6 +43,9 @@ class ViewTable(DataTable[Text], Generic[V]):
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, **options)
         self._column_defs = tuple(columns)
+        self._labels = dict(self._column_defs)
+        self._rank = {k: i for i, (k, _) in enumerate(self._column_defs)}
+        """Where each column goes, left to right (``order_columns`` changes it)."""
         self._visible: tuple[str, ...] = tuple(k for k, _ in self._column_defs)
         self._widths: dict[str, int] = {}
         self._key = key
@@ -60,13 +63,12 @@ class ViewTable(DataTable[Text], Generic[V]):
         return self._visible
 
     def _add_columns(self) -> None:
-        for column_key, label in self._column_defs:
-            if column_key in self._visible:
-                self.add_column(
-                    self.column_label(column_key, label),
-                    key=column_key,
-                    width=self._widths.get(column_key),
-                )
+        for column_key in self._visible:
+            self.add_column(
+                self.column_label(column_key, self._labels[column_key]),
+                key=column_key,
+                width=self._widths.get(column_key),
+            )
 
     def column_label(self, column_key: str, label: str) -> str | Text:
         """The header of a column (a hook for subclasses that pad or justify it)."""
@@ -77,20 +79,26 @@ class ViewTable(DataTable[Text], Generic[V]):
         return cell
 
     def _row_cells(self, cells: Cells) -> list[Text]:
-        keys = [k for k, _ in self._column_defs]
-        return [
-            self.shown_cell(k, cell) for k, cell in zip(keys, cells, strict=True)
-            if k in self._visible
-        ]
+        by_key = dict(zip(self._labels, cells, strict=True))
+        return [self.shown_cell(k, by_key[k]) for k in self._visible]
+
+    def order_columns(self, first: Sequence[str]) -> bool:
+        """Put the columns ``first`` leftmost, in that order, the others after them as
+        defined (a watch of every site shows each order's depot beside its id)."""
+        lead = [k for k in first if k in self._rank]
+        rest = [k for k, _ in self._column_defs if k not in lead]
+        self._rank = {k: i for i, k in enumerate([*lead, *rest])}
+        return self.show_columns(self._visible, self._widths)
 
     def show_columns(self, keys: Sequence[str], widths: Mapping[str, int] | None = None) -> bool:
-        """Show only the columns ``keys`` (in definition order), ``widths`` fixed where given.
+        """Show only the columns ``keys`` (in the table's order: as defined unless
+        ``order_columns`` moved some), ``widths`` fixed where given.
 
         Rebuilds the table from the cells it holds and keeps the cursor on its row; False when
         nothing changed.
         """
         wanted = set(keys)
-        visible = tuple(k for k, _ in self._column_defs if k in wanted)
+        visible = tuple(sorted((k for k in self._rank if k in wanted), key=self._rank.__getitem__))
         new_widths = dict(widths or {})
         if visible == self._visible and new_widths == self._widths:
             return False

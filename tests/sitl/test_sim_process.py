@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from groundcontrol.mavlink.commands import send_stream_request
 from groundcontrol.mavlink.link import LinkManager
 from groundcontrol.mavlink.vehicle import VehicleTracker
 from sitl.sim.server import SimulatorError
@@ -37,7 +38,6 @@ def test_a_fleet_in_a_child_process_serves_clocks_and_charges() -> None:
             tracker = VehicleTracker(channel.sysid)
             channel.subscribe(tracker.update)
             trackers.append(tracker)
-            from groundcontrol.mavlink.commands import send_stream_request
             send_stream_request(channel, 2, 10.0)
         t0 = sim.sim_time_s
         time.sleep(0.5)
@@ -50,6 +50,6 @@ def test_a_fleet_in_a_child_process_serves_clocks_and_charges() -> None:
 
 
 def test_a_fleet_that_cannot_start_is_a_named_error() -> None:
-    with pytest.raises(SimulatorError, match="(?i)params_files|No such file|not found"):
+    with pytest.raises(SimulatorError, match=r"(?i)params_files|No such file|not found"):
         SimFleetProcess(homes=[HOME], speedup=1.0, base_port=0,
                         params_files=["/nonexistent/vehicle.parm"]).start()

@@ -12,6 +12,12 @@ those steps by ``SimVehicle._coast_step``, in the full step's order, until ``sti
 anything it depends on changed (a mode, a parameter, a failsafe, a message, a timed event,
 the copter moved by someone else), or the steps planned are done.
 
+Most coasted steps have nothing due: no telemetry, and the pack and the GCS heartbeat
+more than two steps from a failsafe threshold (``failsafes.Quiet.until_s``). Those only move
+the copter, add the step's charge and energy (the same sums ``Battery.drain`` makes at a
+steady current and voltage) and save a SmartRTL point when one is due; the rest of the step
+runs when something is due.
+
 Holding, the velocity is exactly zero and the wire is byte for byte the full step's. In a
 cruise the full step's velocity wobbles in its last bits (the direction to the waypoint is
 recomputed from a position that moved); coasting keeps it, within 1e-9 m/s of what the
@@ -33,7 +39,7 @@ from .physics import NavTarget
 from .protocol import SimVehicleLike
 from .state import Mode
 
-__all__ = ["Coast", "plan", "still"]
+__all__ = ["Coast", "plan", "quiet_until_s", "still"]
 
 M = mavlink
 STEADY_MS = 1e-9
@@ -57,14 +63,30 @@ class Coast:
 
     key: tuple[Any, ...]
     """``state_key`` when planned: any difference ends the coast."""
+    quick: tuple[Any, ...]
+    """``quick_key`` when planned, compared every step (the whole key on steps with
+    something due)."""
     steps_left: int
     power_w: float
     """Electrical power (constant: airspeed, climb rate and payload are)."""
     at: tuple[float, float, float]
     """Where the last step left the copter (north, east, up): moved by anyone else, the
     coast ends."""
+    mah: float
+    """The pack's consumed charge after the last step (drained by anyone else: it ends)."""
     failsafes: Quiet | None
     """While it holds, the failsafe checks would change nothing (None: run them)."""
+    srtl_accuracy_m: float
+    """SmartRTL saves a point this far from the last one (SRTL_ACCURACY, at least 0.1)."""
+    dt: float
+    """The step the plan was made for."""
+    drain: tuple[float, float] | None = None
+    """Charge (mAh) and energy (Wh) a step drains, once the first coasted step has set the
+    pack's steady current and voltage (None: ``Battery.drain`` each step, as with a pack
+    whose voltage sags)."""
+    until_s: float = -math.inf
+    """Before this time no step has telemetry due and the failsafes are quiet: a step only
+    moves the copter, drains the pack and records the path."""
 
 
 def state_key(v: SimVehicleLike, pending_events: int) -> tuple[Any, ...]:
@@ -77,11 +99,29 @@ def state_key(v: SimVehicleLike, pending_events: int) -> tuple[Any, ...]:
             p.on_ground, pending_events)
 
 
-def still(v: SimVehicleLike, coast: Coast, pending_events: int) -> bool:
+def quick_key(v: SimVehicleLike, pending_events: int) -> tuple[Any, ...]:
+    """What may change between steps without a message or an event (a test, a fault
+    injected); the rest changes only in steps that run the checks."""
+    p = v.phys
+    return (v.params.version, v.payload_kg, v.mode, v.armed, p.vn, p.ve, p.vu, pending_events)
+
+
+def still(v: SimVehicleLike, coast: Coast, pending_events: int, dt: float) -> bool:
     """True while ``coast`` holds: steps left and nothing it assumed has changed."""
     p = v.phys
-    return (coast.steps_left > 0 and coast.at == (p.north_m, p.east_m, p.up_m)
-            and coast.key == state_key(v, pending_events))
+    if coast.steps_left <= 0 or dt != coast.dt or coast.at != (p.north_m, p.east_m, p.up_m) \
+            or coast.mah != v.battery.consumed_mah \
+            or coast.quick != quick_key(v, pending_events):
+        return False
+    return v.sim_time_s < coast.until_s or coast.key == state_key(v, pending_events)
+
+
+def quiet_until_s(v: SimVehicleLike, coast: Coast, dt: float) -> float:
+    """``Coast.until_s`` after a step that ran the checks, given when telemetry is due
+    next (the caller's)."""
+    if coast.failsafes is None or coast.drain is None:
+        return -math.inf  # the checks every step
+    return coast.failsafes.until_s(v, coast.drain[0], dt)
 
 
 def _target(v: SimVehicleLike) -> tuple[NavTarget, float] | None:
@@ -154,5 +194,6 @@ def plan(v: SimVehicleLike, pending_events: int, dt: float) -> Coast | None:
     if steps < MIN_STEPS:
         return None
     power = v.power.power_w(p.airspeed_ms, p.vu, v.payload_kg)
-    return Coast(state_key(v, pending_events), steps, power, (p.north_m, p.east_m, p.up_m),
-                 quiet(v))
+    return Coast(state_key(v, pending_events), quick_key(v, pending_events), steps, power,
+                 (p.north_m, p.east_m, p.up_m), v.battery.consumed_mah, quiet(v),
+                 max(v.params.get("SRTL_ACCURACY"), 0.1), dt)

@@ -54,6 +54,7 @@ class Quiet:
     mah_floor: float
     """The highest remaining-capacity threshold set (BATT_LOW_MAH, BATT_CRT_MAH; -inf)."""
     gcs_last_s: float | None
+    """The last GCS heartbeat (None: none yet, or FS_GCS_ENABLE 0, when a loss does nothing)."""
     gcs_timeout_s: float
 
     def holds(self, v: SimVehicleLike) -> bool:
@@ -61,7 +62,21 @@ class Quiet:
         return (b.voltage_v >= self.volt_floor_v
                 and b.capacity_mah - b.consumed_mah >= self.mah_floor
                 and (self.gcs_last_s is None
-                     or v.sim_time_s - self.gcs_last_s <= v.params.get("FS_GCS_TIMEOUT")))
+                     or v.sim_time_s - self.gcs_last_s <= self.gcs_timeout_s))
+
+    def until_s(self, v: SimVehicleLike, mah_per_step: float, dt: float) -> float:
+        """A time before which ``holds`` stays true, two steps short, for a pack drained
+        ``mah_per_step`` a step at a steady voltage (-inf: it does not hold now)."""
+        if not self.holds(v):
+            return -math.inf
+        until = math.inf
+        b = v.battery
+        if self.mah_floor > -math.inf and mah_per_step > 0:
+            steps = (b.capacity_mah - b.consumed_mah - self.mah_floor) / mah_per_step
+            until = v.sim_time_s + (math.floor(steps) - 2) * dt
+        if self.gcs_last_s is not None:
+            until = min(until, self.gcs_last_s + self.gcs_timeout_s - 2 * dt)
+        return until
 
 
 def quiet(v: SimVehicleLike) -> Quiet | None:
@@ -79,7 +94,8 @@ def quiet(v: SimVehicleLike) -> Quiet | None:
     if int(p.get("BATT_MONITOR")) != 0:
         volts += [x for x in (p.get("BATT_LOW_VOLT"), p.get("BATT_CRT_VOLT")) if x > 0]
         mahs += [x for x in (p.get("BATT_LOW_MAH"), p.get("BATT_CRT_MAH")) if x > 0]
-    return Quiet(max(volts), max(mahs), fs.last_gcs_heartbeat_s, p.get("FS_GCS_TIMEOUT"))
+    gcs_last = fs.last_gcs_heartbeat_s if int(p.get("FS_GCS_ENABLE")) else None
+    return Quiet(max(volts), max(mahs), gcs_last, p.get("FS_GCS_TIMEOUT"))
 
 
 # ---- battery ---------------------------------------------------------------------------------

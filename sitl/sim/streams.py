@@ -90,6 +90,11 @@ class Streams:
         return -1 if math.isinf(interval) else round(interval * 1e6)
 
     @property
+    def next_due_s(self) -> float:
+        """Before this time ``due`` returns nothing (-inf: call it to know)."""
+        return self._next_any_s
+
+    @property
     def any_active(self) -> bool:
         return bool(self._active)
 

@@ -253,7 +253,7 @@ class SimVehicle:
             self._periodic()  # the rest of a step would leave everything as it is
             return
         if self._coast is not None:
-            if coast.still(self, self._coast, len(self._events)):
+            if coast.still(self, self._coast, len(self._events), dt):
                 self._coast_step(self._coast, dt)
                 return
             self._coast = None
@@ -269,14 +269,34 @@ class SimVehicle:
         p.north_m += p.vn * dt
         p.east_m += p.ve * dt
         p.up_m += p.vu * dt
-        plan.at = (p.north_m, p.east_m, p.up_m)
+        here = plan.at = (p.north_m, p.east_m, p.up_m)
         plan.steps_left -= 1
-        self.battery.drain(plan.power_w, dt)
-        self.rtl.smart.record()
-        self.missions.update(self.sim_time_s)
+        b = self.battery
+        if plan.drain is None:
+            b.drain(plan.power_w, dt)
+            if b.sag_capacity_ah <= 0:  # the current and voltage now stay as they are
+                plan.drain = (b.current_a * dt / 3.6, b.current_a * b.voltage_v * dt / 3600.0)
+        else:
+            b.consumed_mah += plan.drain[0]
+            b.consumed_wh += plan.drain[1]
+        plan.mah = b.consumed_mah
+        smart = self.rtl.smart
+        if smart.active and smart.points \
+                and math.dist(here, smart.points[-1]) >= plan.srtl_accuracy_m:
+            smart.record()
+        if self.missions.transferring:
+            self.missions.update(self.sim_time_s)
+        if self.sim_time_s < plan.until_s:
+            return  # no telemetry due, the failsafes quiet
         if plan.failsafes is None or not plan.failsafes.holds(self):
             failsafes.update(self, dt)
         self._periodic()
+        plan.until_s = min(self._next_periodic_s(), coast.quiet_until_s(self, plan, dt))
+
+    def _next_periodic_s(self) -> float:
+        """When ``_periodic`` next has something to do."""
+        return min(self._next_heartbeat_s, self._next_timesync_s, self._next_prearm_check_s,
+                   self.streams.next_due_s)
 
     def _full_step(self, dt: float) -> None:
         self._sync_physics_params()

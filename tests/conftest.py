@@ -77,3 +77,15 @@ def _own_signing_keys(tmp_path_factory: pytest.TempPathFactory,
     would make every flight test sign (and a signed SITL from another run ignore us)."""
     monkeypatch.setenv("DRONE_DELIVERY_KEYS",
                        str(tmp_path_factory.mktemp("keys") / "signing-keys.json"))
+
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``./dev test`` runs two workers, ``--dist loadgroup``), the tests
+    on ArduPilot SITL run on one worker, one after another as without xdist: each starts
+    ``arducopter`` processes that need a core beside the test's own, and their waits are in
+    wall seconds at a speedup. Everything else (the built-in simulator runs in the test's
+    process, GIL-bound to one core) is shared out over both workers."""
+    for item in items:
+        if item.get_closest_marker("sitl"):
+            item.add_marker(pytest.mark.xdist_group("sitl"))

@@ -63,6 +63,9 @@ def _serve(count: int, speedup: float, params: dict[str, float], profile: str | 
             request = conn.recv()
             if request == "sample":
                 conn.send((time.process_time(), fleet.sim_time_s, fleet.error is None))
+            elif isinstance(request, tuple) and request[0] == "speedup":
+                fleet.set_speedup(request[1])
+                conn.send("ok")
             elif request == "stop":
                 break
     if profiler is not None and profile:
@@ -112,6 +115,13 @@ class SimChild:
         if not healthy:
             raise RuntimeError("the simulator thread in the child failed")
         return SimSample(float(cpu), float(sim), time.perf_counter())
+
+    def set_speedup(self, speedup: float) -> None:
+        """Run the fleet at ``speedup`` from now on."""
+        self._conn.send(("speedup", float(speedup)))
+        if not self._conn.poll(10.0):
+            raise RuntimeError("simulator child did not answer within 10 s")
+        self._conn.recv()
 
     def cpu_s(self) -> float:
         """CPU seconds the child has used (raises if its simulator thread failed)."""

@@ -120,6 +120,8 @@ class SimFleet:
                 self._serial1.append(self._listen(vehicle, i, port1, channel=1))
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._reanchor = False
+        """Set by ``set_speedup``: the thread measures the new pace from now."""
         self.error: BaseException | None = None
 
     def _listen(self, vehicle: SimVehicle, index: int, port: int, channel: int) -> _Endpoint:
@@ -186,6 +188,14 @@ class SimFleet:
             ep.listener.close()
         self._sel.close()
 
+    def set_speedup(self, speedup: float) -> None:
+        """Run at ``speedup`` from now on (simulated seconds per wall second)."""
+        if speedup <= 0:
+            raise ValueError(f"speedup must be positive, got {speedup}")
+        with self.lock:
+            self.speedup = float(speedup)
+            self._reanchor = True
+
     def __enter__(self) -> SimFleet:
         return self.start()
 
@@ -248,6 +258,9 @@ class SimFleet:
         t0 = time.perf_counter()
         sim0 = 0.0
         while not self._stop.is_set():
+            if self._reanchor:
+                self._reanchor = False
+                t0, sim0 = time.perf_counter(), self.sim_time_s
             target = sim0 + (time.perf_counter() - t0) * self.speedup
             steps = 0
             while self.sim_time_s + STEP_S <= target and steps < MAX_STEPS_PER_SERVICE:

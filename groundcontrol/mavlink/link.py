@@ -68,6 +68,8 @@ GCS_COMPID = mavlink.MAV_COMP_ID_MISSIONPLANNER  # 190, as in the recordings
 _READ_CHUNK = 65536
 """Bytes asked of the connection per read (a UDP read returns one datagram whatever)."""
 _READS_PER_WAKE = 64
+_REACTOR_CHUNK = 16384
+"""Bytes read from one link per reactor turn (about 300 messages, a few milliseconds)."""
 
 class _Dropped(Exception):
     """The peer closed the stream (raised from inside mavutil's EOF hooks)."""
@@ -518,7 +520,10 @@ class Link:
         if conn is None:
             return
         try:
-            self._drain(conn)
+            # One chunk, then the next ready link: a link with a backlog (a ground station
+            # behind a hundred vehicles at 10x) read to its end starved the others for
+            # seconds, and they were reported lost.
+            self._drain(conn, reads=1, chunk=_REACTOR_CHUNK)
         except (_Dropped, OSError) as exc:
             self._lost(exc)
 
@@ -537,11 +542,12 @@ class Link:
         if self._reactor is not None:
             self._reactor.wake()
 
-    def _drain(self, conn: mavutil.mavfile) -> None:
+    def _drain(self, conn: mavutil.mavfile, reads: int = _READS_PER_WAKE,
+               chunk: int = _READ_CHUNK) -> None:
         # Whole chunks, not mavutil's recv_msg: that reads each message's header and body
         # with a system call apiece, which for 200 vehicles was a third of the CPU.
-        for _ in range(_READS_PER_WAKE):  # bounded so heartbeats go out under a flood
-            data = conn.recv(_READ_CHUNK)
+        for _ in range(reads):  # bounded so heartbeats go out under a flood
+            data = conn.recv(chunk)
             if not data:
                 return
             if conn.first_byte:

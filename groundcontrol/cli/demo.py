@@ -24,6 +24,7 @@ from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.model import FleetConfig, SimClock, SimCrew
 from groundcontrol.fleet.setup import (
     add_fleet_arguments,
+    fleet_stream_rate_hz,
     load_fleet_scenario,
     printer,
     select_orders,
@@ -73,7 +74,8 @@ def build_sim_controller(scenario: Scenario, folder: Path, sim: Any, store: Stor
     # As run does: order add checks against it, replay and report draw its map.
     record_scenario(store, folder, args.margin, start_s)
     config = FleetConfig(speedup=args.speedup, configure=True, margin_m=args.margin,
-                         auto_recover_s=120.0, vehicles_start_fresh=True)
+                         auto_recover_s=120.0, vehicles_start_fresh=True,
+                         stream_rate_hz=fleet_stream_rate_hz(len(scenario.fleet), args.speedup))
     crew = SimCrew(sim, {d.id: i for i, d in enumerate(scenario.fleet)})
     return FleetController(scenario, store, sim_endpoints(scenario, sim),
                            SimClock(sim, start_s), config=config, crew=crew, releases=releases)

@@ -7,6 +7,7 @@ Shared by ``drone-delivery demo``, ``run`` and ``console`` so they behave the sa
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,6 +30,7 @@ __all__ = [
     "add_fleet_arguments",
     "endpoints_from_urls",
     "fleet_airframes",
+    "fleet_stream_rate_hz",
     "load_fleet_scenario",
     "printer",
     "resume_time_s",
@@ -47,6 +49,9 @@ VEHICLE_PARAMS = "vehicle.parm"
 """A scenario's vehicle parameter file (applied by the simulator at first boot)."""
 PAD_SPACING_DEG = 0.00005
 """About 5.5 m between the pads of one depot, so simulated drones do not start stacked."""
+PADS_PER_ROW = 4
+"""Pads north of the depot in a row, then the next row east: ten drones in one row put the
+last 50 m from its depot, and pre-flight refused its missions (home 50 m from the depot)."""
 
 
 def add_fleet_arguments(p: argparse.ArgumentParser, *, default_speedup: float) -> None:
@@ -152,8 +157,10 @@ def sim_homes(scenario: Scenario) -> list[tuple[float, float, float, float]]:
         if depot is None:
             raise ValueError(f"drone {drone.id}: unknown depot {drone.depot_id!r}")
         pad = [d.id for d in scenario.drones_at(depot.id)].index(drone.id)
-        homes.append((depot.position.lat + pad * PAD_SPACING_DEG, depot.position.lon,
-                      depot.ground_alt_amsl_m, 0.0))
+        row, column = divmod(pad, PADS_PER_ROW)
+        east_deg = row * PAD_SPACING_DEG / math.cos(math.radians(depot.position.lat))
+        homes.append((depot.position.lat + column * PAD_SPACING_DEG,
+                      depot.position.lon + east_deg, depot.ground_alt_amsl_m, 0.0))
     return homes
 
 
@@ -184,6 +191,26 @@ def start_sim(scenario: Scenario, folder: Path, speedup: float, *,
 
         return SimFleetProcess(**kwargs).start()
     return SimFleet(**kwargs).start()
+
+
+TELEMETRY_BUDGET_MSG_S = 8000.0
+"""Messages a second one ground-station process reads with room to spare (200 vehicles at
+ArduPilot's usual rates, ~7,400 msg/s, took a third of a core; the dispatcher needs the rest)."""
+ALL_STREAMS_MSG = 30.0
+"""Messages REQUEST_DATA_STREAM(ALL) at 1 Hz makes ArduCopter send a second."""
+
+
+def fleet_stream_rate_hz(drones: int, speedup: float) -> int:
+    """The REQUEST_DATA_STREAM(ALL) rate a fleet asks of each vehicle: 1 Hz while every
+    stream of every vehicle fits the ground station's budget at this speedup, else 0 (only
+    the messages the fleet relies on, at intervals stretched with the speedup). A hundred
+    drones at 10x with every stream asked ~30,000 msg/s and the links were reported lost.
+
+    >>> [fleet_stream_rate_hz(n, k) for n, k in ((9, 25.0), (100, 10.0), (200, 1.0))]
+    [1, 0, 1]
+    """
+    fits = drones * ALL_STREAMS_MSG * max(1.0, speedup) <= TELEMETRY_BUDGET_MSG_S
+    return 1 if fits else 0
 
 
 def sim_gcs_timeout_s(speedup: float) -> float:

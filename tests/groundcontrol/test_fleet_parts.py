@@ -177,3 +177,21 @@ def test_a_step_releases_orders_no_earlier_than_the_work_it_ran(tmp_path: Path) 
         assert controller.error is None
         assert [o.order.id for o in store.orders()] == [orders[1].id]
         assert controller.dispatcher.now_s >= start + 1.0
+
+
+def test_sim_homes_keep_every_pad_of_a_big_depot_near_it(tmp_path) -> None:
+    """Ten drones at one depot in one row put the last 50 m from it (pre-flight refused its
+    missions: home 50 m from the mission's depot); a grid keeps every pad within 25 m."""
+    from groundcontrol.cli.main import main as cli_main
+    from planner.geo import geodesic_m
+    from planner.load import load_scenario
+    from planner.model import LatLon
+
+    assert cli_main(["scenario", "generate", "--out", str(tmp_path / "big"), "--depots", "2",
+                     "--drones", "24", "--orders", "10"]) == 0
+    scenario = load_scenario(tmp_path / "big")
+    homes = sim_homes(scenario)
+    assert len(set(homes)) == len(homes) == 24
+    for drone, (lat, lon, _, _) in zip(scenario.fleet, homes, strict=True):
+        depot = scenario.depot_by_id(drone.depot_id)
+        assert geodesic_m(depot.position, LatLon(lat, lon)) < 25.0

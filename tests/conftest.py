@@ -85,7 +85,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     on ArduPilot SITL run on one worker, one after another as without xdist: each starts
     ``arducopter`` processes that need a core beside the test's own, and their waits are in
     wall seconds at a speedup. Everything else (the built-in simulator runs in the test's
-    process, GIL-bound to one core) is shared out over both workers."""
+    process, GIL-bound to one core) is shared out over both workers. The tests that start
+    the stand-in ``arducopter`` go with them: SITL instance I listens on 5760 + 10*I, and a
+    free instance picked on one worker was taken by a real SITL on the other."""
     for item in items:
-        if item.get_closest_marker("sitl"):
+        launches = {"fake_binary", "sitl_fleet"} & set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("sitl") or launches:
             item.add_marker(pytest.mark.xdist_group("sitl"))

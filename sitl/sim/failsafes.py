@@ -20,7 +20,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from .fence import Breach, check_breaches
+from .fence import Breach, fence_memo
 from .protocol import SimVehicleLike
 from .state import Mode
 
@@ -243,10 +243,14 @@ def fence_enabled(v: SimVehicleLike) -> bool:
 def _current_breaches(v: SimVehicleLike) -> Breach:
     if v.home is None:
         return Breach.NONE
-    lat, lon = v.latlon()
-    return check_breaches(v.fence_geom, int(v.params.get("FENCE_TYPE")), lat, lon, v.alt_rel_m(),
-                          (v.home.lat, v.home.lon), v.params.get("FENCE_RADIUS"),
-                          v.params.get("FENCE_ALT_MAX"))
+    p, params, home = v.phys, v.params, v.home
+    inputs = (int(params.get("FENCE_TYPE")), params.get("FENCE_RADIUS"),
+              params.get("FENCE_ALT_MAX"), (home.lat, home.lon), v.home_up_m())
+    memo = v.fs.fence_memo
+    if memo is None or not memo.holds(v.fence_geom, inputs, p.north_m, p.east_m, p.up_m):
+        memo = v.fs.fence_memo = fence_memo(v.fence_geom, inputs, (v.start.lat, v.start.lon),
+                                            (p.north_m, p.east_m, p.up_m))
+    return memo.breaches
 
 
 def fence_arm_reasons(v: SimVehicleLike) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .fence import Breach
+from .fence import Breach, FenceMemo
 from .mission_server import MissionServer, StoredItem
 from .params import ParamStore
 from .physics import NavTarget, Physics
@@ -75,6 +75,8 @@ class FailsafeState:
     """When SIM_GPS1_ENABLE went to 0 (the GPS stopped)."""
     ekf: bool = False
     """EKF failsafe latched (the position estimate is no longer trusted)."""
+    fence_memo: FenceMemo | None = None
+    """The last fence check and how far it holds (fence.FenceMemo)."""
 
 
 class VehicleCore(Protocol):

@@ -47,6 +47,12 @@ def test_headless_demo_summary_accounts_for_every_order(tmp_path: Path,
     # Progress lines came before the summary: each launch and each delivery was reported.
     assert out.count("starting the flight of") >= delivered
     assert out.count("Gripper Released") >= delivered
+    # How fast the day ran: simulated minutes over wall seconds, against the 50x asked.
+    pace = re.search(r"simulated ([\d.]+) min in (\d+) s wall: ([\d.]+)x \(asked 50x\)", out)
+    assert pace, out
+    sim_min, wall_s, reached = float(pace.group(1)), int(pace.group(2)), float(pace.group(3))
+    assert sim_min > 2 and 0 < reached <= 55
+    assert abs(reached - 60 * sim_min / max(wall_s, 1)) < 0.1 * reached + 1
     # It says where its day is kept, and how to read it back.
     assert out.rstrip().splitlines()[-1] == (
         f"store: {store} (the same command resumes the day; drone-delivery report --store "

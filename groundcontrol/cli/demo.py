@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ def _headless(controller: FleetController, args: argparse.Namespace) -> int:
           f"{controller.pending_releases()} orders, speedup {args.speedup:g}, arrivals x"
           f"{args.time_scale:g}", flush=True)
     summary: FleetSummary | None = None
+    sim0, wall0 = controller.clock.now_s(), time.monotonic()
     try:
         controller.start()
         summary = controller.run_until_done(args.timeout)
@@ -115,8 +117,17 @@ def _headless(controller: FleetController, args: argparse.Namespace) -> int:
         controller.stop()
         if summary is None:
             summary = controller.summary()
-        print("\n".join([*summary.lines(), store_note(args.store)]), flush=True)
+        pace = _pace_line(controller.clock.now_s() - sim0, time.monotonic() - wall0, args.speedup)
+        print("\n".join([*summary.lines(), pace, store_note(args.store)]), flush=True)
     return 0 if summary.open == 0 else 1
+
+
+def _pace_line(sim_s: float, wall_s: float, asked: float) -> str:
+    """How fast the simulated day ran: a fleet the machine cannot step at the speedup asked
+    runs slower, and says so."""
+    reached = sim_s / wall_s if wall_s > 0 else 0.0
+    return (f"simulated {sim_s / 60:.1f} min in {wall_s:.0f} s wall: {reached:.1f}x "
+            f"(asked {asked:g}x)")
 
 
 def _console(controller: FleetController, scenario: Scenario, args: argparse.Namespace) -> int:

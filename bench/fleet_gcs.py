@@ -22,13 +22,10 @@ The simulator's CPU (the child) is printed apart. Prints figures, asserts nothin
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import multiprocessing as mp
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ from groundcontrol.cli.main import main as cli_main
 from groundcontrol.fleet.controller import FleetController
 from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.model import FleetConfig, ManualCrew, VehicleClock
+from groundcontrol.fleet.setup import start_sim
 from groundcontrol.fleet.store.sqlite import Store
 from planner.load import load_scenario
 
@@ -65,48 +63,6 @@ def generate_city(folder: Path, drones: int, depots: int = 5, orders: int | None
     if status != 0:
         raise RuntimeError(f"scenario generate failed ({status})")
     return folder
-
-
-def _serve(folder: str, conn: Connection) -> None:
-    from groundcontrol.fleet.setup import start_sim
-
-    scenario = load_scenario(Path(folder))
-    sim = start_sim(scenario, Path(folder), 1.0)
-    try:
-        conn.send(sim.endpoints)
-        while conn.recv() == "cpu":
-            conn.send(time.process_time())
-    finally:
-        sim.stop()
-
-
-class _ScenarioSim:
-    """The scenario's drones simulated in a child process; ``cpu_s()`` is its CPU time."""
-
-    def __init__(self, folder: Path) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(str(folder), child), daemon=True)
-        self.endpoints: list[str] = []
-
-    def __enter__(self) -> _ScenarioSim:
-        self._process.start()
-        if not self._conn.poll(120.0):
-            self._process.kill()
-            raise RuntimeError("the simulator child did not start within 120 s")
-        self.endpoints = self._conn.recv()
-        return self
-
-    def cpu_s(self) -> float:
-        self._conn.send("cpu")
-        return float(self._conn.recv())
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._conn.send("stop")
-        self._process.join(timeout=20.0)
-        if self._process.is_alive():
-            self._process.kill()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,19 +120,23 @@ def _ask_position_4hz(controller: FleetController) -> None:
 
 def gcs_figures(vehicles: int, window_s: float, console: bool, folder: Path) -> GcsFigures:
     """Follow ``vehicles`` simulated drones for ``window_s`` wall seconds (see the module)."""
-    with _ScenarioSim(folder) as sim, tempfile.TemporaryDirectory() as tmp, \
-            Store.open(Path(tmp) / "gcs.sqlite") as store:
-        controller = _controller(folder, sim.endpoints, store)
-        controller.start()
-        try:
-            _ask_position_4hz(controller)
-            time.sleep(5.0)  # streams up to rate
-            if console:
-                return asyncio.run(_with_console(controller, sim.cpu_s, vehicles, window_s))
-            return _measure(controller, sim.cpu_s, vehicles, window_s,
-                            lambda: time.sleep(window_s))
-        finally:
-            controller.stop()
+    sim = start_sim(load_scenario(folder), folder, 1.0, process=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, \
+                Store.open(Path(tmp) / "gcs.sqlite") as store:
+            controller = _controller(folder, sim.endpoints, store)
+            controller.start()
+            try:
+                _ask_position_4hz(controller)
+                time.sleep(5.0)  # streams up to rate
+                if console:
+                    return asyncio.run(_with_console(controller, sim.cpu_s, vehicles, window_s))
+                return _measure(controller, sim.cpu_s, vehicles, window_s,
+                                lambda: time.sleep(window_s))
+            finally:
+                controller.stop()
+    finally:
+        sim.stop()
 
 
 def _measure(controller: FleetController, sim_cpu: Callable[[], float], vehicles: int,

@@ -5,8 +5,9 @@ them (the demo, ``console --sim``) the two share one interpreter lock, so the si
 the ground station together never get more than one core: the demo's nine drones ran at
 16-34x of the 40x asked on two cores, and a hundred at about 1x of 10x. ``SimFleetProcess``
 runs the same ``SimFleet`` in a child process and offers what a fleet controller uses of it:
-the vehicles' connection strings, the simulated clock, a depot's battery swap or charge, and
-stop. The vehicles are the same, on the same TCP ports and wire; only the process differs.
+the vehicles' connection strings, the simulated clock, a depot's battery swap or charge, the
+child's CPU time (for benchmarks), and stop. The vehicles are the same, on the same TCP ports
+and wire; only the process differs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import threading
+import time
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
@@ -64,6 +66,8 @@ def _serve(kwargs: dict[str, Any], conn: Connection, clock: Synchronized) -> Non
             if request[0] == "charge":
                 set_pack_charge(fleet, *request[1:])
                 conn.send(("done", None))
+            elif request[0] == "cpu":
+                conn.send(("cpu", time.process_time()))
     except (EOFError, BrokenPipeError):
         return  # the parent is gone
     finally:
@@ -118,6 +122,16 @@ class SimFleetProcess:
             kind, value = self._answer(ANSWER_TIMEOUT_S, "set a pack's charge")
         if kind != "done":
             raise SimulatorError(str(value))
+
+    def cpu_s(self) -> float:
+        """CPU seconds the child process has used (all its threads): the simulator's cost,
+        apart from the ground station's."""
+        with self._lock:
+            self._conn.send(("cpu",))
+            kind, value = self._answer(ANSWER_TIMEOUT_S, "tell its CPU time")
+        if kind != "cpu":
+            raise SimulatorError(str(value))
+        return float(value)
 
     def stop(self) -> None:
         with self._lock, contextlib.suppress(BrokenPipeError, OSError):

@@ -27,7 +27,7 @@ def _until(cond, timeout_s: float) -> bool:
     return False
 
 
-def test_a_fleet_in_a_child_process_serves_clocks_and_charges() -> None:
+def test_a_fleet_in_a_child_process_serves_clocks_charges_and_cpu() -> None:
     homes = [HOME, (HOME[0], HOME[1] + 0.0005, HOME[2], HOME[3])]
     with SimFleetProcess(homes=homes, speedup=10.0, base_port=0, sysid_base=7) as sim, \
             LinkManager(heartbeat_period_s=0.1) as links:
@@ -39,9 +39,10 @@ def test_a_fleet_in_a_child_process_serves_clocks_and_charges() -> None:
             channel.subscribe(tracker.update)
             trackers.append(tracker)
             send_stream_request(channel, 2, 10.0)
-        t0 = sim.sim_time_s
+        t0, cpu0 = sim.sim_time_s, sim.cpu_s()
         time.sleep(0.5)
         assert sim.sim_time_s - t0 > 2.0, "the child's clock is published as it runs"
+        assert sim.cpu_s() > cpu0, "the child's CPU time, not this process's"
         assert _until(lambda: trackers[1].snapshot().battery_pct == 100, 20.0)
         sim.set_charge(1, 0.4, 100.0)  # a depot's swap to a pack 40 % full
         assert _until(lambda: (trackers[1].snapshot().battery_pct or 100) <= 41, 20.0)

@@ -9,11 +9,12 @@ Times are on the scenario clock (seconds) and shown as clock time ``HH:MM`` too:
 * promised: the dispatcher's promised drop-off time (its last ``Assign``), else the order's
   own due time.
 * dropped off: the time the flight reported the release (kept by the controller as the
-  setting ``released ORDER``, ``resync.released_setting``); for stores written before it was
-  kept, the end of the flight's delivery phase (launch plus the flown ``out`` and
-  ``delivery`` phases of the flight record: the parcel is released by then), else the time the
-  store recorded the delivery (the landing, later). A late-by is never made smaller than it
-  was.
+  setting ``released ORDER``, ``resync.released_setting``; an order still in flight has it
+  once released, its drone on the way back: the store delivers it at the landing); for
+  stores written before it was kept, the end of the flight's delivery phase (launch plus the
+  flown ``out`` and ``delivery`` phases of the flight record: the parcel is released by
+  then), else the time the store recorded the delivery (the landing, later). A late-by is
+  never made smaller than it was.
 * late by: dropped off minus promised; negative is early. On time: late by <= 0.
 * route km: the length of the planned route (out and back) of the sortie flown; the drone's
   km counts the sorties that delivered (those flew the whole route).
@@ -248,6 +249,8 @@ def _order_lines(store: Store, log: _Log, flights: list[FlightLine]) -> list[Ord
             if dropped is None:
                 dropped = flight.dropped_off_s if flight.dropped_off_s is not None \
                     else flight.ended_s
+        elif stored.state is OrderState.IN_FLIGHT:
+            dropped = _released_s(store, o.id)  # released, the drone not back yet
         late = None if dropped is None or promised is None else dropped - promised
         flown = last.get(o.id)
         drone = flown.drone_id if flown is not None else (

@@ -36,6 +36,9 @@ class FleetSummary:
     """Mean time from order to drop-off over the delivered orders."""
     on_time: int = 0
     """Delivered orders dropped off by their due time."""
+    dropped_off: int = 0
+    """Open orders whose parcel was released, their drone not landed yet (the store
+    delivers an order at the landing)."""
 
     @property
     def on_time_rate(self) -> float | None:
@@ -47,7 +50,8 @@ class FleetSummary:
         rate = "-" if self.on_time_rate is None else f"{100 * self.on_time_rate:.0f} %"
         out = [f"orders {self.orders}: delivered {self.delivered}, infeasible "
                f"{self.infeasible}, failed {self.failed}, cancelled {self.cancelled}, open "
-               f"{self.open}",
+               f"{self.open}" + (f" ({self.dropped_off} of them dropped off, their drones "
+                                 f"on the way back)" if self.dropped_off else ""),
                f"mean delivery time {mean}, on time {self.on_time}/{self.delivered} ({rate})"]
         out += [f"  infeasible: {rule}: {n}" for rule, n in
                 sorted(self.infeasible_by_reason.items())]
@@ -100,7 +104,9 @@ def summarize(store: Store, scenario: Scenario, delivered_at: Mapping[str, float
         cancelled=by_state[OrderState.CANCELLED],
         open=sum(by_state[s] for s in open_states), infeasible_by_reason=dict(reasons),
         failed_reasons=tuple(failed),
-        mean_delivery_s=sum(waits) / len(waits) if waits else None, on_time=on_time)
+        mean_delivery_s=sum(waits) / len(waits) if waits else None, on_time=on_time,
+        dropped_off=sum(s.state is OrderState.IN_FLIGHT and s.order.id in delivered_at
+                        for s in stored))
 
 
 def store_note(store: str | Path | None) -> str:

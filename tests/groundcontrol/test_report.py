@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from groundcontrol.cli.main import main
+from groundcontrol.console.screens.day import day_title
 from groundcontrol.fleet.intake import record_scenario
 from groundcontrol.fleet.report import build_report, clock, day_lines, drone_lines
 from groundcontrol.fleet.resync import released_setting
+from groundcontrol.fleet.stats import summarize
 from groundcontrol.fleet.store.sqlite import Store
 from groundcontrol.flight.record import FlightRecord
 from groundcontrol.scenarios import resolve_scenario
@@ -89,6 +91,41 @@ def test_the_release_the_flight_reported_is_the_drop_off(day: Day, tmp_path: Pat
     assert lines[day.late.order_id].dropped_off_s == pytest.approx(day.late.due_s + 7.5)
     assert lines[day.late.order_id].late_by_s == pytest.approx(7.5)
     assert lines[day.early.order_id].late_by_s == pytest.approx(-60.0)  # no setting: record
+
+
+def test_an_order_released_with_its_drone_still_out_is_dropped_off(day: Day,
+                                                                  tmp_path: Path) -> None:
+    """The store delivers an order at the landing; before it, a released parcel is dropped
+    off in the report, the day screen's title and the summary printed at quit."""
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(day.path.read_bytes())
+    out = next(a for a in _assigns(copy) if a.order_id not in
+               (day.late.order_id, day.early.order_id, day.failed.order_id))
+    released = out.due_s - 30.0
+    with Store.open(copy, create=False) as store:
+        store.start_flight(out.order_id, out.drone_id, out.launch_at_s)
+        before = {o.order_id: o for o in build_report(store).orders}[out.order_id]
+        store.set_setting(released_setting(out.order_id), repr(released), released)
+        report = build_report(store)
+        summary = summarize(store, CANBERRA, {out.order_id: released}, {})
+    line = {o.order_id: o for o in report.orders}[out.order_id]
+    assert before.dropped_off_s is None and before.state == "in_flight"
+    assert line.state == "in_flight" and line.dropped_off_s == pytest.approx(released)
+    assert line.late_by_s == pytest.approx(-30.0)
+    assert "1 dropped off" in day_title(report, None)
+    assert "1 in flight" not in day_title(report, None)
+    assert summary.dropped_off == 1
+    assert summary.lines()[0].endswith(
+        "(1 of them dropped off, their drones on the way back)")
+
+
+def _assigns(path: Path) -> list[Assign]:
+    """The sorties the day's store recorded, in order."""
+    from planner.dispatch_codec import decode
+
+    with Store.open(path, create=False) as store:
+        return [d for e in store.events() if e.kind == "decision"
+                for d in [decode(e.data)] if isinstance(d, Assign)]
 
 
 def test_orders_show_promise_drop_off_and_late_by(day: Day) -> None:

@@ -47,7 +47,11 @@ def day_title(report: DayReport, now_s: float | None) -> str:
     """The line above the table: the moment, the orders by state, flights and late ones."""
     states: dict[str, int] = {}
     for o in report.orders:
-        states[o.state] = states.get(o.state, 0) + 1
+        # The store delivers an order at the landing; released, its drone returning, it is
+        # dropped off (as the orders table says).
+        state = "dropped_off" if o.state == "in_flight" and o.dropped_off_s is not None \
+            else o.state
+        states[state] = states.get(state, 0) + 1
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(states.items())) or "none"
     late = sum(1 for o in report.orders if o.late_by_s is not None and o.late_by_s > 0)
     flying = sum(1 for f in report.flights if f.ended_s is None)

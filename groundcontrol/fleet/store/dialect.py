@@ -9,14 +9,14 @@ failed". ``PgConnection`` gives a psycopg connection the ``sqlite3`` calls the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
     "SQLITE", "Connection", "Cursor", "Dialect", "PgConnection", "first_line", "is_url", "pg_hint",
-    "store_location",
+    "sqlite_hint", "store_location",
 ]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
@@ -76,16 +76,40 @@ class Dialect:
     """Unique-constraint violations, where the driver has a class for them."""
     too_large: tuple[type[BaseException], ...] = (OverflowError,)
     """A value beyond what the database's column holds (an integer past 64 bits)."""
+    hint: Callable[[BaseException], str] = lambda exc: ""
+    """What a failure of the database most likely means, as `` (hint)`` or ``""``."""
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, self.unique) or "UNIQUE" in str(exc)
+
+
+def sqlite_hint(exc: BaseException) -> str:
+    """What an SQLite or OS error most likely means for a store file.
+
+    >>> sqlite_hint(OSError("database is locked"))
+    ' (another process holds it)'
+    """
+    text = str(exc).lower()
+    for needle, hint in (("readonly", "read-only file or folder?"),
+                         ("read-only", "read-only file or folder?"),
+                         ("unable to open", "a missing or read-only folder?"),
+                         ("malformed", "the file is corrupted: restore a copy"),
+                         ("not a database", "not an SQLite file, or a corrupted one"),
+                         ("locked", "another process holds it"),
+                         ("busy", "another process holds it"),
+                         ("disk is full", "free some space"),
+                         ("disk i/o", "a failing or removed disk?")):
+        if needle in text:
+            return f" ({hint})"
+    return ""
 
 
 def _sqlite() -> Dialect:
     import sqlite3
 
     return Dialect("sqlite", "BEGIN IMMEDIATE", "BEGIN",  # WAL: a reader sees one snapshot
-                   refused=(sqlite3.IntegrityError, OverflowError), failed=(sqlite3.Error,))
+                   refused=(sqlite3.IntegrityError, OverflowError), failed=(sqlite3.Error,),
+                   hint=sqlite_hint)
 
 
 SQLITE = _sqlite()
@@ -98,7 +122,7 @@ def postgres_dialect() -> Dialect:
     return Dialect("postgresql", "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    refused=(psycopg.errors.IntegrityError, psycopg.errors.DataError),
                    failed=(psycopg.Error,), unique=(psycopg.errors.UniqueViolation,),
-                   too_large=(psycopg.errors.NumericValueOutOfRange,))
+                   too_large=(psycopg.errors.NumericValueOutOfRange,), hint=pg_hint)
 
 
 class PgConnection:

@@ -23,29 +23,21 @@ Thread safety: one connection guarded by a lock; every public method is atomic.
 
 The values and errors live in ``groundcontrol.fleet.store.model`` and the schema in
 ``groundcontrol.fleet.store.schema``; this module re-exports them, so import from here. The
-SQL of each change is in ``ops``, shared by both databases; ``dialect`` holds what differs.
+SQL of each change is in ``ops`` and of each read in ``reads``, both shared by both databases;
+``dialect`` holds what differs. Opening (and creating) a store file is ``sqlite_file``'s, as
+opening a PostgreSQL store is ``postgres``'s.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
 
-from groundcontrol.fleet.store.dialect import (
-    SQLITE,
-    Connection,
-    Dialect,
-    first_line,
-    is_url,
-    pg_hint,
-)
+from groundcontrol.fleet.store import reads
+from groundcontrol.fleet.store.dialect import SQLITE, Connection, Dialect, first_line, is_url
 from groundcontrol.fleet.store.model import (
     TRANSITIONS,
     DuplicateOrder,
@@ -60,7 +52,6 @@ from groundcontrol.fleet.store.model import (
     VehicleSnapshot,
 )
 from groundcontrol.fleet.store.ops import (
-    ORDER_COLUMNS,
     Tx,
     apply,
     insert_order,
@@ -69,11 +60,11 @@ from groundcontrol.fleet.store.ops import (
     set_state,
     state_of,
     state_or_none,
-    stored_order,
 )
-from groundcontrol.fleet.store.schema import SCHEMA_VERSION, migrate
+from groundcontrol.fleet.store.schema import SCHEMA_VERSION
+from groundcontrol.fleet.store.sqlite_file import open_sqlite
 from planner.dispatch import Dispatcher
-from planner.dispatch_codec import decode, encode
+from planner.dispatch_codec import encode
 from planner.dispatch_model import (
     Decision,
     Event,
@@ -157,33 +148,7 @@ class Store:
             raise StoreError(f"{path}: sites (one dispatcher per depot on a shared order "
                              "book) need a PostgreSQL store: give --store postgresql://...")
         path = Path(path)
-        try:
-            size = path.stat().st_size if path.exists() else None
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot open the dispatch store: {exc.strerror}") from None
-        if size is None:
-            if not create:
-                raise StoreError(f"{path}: no such dispatch store (`drone-delivery order add` "
-                                 "or `order import` creates one)")
-            _create(path, timeout_s)
-        elif path.is_dir():
-            raise StoreError(f"{path}: is a folder, not a dispatch store")
-        elif size == 0:
-            raise StoreError(f"{path}: empty file (0 bytes), not a drone-delivery store (a "
-                             "truncated copy?); restore it, or remove it to start a new store")
-        try:
-            conn = _connect(path, timeout_s, create=False)
-            store = cls(conn, path)
-            try:
-                store._migrate(new=False)  # checks before WAL: a foreign file stays as it was
-                conn.execute("PRAGMA journal_mode = WAL")
-            except BaseException:
-                conn.close()
-                raise
-        except (sqlite3.Error, OSError) as exc:  # not a database, read-only, malformed, locked
-            raise StoreError(f"{path}: cannot open the dispatch store: {exc}{_hint(exc)}"
-                             ) from None
-        return store
+        return cls(open_sqlite(path, create=create, timeout_s=timeout_s), path)
 
     def close(self) -> None:
         with self._lock:
@@ -221,7 +186,7 @@ class Store:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"{self.path}: the database refused the change: {text}") from exc
         except self.dialect.failed as exc:
-            hint = _hint(exc) if self.dialect is SQLITE else pg_hint(exc)
+            hint = self.dialect.hint(exc)
             raise StoreFault(self.path, what, f"{first_line(exc)}{hint}") from exc
 
     @contextmanager
@@ -255,18 +220,6 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
-    def _migrate(self, *, new: bool) -> None:
-        """Create the schema (``new``: BEGIN IMMEDIATE) or check it (a read)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if new else "BEGIN")
-            try:
-                migrate(cast(sqlite3.Connection, self._conn), Path(self.path), new=new)
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
     def set_setting(self, name: str, value: str, now_s: float) -> None:
         """Keep a setting the restart needs (scenario, depot models, seed), logged; a site's
         store keeps its own."""
@@ -287,12 +240,6 @@ class Store:
 
     def _setting_key(self, name: str) -> str:
         return f"setting:{name}" if self.site is None else f"site:{self.site}:setting:{name}"
-
-    def _scope(self, alias: str = "") -> tuple[str, tuple[str, ...]]:
-        """SQL condition (and its arguments) keeping a site's store to its depots' orders."""
-        if self.depots is None:
-            return "1 = 1", ()
-        return (f"{alias}depot_id IN ({', '.join('?' * len(self.depots))})", self.depots)
 
     # ------------------------------------------------------------------------------ orders
 
@@ -322,22 +269,13 @@ class Store:
     def order(self, order_id: str) -> StoredOrder:
         """The stored order. Raises StoreError when there is none."""
         with self._read() as db:
-            row = db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?",
-                             (order_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no order {order_id!r}")
-        return stored_order(row)
+            return reads.one_order(db, order_id)
 
     def orders(self, state: OrderState | None = None) -> list[StoredOrder]:
         """All orders (or those in one state), by creation time then id; a site's store: its
         depots' orders."""
-        scope, args = self._scope()
-        query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {scope}"
-        if state is not None:
-            query, args = query + " AND state = ?", (*args, state.value)
         with self._read() as db:
-            rows = db.execute(query + " ORDER BY created_s, id", args).fetchall()
-        return [stored_order(r) for r in rows]
+            return reads.stored_orders(db, self.depots, state)
 
     def request_cancel(self, order_id: str, now_s: float) -> OrderState:
         """Cancel an order: at once if the dispatcher has not seen it, else ask the dispatcher.
@@ -365,12 +303,8 @@ class Store:
         out: list[Event] = []
         for stored in self.orders(OrderState.NEW):
             out.append(OrderPlaced(stored.order))
-        scope, args = self._scope()
         with self._read() as db:
-            rows = db.execute(
-                f"SELECT id FROM orders WHERE cancel_requested = 1 AND state IN "
-                f"('planned', 'assigned') AND {scope} ORDER BY updated_s, id", args).fetchall()
-        out.extend(OrderCancelled(r[0]) for r in rows)
+            out.extend(OrderCancelled(oid) for oid in reads.cancel_requests(db, self.depots))
         return out
 
     # -------------------------------------------------------------------------- dispatch
@@ -465,74 +399,33 @@ class Store:
     def events(self, since_seq: int = 0) -> list[StoredEvent]:
         """The event log after ``since_seq``, oldest first."""
         with self._read() as db:
-            rows = db.execute(
-                "SELECT seq, t_s, kind, order_id, drone_id, data FROM events WHERE seq > ? "
-                "ORDER BY seq", (since_seq,)).fetchall()
-        return [StoredEvent(*r) for r in rows]
+            return reads.events_after(db, since_seq)
 
     def vehicle_snapshots(self, since_id: int = 0) -> list[tuple[int, VehicleSnapshot]]:
         """Every vehicle snapshot kept after row ``since_id``, oldest row first, each with its
         row id (a watcher polls on from the last id it saw). Vehicles are not a site's: a
         site's store reads the whole book's too."""
         with self._read() as db:
-            rows = db.execute(
-                "SELECT id, drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
-                "vehicle_snapshots WHERE id > ? ORDER BY id", (since_id,)).fetchall()
-        return [(int(r[0]), VehicleSnapshot(*r[1:])) for r in rows]
+            return reads.snapshots_after(db, since_id)
 
     def site_settings(self, name: str) -> dict[str | None, str]:
         """A setting as the book (key None) and each site that keeps its own (key: the
         site's name, ``site_name``) have it: a watcher of the whole book finds the scenario a
         site recorded for itself."""
         with self._read() as db:
-            rows = db.execute("SELECT key, value FROM meta WHERE key = ? OR (key LIKE 'site:%' "
-                              "AND key LIKE ?) ORDER BY key",
-                              (f"setting:{name}", f"%:setting:{name}")).fetchall()
-        book, suffix = f"setting:{name}", f":setting:{name}"
-        out: dict[str | None, str] = {}
-        for key, value in rows:
-            if key == book:
-                out[None] = str(value)
-            elif str(key).endswith(suffix):  # LIKE's ``_`` matches any one character
-                out[str(key)[len("site:"):-len(suffix)]] = str(value)
-        return out
+            return reads.site_settings(db, name)
 
     def last_time_s(self) -> float | None:
         """The latest scenario time this site logged anything at (a dispatcher step, a flight
         launched or ended, a fleet event), None for an empty store: a resumed run's clock
         starts there, never before a flight it already launched."""
-        site, site_args = ("1 = 1", ()) if self.site is None else ("site = ?", (self.site,))
         with self._snapshot() as db:
-            row = db.execute(f"SELECT MAX(t_s) FROM events WHERE {site}", site_args).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
+            return reads.last_time_s(db, self.site)
 
     def load_state(self) -> StoredState:
         """Everything needed to rebuild the dispatcher after a restart (see ``replay``)."""
-        site, site_args = ("1 = 1", ()) if self.site is None else ("site = ?", (self.site,))
-        scope, args = self._scope("o.")
         with self._snapshot() as db:  # the tables as one moment left them
-            logged = db.execute("SELECT t_s, kind, data FROM events WHERE kind IN "
-                                f"('dispatch', 'decision') AND {site} ORDER BY seq",
-                                site_args).fetchall()
-            active = db.execute("SELECT a.sortie FROM assignments a JOIN orders o ON "
-                                f"o.id = a.order_id WHERE a.active = 1 AND {scope} "
-                                "ORDER BY a.id", args).fetchall()
-            flying = db.execute("SELECT f.order_id FROM flights f JOIN orders o ON "
-                                f"o.id = f.order_id WHERE f.outcome IS NULL AND {scope} "
-                                "ORDER BY f.id", args).fetchall()
-            vehicles = db.execute(
-                "SELECT drone_id, t_s, status, battery_wh, lat, lon, alt_m FROM "
-                "vehicle_snapshots v WHERE id = (SELECT MAX(id) FROM vehicle_snapshots w "
-                "WHERE w.drone_id = v.drone_id) ORDER BY drone_id").fetchall()
-            orders = tuple(self.orders())
-        return StoredState(
-            orders=orders,
-            dispatch_events=tuple((t, decode(d)) for t, k, d in logged if k == "dispatch"),
-            decisions=tuple((t, decode(d)) for t, k, d in logged if k == "decision"),
-            active=tuple(decode(r[0]) for r in active),
-            in_flight=tuple(r[0] for r in flying),
-            vehicles=tuple(VehicleSnapshot(*r) for r in vehicles),
-        )
+            return reads.restart_state(db, self.site, self.depots)
 
 
 def replay(state: StoredState, dispatcher: Dispatcher) -> Dispatcher:
@@ -554,74 +447,3 @@ def replay(state: StoredState, dispatcher: Dispatcher) -> Dispatcher:
         raise ReplayMismatch(f"replay differs from the record at decision {first} "
                              f"({len(replayed)} replayed, {len(state.decisions)} recorded)")
     return dispatcher
-
-
-# ---------------------------------------------------------------------------- internals
-
-
-def _connect(path: Path, timeout_s: float, *, create: bool) -> sqlite3.Connection:
-    """A connection with foreign keys on; never creates a file unless ``create``, which also
-    sets WAL mode (kept in the file; ``Store.open`` sets it on an existing store once it has
-    checked the file is one)."""
-    uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
-    conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None,
-                           check_same_thread=False)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        if create:
-            conn.execute("PRAGMA journal_mode = WAL")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _create(path: Path, timeout_s: float) -> None:
-    """Build a new store under a temporary name, then link it into place whole.
-
-    Two processes creating one path at once both build one; the first link wins and the
-    other opens it.
-
-    Raises:
-        StoreError: the folder is missing or not writable.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
-    try:
-        conn = _connect(tmp, timeout_s, create=True)
-        try:
-            Store(conn, path)._migrate(new=True)
-        finally:
-            conn.close()
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process created it meanwhile: use theirs
-        except OSError:  # a file system without hard links
-            if not path.exists():
-                os.replace(tmp, path)
-    except (sqlite3.Error, OSError) as exc:
-        raise StoreError(f"{path}: cannot create the dispatch store: {exc}{_hint(exc)}"
-                         ) from None
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-
-
-def _hint(exc: BaseException) -> str:
-    """What an SQLite or OS error most likely means for a store file."""
-    text = str(exc).lower()
-    for needle, hint in (("readonly", "read-only file or folder?"),
-                         ("read-only", "read-only file or folder?"),
-                         ("unable to open", "a missing or read-only folder?"),
-                         ("malformed", "the file is corrupted: restore a copy"),
-                         ("not a database", "not an SQLite file, or a corrupted one"),
-                         ("locked", "another process holds it"),
-                         ("busy", "another process holds it"),
-                         ("disk is full", "free some space"),
-                         ("disk i/o", "a failing or removed disk?")):
-        if needle in text:
-            return f" ({hint})"
-    return ""
-
-

@@ -2,8 +2,8 @@
 
 ``FleetController`` owns one thread (the loop) that alone talks to the ``Dispatcher`` and the
 store: it releases orders at their time, feeds landings, faults, link losses and ticks to the
-dispatcher, records each step in the store (one transaction per step), and starts a
-``FlightJob`` (turnaround + ``Flight``) in a worker thread for every sortie that becomes due.
+dispatcher, records each step in the store (one transaction per step), and starts a ``FlightJob``
+(turnaround + ``Flight``) in a worker thread for every sortie due (``flight_reports``).
 Actions from other threads (console, CLI) are queued to the loop and answered through futures.
 
 Restart: a controller built on an existing store replays the stored dispatcher inputs
@@ -24,7 +24,8 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from groundcontrol.errors import GroundControlError
-from groundcontrol.fleet.flight_job import FlightJob, JobReport
+from groundcontrol.fleet.flight_job import FlightJob
+from groundcontrol.fleet.flight_reports import FlightReports
 from groundcontrol.fleet.mission_check import checked_plan_fn
 from groundcontrol.fleet.model import (
     Clock,
@@ -36,10 +37,8 @@ from groundcontrol.fleet.model import (
     battery_wh_of,
     decision_text,
     mav_severity_name,
-    separation_text,
 )
-from groundcontrol.fleet.outcome import settle_outcome
-from groundcontrol.fleet.resync import released_setting, resync_vehicles
+from groundcontrol.fleet.resync import resync_vehicles
 from groundcontrol.fleet.store.sqlite import (
     IllegalTransition,
     OrderState,
@@ -48,16 +47,11 @@ from groundcontrol.fleet.store.sqlite import (
     replay,
 )
 from groundcontrol.fleet.views import FleetViews
-from groundcontrol.flight.flight import FlightConfig, FlightEvent, FlightState
-from groundcontrol.flight.preflight import PreflightConfig
 from groundcontrol.mavlink.commands import StreamKeeper, send_stream_request
 from groundcontrol.mavlink.link import LinkManager
 from groundcontrol.mavlink.messages import VehicleChannel
 from groundcontrol.mavlink.signing import use_stored_key
 from groundcontrol.mavlink.vehicle import VehicleTracker
-from missions.build import build_mission
-from missions.errors import MissionBuildError
-from missions.items import Mission
 from planner.dispatch import Dispatcher, fleet_of, planner_plan_fn
 from planner.dispatch_model import (
     CancelAnswer,
@@ -72,8 +66,6 @@ from planner.dispatch_model import (
     OrderCancelled,
     OrderPlaced,
     Reject,
-    Sortie,
-    SortieProgress,
     Tick,
 )
 from planner.errors import InvalidInput
@@ -86,16 +78,12 @@ __all__ = ["FleetActionError", "FleetController"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ESTIMATE_SLACK_S = 30.0
-"""How far a flight's live landing estimate may drift from the schedule, in two estimates
-in a row, before the dispatcher re-plans on it (seconds)."""
-
 
 class FleetActionError(GroundControlError):
     """An action that cannot be done now (no flight on that drone, unknown drone ...)."""
 
 
-class FleetController(FleetViews):
+class FleetController(FleetViews, FlightReports):
     """Dispatches a scenario's orders to its fleet and flies them.
 
     Args:
@@ -380,23 +368,6 @@ class FleetController(FleetViews):
         if any(s.turnaround_start_s < now for s in tentative):
             self.dispatch(Tick(), now)
 
-    def _launch(self, now: float) -> None:
-        for sortie in self.dispatcher.in_flight():
-            drone_id = sortie.drone_id
-            if (drone_id in self.jobs or drone_id in self.faults or drone_id in self.link_lost
-                    or drone_id in self.operating
-                    or now < sortie.launch_s - self.config.launch_lead_s):
-                continue
-            if self.store.order(sortie.order_id).state is not OrderState.ASSIGNED:
-                continue  # its flight has been started or settled already
-            try:
-                self.start_job(sortie, reattach=False)
-            except MissionBuildError as exc:
-                # Planning refuses such plans (checked_plan_fn); should one slip through, the
-                # drone stays on the ground and the order moves or fails with the reason.
-                self.fault(drone_id, f"the mission of {sortie.order_id} cannot be built: {exc}",
-                           now, recover_after=True)
-
     def _snapshots(self, now: float) -> None:
         from groundcontrol.fleet.store.sqlite import VehicleSnapshot
 
@@ -434,122 +405,7 @@ class FleetController(FleetViews):
                   d.order_id, severity)
         self.emit(FleetEventKind.ORDER, "", getattr(d, "drone_id", None), d.order_id)
 
-    # ----------------------------------------------------------------------------- flights
-
-    def mission_for(self, sortie: Sortie) -> Mission:
-        """The mission of a sortie (deterministic: the same plan gives the same items)."""
-        profile = self.scenario.profile_for(self.drones[sortie.drone_id])
-        return build_mission(sortie.plan, profile, self.scenario.airspace,
-                             depots=self.scenario.depots)
-
-    def _flight_config(self, sortie: Sortie) -> FlightConfig:
-        cfg = self.config
-        profile = self.scenario.profile_for(self.drones[sortie.drone_id])
-        need = int(100.0 * sortie.plan.energy_wh / profile.battery_wh) + 1
-        pre = PreflightConfig(min_battery_pct=max(cfg.min_battery_pct, min(90, need)),
-                              configure=cfg.configure)
-        # Flight turns vehicle-time limits into wall time with its speedup; a simulator that
-        # cannot keep up runs slower than asked, so give it the pace actually measured.
-        return FlightConfig(speedup=self._pace(), preflight=pre,
-                            mission_timeout_s=cfg.mission_timeout_s,
-                            link_lost_s=cfg.link_lost_wall_s,
-                            stream_rate_hz=cfg.stream_rate_hz,
-                            launch_gate=lambda: self.now_s() >= sortie.launch_s)
-
-    def _pace(self) -> float:
-        """Scenario seconds per wall second over the last few seconds (at most ``speedup``)."""
-        wall, now = time.monotonic(), self.now_s()
-        self._pace_samples.append((wall, now))
-        while len(self._pace_samples) > 2 and wall - self._pace_samples[1][0] > 10.0:
-            self._pace_samples.pop(0)
-        (w0, t0), pace = self._pace_samples[0], self.config.speedup
-        if wall - w0 > 2.0:
-            pace = min(pace, 0.8 * (now - t0) / (wall - w0))
-        return max(1.0, pace)
-
-    def start_job(self, sortie: Sortie, reattach: bool) -> FlightJob:
-        """Start (or, after a restart, re-attach to) the flight of a sortie (loop thread)."""
-        drone_id = sortie.drone_id
-        profile = self.scenario.profile_for(self.drones[drone_id])
-        job = FlightJob(drone_id, sortie, self.mission_for(sortie), self.channels[drone_id],
-                        self.trackers[drone_id], self._flight_config(sortie), self.crew,
-                        profile.battery_wh, self._job_report, reattach)
-        self.jobs[drone_id] = job
-        verb = "re-attached to" if reattach else "starting"
-        self.emit(FleetEventKind.FLIGHT, f"{verb} the flight of {sortie.order_id}", drone_id,
-                  sortie.order_id)
-        job.start()
-        return job
-
-    def _job_report(self, report: JobReport) -> None:
-        """From a job's thread: hand it to the loop, stamped with the time it happened (the
-        loop may be busy: a take-off, a release or a landing estimate keeps its own time)."""
-        at = self.now_s()
-        self._inbox.put(lambda: self._on_report(report, at))
-
-    def _on_report(self, report: JobReport, now: float) -> None:
-        job = report.job
-        if report.event is not None:
-            self._on_flight_event(job, report.event, now)
-        if report.outcome is not None:
-            if self.jobs.get(job.drone_id) is job:
-                del self.jobs[job.drone_id]
-            try:
-                settle_outcome(self, job, report.outcome, now)
-            except StoreError as exc:
-                # The store refused a change (it guards delivered-once): say so, keep going.
-                self.emit(FleetEventKind.NOTE, f"could not record the end of {job.order_id}: "
-                          f"{exc}", job.drone_id, job.order_id, "error")
-            self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
-
-    def _on_flight_event(self, job: FlightJob, event: FlightEvent, now: float) -> None:
-        if event.kind == "state" and event.state is FlightState.TAKEOFF and not job.reattach:
-            try:
-                self.store.start_flight(job.order_id, job.drone_id, now)
-            except StoreError as exc:
-                # The order moved on (cancelled or given to another drone) while this one
-                # was getting ready: bring the drone back rather than fly it twice.
-                job.flight.abort()
-                self.emit(FleetEventKind.NOTE, f"take-off not recorded ({exc}); aborting",
-                          job.drone_id, job.order_id, "error")
-            self.emit(FleetEventKind.ORDER, "", job.drone_id, job.order_id)
-        if event.kind == "delivered":
-            self.delivered_at.setdefault(job.order_id, now)
-            # Kept for a restart whose vehicles cannot tell (see resync.released_setting).
-            self.store.set_setting(released_setting(job.order_id), repr(now), now)
-        if event.kind == "estimate" and event.remaining_s is not None:
-            self.landing_at[job.order_id] = (now + event.remaining_s, now)
-            self._on_estimate(job, event.remaining_s, now)
-        final = event.kind == "state" and event.state in (
-            FlightState.DONE, FlightState.FAILED, FlightState.ABORTED)  # "outcome" says it
-        if event.kind == "hold":
-            waited = job.sortie.separation is not None
-            self.emit(FleetEventKind.FLIGHT, separation_text(job.sortie), job.drone_id,
-                      job.order_id, "notice" if waited else "info")
-        if event.kind in ("state", "delivered", "problem", "outcome", "crew") and not final:
-            severity = "warning" if event.kind == "problem" else "info"
-            self.emit(FleetEventKind.FLIGHT, f"{event.state.value}: {event.detail}",
-                      job.drone_id, job.order_id, severity)
-
-    def _on_estimate(self, job: FlightJob, remaining_s: float, now: float) -> None:
-        """A flight's live landing estimate: when it is off the schedule by more than
-        ``ESTIMATE_SLACK_S``, the dispatcher moves the landing and what the drone flies next."""
-        sortie = next((s for s in self.dispatcher.in_flight()
-                       if s.order_id == job.order_id and s.drone_id == job.drone_id), None)
-        land_s = now + remaining_s
-        if sortie is None or abs(land_s - sortie.land_s) < ESTIMATE_SLACK_S:
-            self._off_schedule.pop(job.order_id, None)
-            return
-        # Once is noise (a turn, the top of the climb): act when the next estimate agrees.
-        late = land_s > sortie.land_s
-        if self._off_schedule.get(job.order_id) is not late:
-            self._off_schedule[job.order_id] = late
-            return
-        self.emit(FleetEventKind.FLIGHT, f"landing now expected at {land_s:.0f} s "
-                  f"({land_s - sortie.land_s:+.0f} s against the plan)", job.drone_id,
-                  job.order_id)
-        self.dispatch(SortieProgress(job.drone_id, job.order_id, land_s,
-                                     delivered=job.order_id in self.delivered_at), now)
+    # ------------------------------------------------------------------------------ faults
 
     def fault(self, drone_id: str, reason: str, now: float, recover_after: bool = False) -> None:
         """Take a drone out of service (loop thread); its sorties move or fail."""

@@ -2,16 +2,17 @@
 
 This is the only module that imports ``pymavlink.mavutil``. A ``Link`` owns one connection and
 one thread that reads it, routes each message by system id to that vehicle's ``LinkChannel``
-(a ``messages.VehicleChannel``), and sends the ground station's HEARTBEAT (sysid 255, compid
-190, type GCS) once per ``heartbeat_period_s``: ArduCopter's GCS failsafe only counts
-HEARTBEATs, not commands. Liveness is any message from the vehicle. Non-MAVLink bytes
-(ArduPilot prints its boot text on the same TCP stream) are skipped. When a TCP peer goes away
-(ArduPilot SITL drops the connection on reboot) the link reconnects by itself.
+(a ``messages.VehicleChannel``; ``link_routing`` decides which messages reach one), and sends
+the ground station's HEARTBEAT (sysid 255, compid 190, type GCS) once per
+``heartbeat_period_s``: ArduCopter's GCS failsafe only counts HEARTBEATs, not commands.
+Liveness is any message from the vehicle. Non-MAVLink bytes (ArduPilot prints its boot text on
+the same TCP stream) are skipped. When a TCP peer goes away (ArduPilot SITL drops the
+connection on reboot) the link reconnects by itself.
 
-Signing (MAVLink 2, as ArduPilot does it): ``enable_signing(key)`` signs everything the link
-sends, heartbeats included; ``setup_vehicle_signing`` gives a vehicle its key with SETUP_SIGNING
-first; ``link_signing`` judges what the vehicles send. A link signs with one key, so it carries
-one signed vehicle (or several sharing a key).
+Signing (MAVLink 2, as ArduPilot does it, in ``link_signing``): ``enable_signing(key)`` signs
+everything the link sends, heartbeats included; ``setup_vehicle_signing`` gives a vehicle its
+key with SETUP_SIGNING first; what the vehicles send is judged per vehicle. A link signs with
+one key, so it carries one signed vehicle (or several sharing a key).
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ os.environ.setdefault("MAVLINK20", "1")  # fence/rally transfers need MAVLink 2 
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from groundcontrol.errors import LinkError, ResponseTimeout
+from groundcontrol.errors import LinkError
+from groundcontrol.mavlink.link_routing import VehicleRouter
 from groundcontrol.mavlink.link_signing import (
+    LinkSigning,
     SignatureJudge,
-    SigningConfig,
     SigningCounts,
-    clear_vehicle_signing,
-    setup_vehicle_signing,
     signing_timestamp,
 )
 from groundcontrol.mavlink.messages import (
@@ -153,7 +153,7 @@ def _open(url: str, retries: int) -> mavutil.mavfile:
     return conn
 
 
-class Link:
+class Link(LinkSigning):
     """One MAVLink connection, its reader/heartbeat thread and its vehicles.
 
     Args:
@@ -185,7 +185,6 @@ class Link:
         self._conn: mavutil.mavfile | None = None
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._channels: dict[int, LinkChannel] = {}
         self._taps: list[Tap] = []
         self._reconnect_listeners: list[Callable[[], None]] = []
         self._vehicle_seen = threading.Condition(self._lock)
@@ -195,10 +194,9 @@ class Link:
         self._next_heartbeat = 0.0
         self._received = self._sent = self._bad = self._reconnects = 0
         self._signing = SignatureJudge(self._vehicle_seen)
-        self._pinned: set[int] = set()
-        """The vehicles this link serves once ``pin`` was called; others are strangers."""
-        self._strangers: dict[int, int] = {}
-        self._stranger_listeners: list[Callable[[int, str], None]] = []
+        self._router: VehicleRouter[LinkChannel] = VehicleRouter(
+            url, GCS_SYSID, self._vehicle_seen, self._signing,
+            lambda sysid, compid: LinkChannel(self, sysid, compid))
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Link:
@@ -231,9 +229,7 @@ class Link:
             if self._conn is not None:
                 self._close_conn(self._conn)
                 self._conn = None
-        with self._lock:
-            for channel in self._channels.values():
-                channel.hub.close()
+        self._router.close()
 
     def __enter__(self) -> Link:
         return self.open() if self._thread is None else self
@@ -244,51 +240,25 @@ class Link:
     # -- vehicles --------------------------------------------------------------------------
     def vehicle(self, sysid: int, compid: int = 1) -> LinkChannel:
         """The channel to vehicle ``sysid`` (created on first use, heard or not)."""
-        with self._lock:
-            channel = self._channels.get(sysid)
-            if channel is None:
-                channel = self._channels[sysid] = LinkChannel(self, sysid, compid)
-            return channel
+        return self._router.channel(sysid, compid)
 
     def pin(self, sysid: int) -> None:
         """Serve vehicle ``sysid`` only (with any other pinned before): messages from another
         system id are dropped, counted and reported once to the stranger listeners, so a
         second autopilot or a spoofer on the link is never taken for the vehicle."""
-        with self._lock:
-            self._pinned.add(sysid)
-            for other in [s for s in self._channels if s not in self._pinned]:
-                self._channels[other].hub.close()  # reported on its next message
-                del self._channels[other]
+        self._router.pin(sysid)
 
     def add_stranger_listener(self, callback: Callable[[int, str], None]) -> None:
         """``callback(sysid, message_type)`` on the first message from each unpinned sysid."""
-        with self._lock:
-            self._stranger_listeners.append(callback)
+        self._router.add_stranger_listener(callback)
 
     def strangers(self) -> dict[int, int]:
         """Messages dropped per unpinned system id since ``pin``."""
-        with self._lock:
-            return dict(self._strangers)
-
-    def _stranger(self, sysid: int, mtype: str) -> bool:
-        """Count a message from an unpinned sysid; True when it is to be dropped."""
-        with self._lock:
-            if not self._pinned or sysid in self._pinned:
-                return False
-            first = sysid not in self._strangers
-            self._strangers[sysid] = self._strangers.get(sysid, 0) + 1
-            listeners = list(self._stranger_listeners) if first else []
-        if first:
-            log.warning("%s: dropping %s from system %d: this link serves %s", self.url, mtype,
-                        sysid, sorted(self._pinned))
-        for callback in listeners:
-            callback(sysid, mtype)
-        return True
+        return self._router.strangers()
 
     def sysids(self) -> list[int]:
         """System ids of the vehicles heard on this link so far."""
-        with self._lock:
-            return sorted(s for s, c in self._channels.items() if c.last_message_s is not None)
+        return self._router.sysids()
 
     def wait_vehicle(self, sysid: int | None = None, timeout_s: float = 30.0) -> LinkChannel:
         """Wait for a HEARTBEAT from vehicle ``sysid`` (or from any vehicle when None).
@@ -296,21 +266,7 @@ class Link:
         Raises:
             ResponseTimeout: no such vehicle was heard in time.
         """
-        deadline = time.monotonic() + timeout_s
-        with self._vehicle_seen:
-            while True:
-                heard = [
-                    c for s, c in sorted(self._channels.items())
-                    if c.last_message_s is not None and (sysid is None or s == sysid)
-                ]
-                if heard:
-                    return heard[0]
-                self._signing.raise_if_mismatched(sysid)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    who = f"vehicle {sysid}" if sysid is not None else "any vehicle"
-                    raise ResponseTimeout(f"HEARTBEAT from {who} on {self.url}", timeout_s)
-                self._vehicle_seen.wait(min(remaining, 0.5))
+        return self._router.wait(sysid, timeout_s)
 
     def add_tap(self, tap: Tap) -> Callable[[], None]:
         """Also give every message in and out (with its raw bytes) to ``tap``."""
@@ -340,92 +296,6 @@ class Link:
         return LinkStats(
             self._received, self._sent, self._bad, self._reconnects, self._conn is not None
         )
-
-    # -- signing (link_signing) ------------------------------------------------------------
-    @property
-    def signing_enabled(self) -> bool:
-        """True while everything sent is signed."""
-        return self._signing.config is not None
-
-    @property
-    def signature_judge(self) -> SignatureJudge:
-        return self._signing
-
-    def enable_signing(self, key: bytes, *, key_source: str = "the key given to the link",
-                       link_id: int | None = None) -> None:
-        """Sign every message sent from now on with ``key`` (32 bytes), and judge the
-        signatures of every message received (see ``link_signing``).
-
-        Args:
-            key: the vehicle's secret key.
-            key_source: where the key is kept, for error messages (the key file).
-            link_id: the signature's link id; None lets pymavlink number its links.
-        """
-        if len(key) != 32:
-            raise ValueError(f"a MAVLink signing key is 32 bytes, got {len(key)}")
-        with self._send_lock:
-            self._signing.set_config(SigningConfig(bytes(key), key_source, link_id))
-            if self._conn is not None:
-                self._signing.apply(self._conn, self._conn.mav.signing.timestamp)
-
-    def disable_signing(self) -> None:
-        """Send unsigned and stop checking signatures."""
-        with self._send_lock:
-            self._signing.set_config(None)
-            if self._conn is not None:
-                self._conn.disable_signing()
-
-    def signing_stamp(self) -> int | None:
-        """The signing timestamp of the connection now (None while it is down)."""
-        with self._send_lock:
-            return self._conn.mav.signing.timestamp if self._conn is not None else None
-
-    def signing_counts(self, sysid: int) -> SigningCounts:
-        """What vehicle ``sysid``'s messages showed since the key was last set."""
-        return self._signing.counts(sysid)
-
-    def confirm_signing(self, sysid: int, timeout_s: float = 10.0,
-                        require_signed: bool = False) -> bool:
-        """Wait until vehicle ``sysid``'s messages show whether it signs with our key.
-
-        Returns:
-            True when one of its messages passed our signature check; False when it sends
-            unsigned messages (it has no key) and ``require_signed`` is False.
-
-        Raises:
-            SigningKeyMismatch: its signed messages fail our check.
-            SigningError: its signatures use our key but timestamps we refuse.
-            ResponseTimeout: it sent nothing telling within ``timeout_s``.
-        """
-        return self._signing.confirm(sysid, timeout_s, require_signed)
-
-    def setup_vehicle_signing(self, sysid: int, key: bytes, *, key_source: str,
-                              compid: int = 1, timeout_s: float = 10.0) -> None:
-        """Give vehicle ``sysid`` its signing key with SETUP_SIGNING, then sign with it.
-
-        SETUP_SIGNING carries the key in clear: send it only over a link you trust. ArduPilot
-        stores the key, signs from then on and ignores unsigned messages except on SERIAL0; it
-        sends no acknowledgement, so success is its next messages passing our check.
-
-        Raises:
-            SigningError: the vehicle refused (ArduPilot will not while armed).
-            SigningKeyMismatch: it ignored the key because it already signs with another one
-                and this is not a port that accepts unsigned messages.
-            ResponseTimeout: no message signed with the new key within ``timeout_s``.
-        """
-        setup_vehicle_signing(self, sysid, key, key_source=key_source, compid=compid,
-                              timeout_s=timeout_s)
-
-    def clear_vehicle_signing(self, sysid: int, compid: int = 1, timeout_s: float = 10.0) -> None:
-        """Turn signing off on vehicle ``sysid`` (an all-zero key with timestamp 0), then here.
-
-        The request goes out signed when the link holds the vehicle's key, which a signing
-        vehicle needs on any port but SERIAL0.
-
-        Raises:
-            ResponseTimeout: the vehicle still signs after ``timeout_s``.
-        """
-        clear_vehicle_signing(self, sysid, compid, timeout_s)
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, msg: MavMessage, sysid: int = 0) -> None:
@@ -577,27 +447,10 @@ class Link:
             self._bad += 1
             return
         self._received += 1
-        sysid = msg.get_srcSystem()
-        if sysid == GCS_SYSID or sysid == 0:
-            return
-        if mtype == "HEARTBEAT" and msg.type == mavlink.MAV_TYPE_GCS:
-            return  # another ground station on the same link
-        if self._pinned and self._stranger(sysid, mtype):
-            return
-        if not self._signing.judge(sysid, msg):
-            return
-        channel = self._channels.get(sysid)
-        if channel is None:
-            if mtype != "HEARTBEAT" or msg.autopilot == mavlink.MAV_AUTOPILOT_INVALID:
-                return
-            channel = self.vehicle(sysid, msg.get_srcComponent())
-        first = channel.last_message_s is None
-        channel.last_message_s = time.monotonic()
-        if first:
-            with self._vehicle_seen:
-                self._vehicle_seen.notify_all()
-        self._tap("in", sysid, msg)
-        channel.hub.dispatch(msg)
+        channel = self._router.route(msg, mtype)
+        if channel is not None:
+            self._tap("in", channel.sysid, msg)
+            channel.hub.dispatch(msg)
 
     def _tap(self, direction: str, sysid: int, msg: MavMessage) -> None:
         if not self._taps:

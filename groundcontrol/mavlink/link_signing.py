@@ -1,9 +1,11 @@
 """MAVLink 2 signing on a link, as ArduPilot does it: the key, judging what vehicles send, and
 giving a vehicle its key (SETUP_SIGNING) or taking it back.
 
-``Link`` owns one ``SignatureJudge``; everything here reaches the connection only through what
-it is handed (the link's condition, a connection object with pymavlink's signing methods, the
-``SigningLink`` protocol), so ``link.py`` stays the only module that imports ``mavutil``.
+``Link`` owns one ``SignatureJudge`` and takes its signing methods from ``LinkSigning``;
+everything here reaches the connection only through what it is handed (the link's condition, a
+connection object with pymavlink's signing methods, the ``SigningLink`` protocol, the link's
+attributes ``LinkSigning`` declares), so ``link.py`` stays the only module that imports
+``mavutil``.
 
 While the link holds a key, each vehicle message is judged: correctly signed messages and
 unsigned ones (a vehicle that does not sign yet, or any more) are passed on; messages with a
@@ -29,6 +31,7 @@ __all__ = [
     "BAD_SIGNATURES_FOR_MISMATCH",
     "SIGNING_EPOCH_UNIX_S",
     "UNSIGNED_FOR_NOT_SIGNING",
+    "LinkSigning",
     "SignatureJudge",
     "SigningConfig",
     "SigningCounts",
@@ -213,6 +216,107 @@ class SigningLink(Protocol):
     def disable_signing(self) -> None: ...
 
     def signing_stamp(self) -> int | None: ...
+
+
+class LinkSigning:
+    """``Link``'s signing methods, kept here with the rest of signing.
+
+    A mixin rather than an object the link holds: these methods are ``Link``'s public API, and
+    their state is already the link's ``SignatureJudge``, so a held object would only leave a
+    forwarding method per name in ``link.py``.
+    """
+
+    _signing: SignatureJudge
+    _send_lock: threading.Lock
+    """Held while the connection is used or replaced."""
+    _conn: Any
+    """The link's ``mavutil.mavfile``, None while the link is down."""
+
+    @property
+    def signing_enabled(self) -> bool:
+        """True while everything sent is signed."""
+        return self._signing.config is not None
+
+    @property
+    def signature_judge(self) -> SignatureJudge:
+        return self._signing
+
+    def enable_signing(self, key: bytes, *, key_source: str = "the key given to the link",
+                       link_id: int | None = None) -> None:
+        """Sign every message sent from now on with ``key`` (32 bytes), and judge the
+        signatures of every message received (see ``link_signing``).
+
+        Args:
+            key: the vehicle's secret key.
+            key_source: where the key is kept, for error messages (the key file).
+            link_id: the signature's link id; None lets pymavlink number its links.
+        """
+        if len(key) != 32:
+            raise ValueError(f"a MAVLink signing key is 32 bytes, got {len(key)}")
+        with self._send_lock:
+            self._signing.set_config(SigningConfig(bytes(key), key_source, link_id))
+            if self._conn is not None:
+                self._signing.apply(self._conn, self._conn.mav.signing.timestamp)
+
+    def disable_signing(self) -> None:
+        """Send unsigned and stop checking signatures."""
+        with self._send_lock:
+            self._signing.set_config(None)
+            if self._conn is not None:
+                self._conn.disable_signing()
+
+    def signing_stamp(self) -> int | None:
+        """The signing timestamp of the connection now (None while it is down)."""
+        with self._send_lock:
+            return self._conn.mav.signing.timestamp if self._conn is not None else None
+
+    def signing_counts(self, sysid: int) -> SigningCounts:
+        """What vehicle ``sysid``'s messages showed since the key was last set."""
+        return self._signing.counts(sysid)
+
+    def confirm_signing(self, sysid: int, timeout_s: float = 10.0,
+                        require_signed: bool = False) -> bool:
+        """Wait until vehicle ``sysid``'s messages show whether it signs with our key.
+
+        Returns:
+            True when one of its messages passed our signature check; False when it sends
+            unsigned messages (it has no key) and ``require_signed`` is False.
+
+        Raises:
+            SigningKeyMismatch: its signed messages fail our check.
+            SigningError: its signatures use our key but timestamps we refuse.
+            ResponseTimeout: it sent nothing telling within ``timeout_s``.
+        """
+        return self._signing.confirm(sysid, timeout_s, require_signed)
+
+    def setup_vehicle_signing(self: SigningLink, sysid: int, key: bytes, *, key_source: str,
+                              compid: int = 1, timeout_s: float = 10.0) -> None:
+        """Give vehicle ``sysid`` its signing key with SETUP_SIGNING, then sign with it.
+
+        SETUP_SIGNING carries the key in clear: send it only over a link you trust. ArduPilot
+        stores the key, signs from then on and ignores unsigned messages except on SERIAL0; it
+        sends no acknowledgement, so success is its next messages passing our check.
+
+        Raises:
+            SigningError: the vehicle refused (ArduPilot will not while armed).
+            SigningKeyMismatch: it ignored the key because it already signs with another one
+                and this is not a port that accepts unsigned messages.
+            ResponseTimeout: no message signed with the new key within ``timeout_s``.
+        """
+        setup_vehicle_signing(self, sysid, key, key_source=key_source, compid=compid,
+                              timeout_s=timeout_s)
+
+    def clear_vehicle_signing(self: SigningLink, sysid: int, compid: int = 1,
+                              timeout_s: float = 10.0) -> None:
+        """Turn signing off on vehicle ``sysid`` (an all-zero key with timestamp 0), then here.
+
+        The request goes out signed when the link holds the vehicle's key, which a signing
+        vehicle needs on any port but SERIAL0.
+
+        Raises:
+            ResponseTimeout: the vehicle still signs after ``timeout_s``.
+        """
+        clear_vehicle_signing(self, sysid, compid, timeout_s)
 
 
 def setup_vehicle_signing(link: SigningLink, sysid: int, key: bytes, *, key_source: str,

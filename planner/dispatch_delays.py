@@ -14,8 +14,11 @@ delay is found without trying delays one by one.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from planner.separation import (
     PlannedFlight,
@@ -25,7 +28,7 @@ from planner.separation import (
     pair_minima,
 )
 
-__all__ = ["PairCache", "blocked_delays", "first_clear_delay", "overlapping"]
+__all__ = ["FlightPool", "PairCache", "blocked_delays", "first_clear_delay", "overlapping"]
 
 _T0, _T1, _X0, _Y0, _VX, _VY, _Z0, _VZ, _EZ = range(9)
 _PAD_M = 0.1
@@ -34,10 +37,12 @@ _PAD_M = 0.1
 Point = tuple[float, float]
 
 
-PairCache = dict[tuple[int, int, float, float], list[tuple[float, float]]]
+PairCache = dict[tuple[int, int, float, float, float], list[tuple[float, float]]]
 """Delay intervals of a pair of trajectories (by ``id``, kept alive by their owner's cache)
-at a launch difference and a window, relative to the delayed flight's launch."""
+under given minima, relative to their launch difference: at every launch time, merged."""
 _CACHE_LIMIT = 200_000
+_ALL_TIMES = (-1e12, 1e12)
+"""A shift window that keeps every piece pair near in space, whatever its times."""
 
 
 def blocked_delays(
@@ -50,9 +55,10 @@ def blocked_delays(
     """Delays of ``flight``'s launch, in [0, ``max_delay_s``], at which it would meet one of
     ``others`` (other owners): merged closed intervals, sorted.
 
-    A pair's intervals depend only on the two trajectories and their launch difference, so
-    a ``cache`` kept by the caller (with the trajectories alive) saves recomputing them when
-    a depot is re-planned with the same flights.
+    A pair's intervals are those of its two trajectories moved by their launch difference,
+    so a ``cache`` kept by the caller (with the trajectories alive) holds each pair's
+    intervals at every launch difference once: a depot re-planned with the same flights at
+    other times, or with another window, reads them back.
     """
     spans: list[tuple[float, float]] = []
     for other in others:
@@ -61,16 +67,31 @@ def blocked_delays(
         if cache is None:
             spans.extend(_pair_delays(flight, other, rules, max_delay_s))
             continue
-        key = (id(flight.path), id(other.path), other.launch_s - flight.launch_s, max_delay_s)
+        minima = pair_minima(flight, other, rules)
+        key = (id(flight.path), id(other.path), *minima)
         found = cache.get(key)
         if found is None:
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            found = cache[key] = _pair_delays(flight, other, rules, max_delay_s)
-        spans.extend(found)
-    spans = sorted(s for s in spans if s[1] >= 0.0 and s[0] <= max_delay_s)
+            found = cache[key] = _merged(_relative_delays(flight, other, minima))
+        diff = other.launch_s - flight.launch_s
+        # merged and sorted, so the upper ends are sorted too: skip those below 0
+        first = bisect.bisect_left(found, -diff, key=lambda span: span[1])
+        for lo, hi in found[first:]:
+            if lo + diff > max_delay_s:
+                break
+            spans.append((lo + diff, hi + diff))
+    return _merged(s for s in spans if s[1] >= 0.0 and s[0] <= max_delay_s)
+
+
+def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Closed intervals merged where they touch or overlap, sorted.
+
+    >>> _merged([(5.0, 6.0), (0.0, 2.0), (1.0, 3.0)])
+    [(0.0, 3.0), (5.0, 6.0)]
+    """
     merged: list[tuple[float, float]] = []
-    for lo, hi in spans:
+    for lo, hi in sorted(spans):
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:
@@ -101,10 +122,33 @@ def _pair_delays(
     band, vert, horiz = pair_minima(a, b, rules)
     shift = (a.launch_s, a.launch_s + max_delay_s)
     rows, cols = near_pieces(a.path.boxes, b.path.boxes, shift, b.launch_s, (band, horiz, vert))
+    return _piece_spans(a, a.launch_s, b, b.launch_s, rows, cols, (band, vert, horiz))
+
+
+def _relative_delays(
+    a: PlannedFlight, b: PlannedFlight, minima: tuple[float, float, float]
+) -> list[tuple[float, float]]:
+    """``_pair_delays`` at every delay, for flights launched together (add B's launch minus
+    A's to place them): the piece pairs near in space, whatever their times."""
+    band, vert, horiz = minima
+    rows, cols = near_pieces(a.path.boxes, b.path.boxes, _ALL_TIMES, 0.0, (band, horiz, vert))
+    return _piece_spans(a, 0.0, b, 0.0, rows, cols, minima)
+
+
+def _piece_spans(
+    a: PlannedFlight,
+    a_launch: float,
+    b: PlannedFlight,
+    b_launch: float,
+    rows: Iterable[int],
+    cols: Iterable[int],
+    minima: tuple[float, float, float],
+) -> list[tuple[float, float]]:
+    band, vert, horiz = minima
     ra, rb = a.path.rows, b.path.rows
     out = []
     for i, j in zip(rows, cols, strict=True):
-        span = _piece_delays(ra[i], a.launch_s, rb[j], b.launch_s, vert, horiz + _PAD_M)
+        span = _piece_delays(ra[i], a_launch, rb[j], b_launch, vert, horiz + _PAD_M)
         if span is not None:
             out.append((span[0] - band, span[1] + band))
     return out
@@ -239,22 +283,41 @@ def overlapping(
 ) -> list[PlannedFlight]:
     """The ``others`` that ``flight`` could meet if launched up to ``later_s`` later: other
     owners, time windows within the buffers, and whole-flight boxes within the minima."""
-    if not others:
-        return []
-    margin = rules.horizontal_m + 2.0 * max(
-        [flight.path.nav_accuracy_m] + [o.path.nav_accuracy_m for o in others]
-    )
-    x0, x1, y0, y1 = flight.path.bbox
-    lo_x, hi_x, lo_y, hi_y = x0 - margin, x1 + margin, y0 - margin, y1 + margin
-    out = []
-    for other in others:
-        if other.owner == flight.owner or other.key == flight.key:
-            continue
-        band = flight.buffer_s + other.buffer_s
-        if other.start_s - band > flight.end_s + later_s or flight.start_s - band > other.end_s:
-            continue
-        ob = other.path.bbox
-        if ob[0] > hi_x or ob[1] < lo_x or ob[2] > hi_y or ob[3] < lo_y:
-            continue
-        out.append(other)
-    return out
+    return FlightPool(others).overlapping(flight, rules, later_s)
+
+
+class FlightPool:
+    """Flights a sortie is checked against, their windows and boxes in arrays: ``resolve``
+    asks ``overlapping`` of one pool for every layer and window it tries."""
+
+    def __init__(self, flights: Sequence[PlannedFlight]) -> None:
+        self.flights = list(flights)
+        self._start = np.array([f.start_s for f in self.flights], dtype=float)
+        self._end = np.array([f.end_s for f in self.flights], dtype=float)
+        self._buffer = np.array([f.buffer_s for f in self.flights], dtype=float)
+        self._bbox = np.array([f.path.bbox for f in self.flights], dtype=float).reshape(-1, 4)
+        self._nav_m = max((f.path.nav_accuracy_m for f in self.flights), default=0.0)
+
+    def overlapping(
+        self, flight: PlannedFlight, rules: SeparationRules, later_s: float = 0.0
+    ) -> list[PlannedFlight]:
+        """``overlapping(flight, self.flights, rules, later_s)``."""
+        if not self.flights:
+            return []
+        margin = rules.horizontal_m + 2.0 * max(flight.path.nav_accuracy_m, self._nav_m)
+        x0, x1, y0, y1 = flight.path.bbox
+        band = flight.buffer_s + self._buffer
+        b = self._bbox
+        near = (
+            (self._start - band <= flight.end_s + later_s)
+            & (flight.start_s - band <= self._end)
+            & (b[:, 0] <= x1 + margin)
+            & (b[:, 1] >= x0 - margin)
+            & (b[:, 2] <= y1 + margin)
+            & (b[:, 3] >= y0 - margin)
+        )
+        return [
+            other
+            for other in (self.flights[i] for i in np.flatnonzero(near))
+            if other.owner != flight.owner and other.key != flight.key
+        ]

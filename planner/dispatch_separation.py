@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from planner.dispatch_delays import PairCache, blocked_delays, first_clear_delay, overlapping
+from planner.dispatch_delays import FlightPool, PairCache, blocked_delays, first_clear_delay
 from planner.dispatch_model import SeparationWait, Sortie
 from planner.dispatch_options import Fleet, dropoff_offset_s
 from planner.dispatch_resources import DepotResources
@@ -117,9 +117,10 @@ class Separation:
         """
         rules = self.rules
         frame = self.frame(sortie.plan)
-        pool = [self.flight(s) for s in self._near_in_time(sortie, others, rules.max_delay_s)]
+        pool = FlightPool([self.flight(s) for s in self._near_in_time(sortie, others,
+                                                                       rules.max_delay_s)])
         me = self.flight(sortie)
-        near_now = overlapping(me, pool, rules)
+        near_now = pool.overlapping(me, rules)
         if not any(meets(me, other, rules) for other in near_now):
             return sortie
         found = first_conflict(me, near_now, rules, frame)
@@ -127,7 +128,7 @@ class Separation:
         variants = [sortie]
         for layered in self._layers(fleet, order, sortie):
             flight = self.flight(layered)
-            if not any(meets(flight, o, rules) for o in overlapping(flight, pool, rules)):
+            if not any(meets(flight, o, rules) for o in pool.overlapping(flight, rules)):
                 return self._waited(layered, sortie, found)
             variants.append(layered)
         # Every variant's earliest clear delay: a lower layer climbs and descends sooner, so
@@ -140,7 +141,7 @@ class Separation:
                 if limit < 0:
                     break
                 flight = self.flight(variant)
-                near = overlapping(flight, pool, rules, limit)
+                near = pool.overlapping(flight, rules, limit)
                 spans = blocked_delays(flight, near, rules, limit, self._pairs)
                 moved = self._earliest(variant, spans, depot, limit)
                 if moved is not None and (best is None or moved.launch_s < best.launch_s):

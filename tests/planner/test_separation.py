@@ -19,7 +19,7 @@ from strategies import SortieDay, sortie_days
 
 from planner.dispatch import Dispatcher, planner_plan_fn
 from planner.dispatch_codec import decode, encode
-from planner.dispatch_delays import blocked_delays, first_clear_delay
+from planner.dispatch_delays import PairCache, blocked_delays, first_clear_delay
 from planner.dispatch_model import (
     Assign,
     DepotModel,
@@ -298,6 +298,32 @@ def test_blocked_delays_agree_with_the_direct_check() -> None:
         if outside:
             assert not meets(moved, east, RULES), d
     assert first_clear_delay(spans, 5.0) > 0
+
+
+def _clipped(spans: list[tuple[float, float]], window: float) -> list[tuple[float, float]]:
+    return [(max(lo, 0.0), min(hi, window)) for lo, hi in spans]
+
+
+def test_cached_pair_intervals_are_the_direct_ones_at_any_launch_and_window() -> None:
+    """The cache keeps a pair's intervals at every launch difference; moved to a launch and
+    cut to a window they are what the direct computation gives there."""
+    _, got = dispatch([A, HEAD_B], {"A": 1, "B": 1}, HEAD_ON, rules=None)
+    frame = LocalFrame(ORIGIN)
+    east, west = placed(got["east"], frame), placed(got["west"], frame)
+    cache: PairCache = {}
+    seen = 0
+    for shift in np.arange(-600.0, 600.0, 37.5):
+        moved = PlannedFlight(west.key, west.owner, west.launch_s + shift, west.path,
+                              west.buffer_s)
+        for window in (60.0, 300.0, 900.0):
+            # the same delays blocked within the window (an interval may reach past it)
+            direct = _clipped(blocked_delays(moved, [east], RULES, window), window)
+            cached = _clipped(blocked_delays(moved, [east], RULES, window, cache), window)
+            assert len(cached) == len(direct), (shift, window)
+            for got_span, want in zip(cached, direct, strict=True):
+                assert got_span == pytest.approx(want, abs=1e-6), (shift, window)
+            seen += bool(direct)
+    assert seen > 10 and len(cache) == 1  # one pair, computed once
 
 
 # ------------------------------------------------------------------------------ property

@@ -178,11 +178,18 @@ class FleetController(FleetViews, FlightReports):
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the loop and close the links (vehicles in the air keep flying their mission)."""
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the loop and close the links (vehicles in the air keep flying their mission).
+
+        Returns once the loop has finished the dispatcher step under way (it checks between
+        steps), so the caller may close the store: a busy loop with a hundred drones wrote
+        to a store its caller had closed. ``timeout_s`` bounds the wait.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("the fleet loop did not stop within %.0f s", timeout_s)
         for job in list(self.jobs.values()):
             job.join(0.1)
         for keeper in self._keepers:
@@ -291,12 +298,14 @@ class FleetController(FleetViews, FlightReports):
             self.emit(FleetEventKind.NOTE, f"controller stopped: {exc!r}", severity="error")
 
     def _step(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 work = self._inbox.get_nowait()
             except queue.Empty:
                 break
             work()
+        if self._stop.is_set():
+            return
         # Read after the inbox: its work reads the clock too, and the dispatcher refuses
         # a time earlier than one it has seen.
         now = self.now_s()
@@ -314,7 +323,8 @@ class FleetController(FleetViews, FlightReports):
             self._pace()
 
     def _release(self, now: float) -> None:
-        while self._releases and self._releases[0].created_s <= now:
+        while self._releases and self._releases[0].created_s <= now \
+                and not self._stop.is_set():
             # Popped only once stored: ``done()`` must never see an order in neither place.
             self.dispatch(OrderPlaced(self._releases[0]), now)
             self._releases.pop(0)

@@ -195,3 +195,27 @@ def test_sim_homes_keep_every_pad_of_a_big_depot_near_it(tmp_path) -> None:
     for drone, (lat, lon, _, _) in zip(scenario.fleet, homes, strict=True):
         depot = scenario.depot_by_id(drone.depot_id)
         assert geodesic_m(depot.position, LatLon(lat, lon)) < 25.0
+
+
+def test_stop_waits_for_the_loop_and_cuts_a_long_step_short(tmp_path: Path) -> None:
+    """Seen with 100 drones: the loop, busy in a long step, outlived ``stop``'s wait and
+    wrote to the store its caller had closed (a traceback after the quit summary). ``stop``
+    returns once the loop is done, and the loop stops between units of work."""
+    import threading
+    import time
+
+    endpoints = {d.id: "tcp:127.0.0.1:1" for d in CANBERRA.fleet}
+    ran: list[int] = []
+    with Store.open(tmp_path / "s.sqlite") as store:
+        controller = FleetController(CANBERRA, store, endpoints, _TickingClock(40000.0))
+        for i in range(200):  # 10 s of work queued for one step
+            controller._inbox.put(lambda i=i: (time.sleep(0.05), ran.append(i)))
+        controller._thread = threading.Thread(target=controller._run, daemon=True)
+        controller._thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        controller.stop()
+        assert time.monotonic() - started < 2.0
+        assert not controller._thread.is_alive()
+    assert 0 < len(ran) < 200
+    assert controller.error is None

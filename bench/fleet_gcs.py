@@ -177,9 +177,10 @@ async def _with_console(controller: FleetController, sim_cpu: Callable[[], float
         w0 = time.perf_counter()
         flushes0 = app.flushes
         press = 0
+        run = max(1, min(20, vehicles - 1))  # down then up, never past the table's ends
         while time.perf_counter() - w0 < window_s:
             before, start = table.cursor_row, len(frames)
-            key = "down" if (press // 20) % 2 == 0 else "up"
+            key = "down" if (press // run) % 2 == 0 else "up"
             sent = time.perf_counter()
             event = events.Key(key, None)
             event.set_sender(app)

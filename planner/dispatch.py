@@ -10,7 +10,8 @@ that depot's unlaunched schedule is rebuilt from what is already fixed: each ord
 goes to the drone and turnaround (keep the battery, swap in a spare, or charge on a pad) that
 drops it off earliest, using the planner's verdict for the energy actually in the battery.
 A new order that comes last in its depot's sequence (the usual case) is fitted onto the end
-state of the current plan, which gives the same plan as a rebuild at a fraction of the cost.
+state of the current plan, which gives the same plan as a rebuild at a fraction of the cost
+(the planning of a depot's schedule: ``planner.dispatch_schedule``).
 A new order is accepted only if it can be dropped off by its due time without making an
 accepted, on-time order late (first at its place in the sequence, then at the end);
 otherwise it is rejected at once with the reason. Infeasible orders are rejected before they
@@ -35,13 +36,11 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from planner.dispatch_model import (
     DEFAULT_PROMISE_S,
-    Assign,
-    BatteryAction,
     CancelAnswer,
     Decision,
     DepotModel,
@@ -61,12 +60,12 @@ from planner.dispatch_model import (
     Reject,
     Sortie,
     SortieProgress,
-    SwapBattery,
     Tick,
     Unassign,
 )
-from planner.dispatch_options import DroneState, Fleet, SeparateFn, best_sortie, due_of
+from planner.dispatch_options import DroneState, Fleet, due_of
 from planner.dispatch_resources import Battery, DepotResources
+from planner.dispatch_schedule import DepotScheduler, Schedule
 from planner.dispatch_separation import Separation
 from planner.errors import InvalidInput
 from planner.model import Infeasibility, Order, PlanResult, Rule
@@ -98,19 +97,7 @@ def fleet_of(scenario: Scenario) -> tuple[FleetDrone, ...]:
     return tuple(FleetDrone(d.id, scenario.profile_for(d), d.depot_id) for d in scenario.fleet)
 
 
-_End = tuple[dict[str, DroneState], dict[str, DepotResources]]
-"""A depot's drones and resources after every tentative sortie: where a new order goes."""
-
-
-@dataclass(slots=True)
-class _Schedule:
-    """A tentative schedule: sorties by order id, and the orders that have no drone."""
-
-    sorties: dict[str, Sortie]
-    waiting: list[str]
-
-
-class Dispatcher:
+class Dispatcher(DepotScheduler):
     """Online dispatcher. Every method is deterministic; ``handle`` is the only entry for events.
 
     Args:
@@ -169,11 +156,11 @@ class Dispatcher:
         }
         self._orders: dict[str, Order] = {}
         self._sequence: list[str] = []
-        self._tentative = _Schedule({}, [])
+        self._tentative = Schedule({}, [])
         self._committed: dict[str, Sortie] = {}
         self._requeued: dict[str, str] = {}
         """Orders put back in line by the event being handled, and the drone they had."""
-        self._ends: dict[str, _End] = {}
+        self._ends = {}
         self._closed: set[str] = set()
         """Ids of orders rejected or cancelled before they flew (never reused)."""
         self._flown: set[str] = set()
@@ -289,30 +276,6 @@ class Dispatcher:
         self._fleet.forget(order.id)
         self._closed.add(order.id)
         return [Reject(order.id, (self._deadline_reason(order, trial, due),))]
-
-    def _trial(self, sequence: list[str], order: Order, now_s: float) -> tuple[_Schedule, _End]:
-        """The schedule with ``order`` placed as in ``sequence``.
-
-        When it comes after every order of its depot, the others keep their sorties and the
-        new one is fitted onto the end state of the current plan: one look at each drone
-        instead of a rebuild (the rebuild would give the same plan, as it is greedy in order).
-        """
-        depot = order.depot_id
-        later = sequence[sequence.index(order.id) + 1:]
-        if depot in self._ends and all(self._orders[o].depot_id != depot for o in later):
-            drones, resources = self._ends[depot]
-            drones, resources = dict(drones), {depot: resources[depot].copy()}
-            sorties = dict(self._tentative.sorties)
-            sortie = best_sortie(self._fleet, order, drones, resources, now_s,
-                                 self._separate(order, resources[depot], sorties))
-            waiting = list(self._tentative.waiting)
-            if sortie is None:
-                waiting.append(order.id)
-            else:
-                self._fleet.apply(sortie, drones, resources)
-                sorties[order.id] = sortie
-            return _Schedule(sorties, waiting), (drones, resources)
-        return self._rebuild(sequence, now_s, depot)
 
     def _on_cancel(self, order_id: str, out: list[Decision]) -> tuple[str, set[str]]:
         if order_id in self._orders:
@@ -464,7 +427,7 @@ class Dispatcher:
     def _key(self, order: Order) -> tuple[float, float, float, str]:
         return (-order.priority, due_of(order, self.promise_s), order.created_s, order.id)
 
-    def _breaks(self, trial: _Schedule) -> bool:
+    def _breaks(self, trial: Schedule) -> bool:
         """True if an order on time in the current plan would be late (or unserved) in trial,
         or would lose time in hand it has within the slack."""
         for order_id, sortie in self._tentative.sorties.items():
@@ -477,7 +440,7 @@ class Dispatcher:
                 return True
         return False
 
-    def _deadline_reason(self, order: Order, trial: _Schedule, due_s: float) -> Infeasibility:
+    def _deadline_reason(self, order: Order, trial: Schedule, due_s: float) -> Infeasibility:
         sortie = trial.sorties.get(order.id)
         limit = due_s - self._slack_s - order.created_s
         if sortie is None:
@@ -490,7 +453,7 @@ class Dispatcher:
             detail += "; on time only by making accepted orders late"
         return Infeasibility(Rule.DEADLINE, sortie.dropoff_s - order.created_s, limit, "s", detail)
 
-    # ------------------------------------------------------------------------ scheduling
+    # --------------------------------------------------------------------- fixed sorties
 
     def _commit_due(self, now_s: float) -> None:
         """Fix tentative sorties whose turnaround began before ``now_s``.
@@ -511,112 +474,6 @@ class Dispatcher:
             self._fleet.forget(sortie.order_id)
         for depot in self._depots.values():
             depot.prune(now_s)
-
-    def _rebuild(self, sequence: Sequence[str], now_s: float, depot: str
-                 ) -> tuple[_Schedule, _End]:
-        """The schedule with one depot's orders planned afresh from what is fixed.
-
-        Depots share nothing (an order flies from its own depot), so the other depots'
-        sorties are kept as they are.
-        """
-        drones = {k: v for k, v in self._drones.items() if v.spec.depot_id == depot}
-        resources = {depot: self._depots[depot].copy()}
-        sorties = {k: v for k, v in self._tentative.sorties.items() if v.depot_id != depot}
-        waiting = [o for o in self._tentative.waiting
-                   if o in self._orders and self._orders[o].depot_id != depot]
-        for order_id in sequence:
-            order = self._orders[order_id]
-            if order.depot_id != depot:
-                continue
-            sortie = best_sortie(self._fleet, order, drones, resources, now_s,
-                                 self._separate(order, resources[depot], sorties))
-            if sortie is None:
-                waiting.append(order_id)
-                continue
-            self._fleet.apply(sortie, drones, resources)
-            sorties[order_id] = sortie
-        return _Schedule(sorties, waiting), (drones, resources)
-
-    def _separate(self, order: Order, depot: DepotResources, sorties: Mapping[str, Sortie]
-                  ) -> SeparateFn | None:
-        """The separation seam for one placement: clear of the fixed sorties and of
-        ``sorties`` (the tentative ones so far, read when called)."""
-        separation = self._separation
-        if separation is None:
-            return None
-
-        def separate(sortie: Sortie) -> Sortie | None:
-            others = [*self._committed.values(), *sorties.values()]
-            return separation.resolve(self._fleet, order, sortie, depot, others)
-
-        return separate
-
-    def _replan(self, now_s: float, reason: str, depots: set[str]) -> list[Decision]:
-        decisions: list[Decision] = []
-        for depot in sorted(depots):
-            schedule, self._ends[depot] = self._repair(now_s, depot)
-            decisions += self._adopt(schedule, reason)
-        return decisions
-
-    def _repair(self, now_s: float, depot: str) -> tuple[_Schedule, _End]:
-        """A depot's schedule after a disruption: the sequence planned afresh, unless that
-        makes late more orders than planning them earliest-due first does (a greedy pass in
-        priority order can hand an on-time order's slot to one with time to spare)."""
-        best = self._rebuild(self._sequence, now_s, depot)
-        late = self._late_count(best[0], depot)
-        if late:
-            # The depot's orders earliest-due first, in the places they hold in the sequence
-            # (the other depots' order is theirs); kept as the sequence when it is adopted,
-            # so the schedule stays what a rebuild of the sequence gives.
-            places = [i for i, o in enumerate(self._sequence)
-                      if self._orders[o].depot_id == depot]
-            ours = sorted((self._sequence[i] for i in places), key=lambda o: (
-                due_of(self._orders[o], self.promise_s), self._orders[o].created_s, o))
-            by_due = list(self._sequence)
-            for i, order_id in zip(places, ours, strict=True):
-                by_due[i] = order_id
-            other = self._rebuild(by_due, now_s, depot)
-            if self._late_count(other[0], depot) < late:
-                best, self._sequence = other, by_due
-        return best
-
-    def _late_count(self, schedule: _Schedule, depot: str) -> int:
-        """Orders of a depot that a schedule drops off late or leaves waiting."""
-        count = sum(o in self._orders and self._orders[o].depot_id == depot
-                    for o in schedule.waiting)
-        for order_id, sortie in schedule.sorties.items():
-            order = self._orders.get(order_id)
-            if order is not None and sortie.depot_id == depot \
-                    and sortie.dropoff_s > due_of(order, self.promise_s):
-                count += 1
-        return count
-
-    def _adopt(self, new: _Schedule, reason: str) -> list[Decision]:
-        """Make ``new`` the tentative schedule; the decisions are the difference."""
-        old = self._tentative.sorties
-        decisions: list[Decision] = []
-        for order_id in sorted(set(old) - set(new.sorties)):
-            if order_id not in self._committed:
-                decisions.append(Unassign(order_id, old[order_id].drone_id, reason))
-        for order_id in self._sequence:
-            sortie = new.sorties.get(order_id)
-            if sortie is None or old.get(order_id) == sortie:
-                continue
-            if order_id in old and old[order_id].drone_id != sortie.drone_id:
-                decisions.append(Unassign(order_id, old[order_id].drone_id, reason))
-            decisions.extend(self._assign(sortie))
-        self._tentative = new
-        return decisions
-
-    def _assign(self, sortie: Sortie) -> list[Decision]:
-        due = due_of(self._orders[sortie.order_id], self.promise_s)
-        out: list[Decision] = [
-            Assign(sortie.order_id, sortie.drone_id, sortie.launch_s, sortie.dropoff_s, due, sortie)
-        ]
-        if sortie.action is BatteryAction.SWAP and sortie.swapped_out_id is not None:
-            out.append(SwapBattery(sortie.order_id, sortie.drone_id, sortie.turnaround_start_s,
-                                   sortie.battery_id, sortie.swapped_out_id))
-        return out
 
 
 def _start_key(sortie: Sortie) -> tuple[float, str]:

@@ -43,7 +43,8 @@ autopilot_mission (AUTO); protocol (SimVehicleLike, the whole vehicle as the nex
 failsafes (battery, GCS, fence), modes (modes, arming), telemetry (message builders), validation
 (every number from the GCS checked, refused as ArduCopter refuses it), commands (everything
 else from the GCS), inbound (bytes and messages in: validation first, then the handlers, a
-handler's exception contained per message); vehicle; server (TCP, fleet).
+handler's exception contained per message); queries (what the vehicle answers about itself:
+position, landing, status); vehicle; server (TCP, fleet).
 
 Hostile input (issue 11): no message stops the simulator. NaN, infinities and values that do not
 fit are refused where they come in (``validation``, with the answers measured on ArduCopter 4.7

@@ -6,7 +6,8 @@ bytes it wants to send with ``take_output``, per channel (channels.py: 0 is SERI
 time only moves in ``step(dt)``, so everything (telemetry rates, timeouts, failsafes) runs in
 simulated time. Its signing key (signing.py) persists across reboots, like its parameters.
 Message handling lives in commands.py, modes and arming in modes.py, failsafes in
-failsafes.py, AUTO in autopilot_mission.py.
+failsafes.py, AUTO in autopilot_mission.py; what the vehicle answers about itself (position,
+landing, status) in queries.py, whose ``VehicleQueries`` it inherits.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from .fence import FenceGeometry, parse_fence, validate_fence
 from .mission_server import MissionServer, StoredItem
 from .params import ParamStore
 from .payload import Gripper, Winch
-from .physics import NavTarget, Physics, ne_offset_m, offset_latlon
+from .physics import NavTarget, Physics
+from .physics import ne_offset_m as ne_offset_m  # still importable here, as before queries.py
+from .physics import offset_latlon as offset_latlon
+from .queries import VehicleQueries
 from .rtl import RtlController
 from .signing import VehicleSigning
 from .state import FailsafeState, Home, Mode, Timeline
@@ -52,7 +56,7 @@ M = mavlink
 INFO = M.MAV_SEVERITY_INFO
 
 
-class SimVehicle:
+class SimVehicle(VehicleQueries):
     """A simulated ArduCopter (MAV_SYSID = sysid, component 1)."""
 
     fast_idle = True
@@ -360,14 +364,6 @@ class SimVehicle:
             self.battery.full_voltage_v = p.get("SIM_BATT_VOLTAGE")
             self.battery.sag_capacity_ah = p.get("SIM_BATT_CAP_AH")
 
-    def stopping_point(self) -> tuple[float, float, float]:
-        """Where the copter stops braking from its current velocity (north, east, up)."""
-        p = self.phys
-        speed = p.groundspeed_ms
-        k = speed / (2.0 * p.accel_mss)
-        up = p.up_m + p.vu * abs(p.vu) / (2.0 * p.accel_z_mss)
-        return p.north_m + p.vn * k, p.east_m + p.ve * k, max(up, p.ground_up_m)
-
     def _hold_target(self) -> NavTarget:
         if self.hold_ne is None:
             self.hold_ne = self.stopping_point()
@@ -403,112 +399,7 @@ class SimVehicle:
             if msg is not None:
                 self.send(msg)
 
-    # ---- state queries ---------------------------------------------------------------
-    def time_boot_ms(self) -> int:
-        return int(self.sim_time_s * 1000) & 0xFFFFFFFF
-
-    def latlon(self) -> tuple[float, float]:
-        return offset_latlon(self.start.lat, self.start.lon, self.phys.north_m, self.phys.east_m)
-
-    def alt_amsl_m(self) -> float:
-        return self.start.alt_m + self.phys.up_m
-
-    def home_up_m(self) -> float:
-        return (self.home.alt_m if self.home else self.start.alt_m) - self.start.alt_m
-
-    def home_ne(self) -> tuple[float, float]:
-        if self.home is None:
-            return 0.0, 0.0
-        return ne_offset_m(self.start.lat, self.start.lon, self.home.lat, self.home.lon)
-
-    def alt_rel_m(self) -> float:
-        return self.phys.up_m - self.home_up_m()
-
-    def current_home(self) -> Home:
-        lat, lon = self.latlon()
-        return Home(lat, lon, round(self.alt_amsl_m(), 2), math.degrees(self.phys.yaw_rad))
-
-    def gps_fix_type(self) -> int:
-        """GPS_FIX_TYPE as SITL reports it: 0 before the fix, then 6 (RTK fixed)."""
-        return M.GPS_FIX_TYPE_RTK_FIXED if self.sim_time_s >= self.timeline.gps_fix_s \
-            else M.GPS_FIX_TYPE_NO_GPS
-
-    def ekf_flags(self) -> int:
-        if self.sim_time_s < self.timeline.tilt_s:
-            return 0x400
-        return 0x33F if self.ekf_ready() else 0xA7
-
-    def ekf_ready(self) -> bool:
-        return self.sim_time_s >= self.timeline.ekf_gps_s
-
-    def landed_for_s(self) -> float:
-        """Seconds on the ground since touchdown (0 in the air)."""
-        if self.touchdown_s is None or not self.phys.on_ground:
-            return 0.0
-        return self.sim_time_s - self.touchdown_s
-
-    def land_complete(self) -> bool:
-        """ArduCopter's land detector: on the ground for LAND_COMPLETE_S (always when disarmed)."""
-        if not self.phys.on_ground:
-            return False
-        return not self.armed or self.landed_for_s() >= modes.LAND_COMPLETE_S
-
-    def landed_state(self) -> int:
-        act = self.runner.active
-        if act is not None and act.item.command == M.MAV_CMD_NAV_PAYLOAD_PLACE \
-                and self.mode == Mode.AUTO and self.armed:
-            return M.MAV_LANDED_STATE_IN_AIR
-        if self.land_complete() or not self.armed:
-            return M.MAV_LANDED_STATE_ON_GROUND
-        if self.takeoff_up_m is not None:
-            return M.MAV_LANDED_STATE_TAKEOFF
-        if modes.is_landing(self):
-            return M.MAV_LANDED_STATE_LANDING
-        return M.MAV_LANDED_STATE_IN_AIR
-
-    def system_status(self) -> int:
-        if self.sim_time_s < self.timeline.ready_s:
-            return M.MAV_STATE_BOOT
-        if self.fs.battery_level or self.fs.gcs:
-            return M.MAV_STATE_CRITICAL
-        if self.armed and not self.land_complete():
-            return M.MAV_STATE_ACTIVE
-        return M.MAV_STATE_STANDBY
-
-    def heartbeat_message(self) -> Any:
-        return telemetry.heartbeat(self)
-
     # ---- helpers used by modes, mission, commands -----------------------------------------
-    @property
-    def climb_ms(self) -> float:
-        return self.params.get("WPNAV_SPEED_UP") / 100.0
-
-    @property
-    def sink_ms(self) -> float:
-        return self.params.get("WPNAV_SPEED_DN") / 100.0
-
-    def land_descent_ms(self) -> float:
-        if self.alt_rel_m() > self.params.get("LAND_ALT_LOW") / 100.0:
-            high = self.params.get("LAND_SPEED_HIGH") / 100.0
-            return high if high > 0 else self.sink_ms
-        return max(0.1, self.params.get("LAND_SPEED") / 100.0)
-
-    def item_target(self, item: StoredItem, keep_alt: bool) -> tuple[float, float, float]:
-        """north/east/up of a mission item (lat/lon 0,0 = here; alt 0 = current; relative frames
-        above home)."""
-        p = self.phys
-        if item.x == 0 and item.y == 0:
-            n, e = p.north_m, p.east_m
-        else:
-            n, e = ne_offset_m(self.start.lat, self.start.lon, item.lat, item.lon)
-        if keep_alt or item.z == 0:
-            up = p.up_m  # ModeAuto::loc_from_cmd: altitude 0 means the current altitude
-        elif item.frame == M.MAV_FRAME_GLOBAL:
-            up = item.z - self.start.alt_m
-        else:
-            up = self.home_up_m() + item.z
-        return n, e, up
-
     def takeoff_target(self, alt_rel_m: float) -> NavTarget:
         p = self.phys
         if self.takeoff_up_m is None:
@@ -528,9 +419,6 @@ class SimVehicle:
             self.auto_armed = True
         return self.armed and self.auto_armed
 
-    def takeoff_done(self) -> bool:
-        return self.takeoff_up_m is not None and self.phys.up_m >= self.takeoff_up_m - 0.2
-
     def takeoff_finished(self) -> None:
         self.takeoff_up_m = None
         self.hold_ne = None
@@ -543,16 +431,6 @@ class SimVehicle:
                 round(self.start.lat * 1e7), round(self.start.lon * 1e7),
                 round(self.start.alt_m * 1000), self.time_boot_ms() * 1000))
             self.send(telemetry.home_position(self))
-
-    def streams_requested(self) -> bool:
-        return self.streams.any_active
-
-    def _home_item(self) -> StoredItem | None:
-        if self.home is None:
-            return None
-        return StoredItem(M.MAV_CMD_NAV_WAYPOINT, M.MAV_FRAME_GLOBAL, 0, 0, 0, 0,
-                          round(self.home.lat * 1e7), round(self.home.lon * 1e7),
-                          round(self.home.alt_m, 2), 1)
 
     def _on_items_changed(self, mission_type: int) -> None:
         if mission_type == 0:
@@ -567,18 +445,6 @@ class SimVehicle:
         else:
             self.params.set("RALLY_TOTAL", len(self.missions.items[2]))
             self.notify_param("RALLY_TOTAL")
-
-    def mission_current(self) -> tuple[int, int, int, int]:
-        total = self.runner.total
-        in_auto = 1 if self.mode == Mode.AUTO else 0
-        if total == 0:
-            return 0, 0, M.MISSION_STATE_NO_MISSION, in_auto
-        state = {RunState.RUNNING: M.MISSION_STATE_ACTIVE,
-                 RunState.COMPLETE: M.MISSION_STATE_COMPLETE}.get(
-                     self.runner.state, M.MISSION_STATE_NOT_STARTED)
-        if self.runner.paused and self.runner.state == RunState.RUNNING:
-            state = M.MISSION_STATE_PAUSED
-        return self.runner.current_seq, total, state, in_auto
 
     def send_mission_current(self) -> None:
         seq, total, state, in_auto = self.mission_current()
@@ -601,23 +467,3 @@ class SimVehicle:
     def disarm(self, from_land: bool = False) -> None:
         modes.disarm(self)
 
-    def servo_pwm(self, servo: int) -> int:
-        function = int(self.params.get(f"SERVO{servo}_FUNCTION"))
-        if function == 28:
-            return self.gripper.pwm
-        if function == 88:
-            return self.winch.pwm
-        return 0
-
-    def fence_enabled(self) -> bool:
-        return failsafes.fence_enabled(self)
-
-    def battery_healthy(self) -> bool:
-        return self.fs.battery_level == 0
-
-    def battery_charge_state(self) -> int:
-        return (M.MAV_BATTERY_CHARGE_STATE_OK, M.MAV_BATTERY_CHARGE_STATE_LOW,
-                M.MAV_BATTERY_CHARGE_STATE_CRITICAL)[self.fs.battery_level]
-
-    def prearm_healthy(self) -> bool:
-        return not modes.prearm_failures(self)

@@ -69,6 +69,9 @@ class FlightJob:
         self.mission = mission
         self.reattach = reattach
         self.took_off = reattach
+        self.launched_s: float | None = None
+        """Scenario time of the take-off, as the controller recorded it (None: not yet, or
+        a flight followed after a restart)."""
         self.delivered = False
         self.state = FlightState.PREFLIGHT
         self._crew = crew

@@ -138,6 +138,7 @@ class FlightReports(FleetCore):
 
     def _on_flight_event(self, job: FlightJob, event: FlightEvent, now: float) -> None:
         if event.kind == "state" and event.state is FlightState.TAKEOFF and not job.reattach:
+            job.launched_s = now
             try:
                 self.store.start_flight(job.order_id, job.drone_id, now)
             except StoreError as exc:

@@ -79,13 +79,23 @@ class FleetViews(FleetState):
 
     def eta_s(self, job: FlightJob, now: float) -> float | None:
         """Scenario time of a flight's next milestone: the drop-off while outbound (as
-        scheduled), the landing once delivered or coming back (live), None while paused."""
+        scheduled, moved by as much as the take-off was late), the landing once delivered or
+        coming back (live), None while paused."""
         if job.state is FlightState.PAUSED:
             return None  # held by the operator: no time can be promised
         returning = job.delivered or bool(job.flight.cut_short) or job.state in (
             FlightState.RETURNING, FlightState.LANDING)
         if not returning:
-            return job.sortie.dropoff_s
+            # A sortie flown again after a restart, or held on the pad, leaves late: its
+            # scheduled drop-off had passed ("ETA 0s" for the whole way out).
+            sortie = job.sortie
+            if job.launched_s is not None:
+                start = job.launched_s
+            elif job.took_off:  # followed after a restart: its take-off time is not known
+                start = sortie.launch_s
+            else:  # still on the ground
+                start = max(now, sortie.launch_s)
+            return sortie.dropoff_s + max(0.0, start - sortie.launch_s)
         estimate = self.landing_at.get(job.order_id)
         if estimate is not None and not job.flight.cut_short and \
                 now - estimate[1] <= ESTIMATE_FRESH_S:

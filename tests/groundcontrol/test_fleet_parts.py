@@ -219,3 +219,35 @@ def test_stop_waits_for_the_loop_and_cuts_a_long_step_short(tmp_path: Path) -> N
         assert not controller._thread.is_alive()
     assert 0 < len(ran) < 200
     assert controller.error is None
+
+
+def test_the_outbound_eta_moves_with_a_late_take_off() -> None:
+    """Seen after resuming a 100-drone day: flights flown again from the depot, launched
+    minutes after their schedule, showed ETA 0 s all the way out. The drop-off is the
+    schedule's moved by the lateness of the take-off (or of the wait on the pad)."""
+    from types import SimpleNamespace
+
+    from groundcontrol.flight.progress import FlightState
+    from planner.dispatch_model import Assign
+
+    planner = Planner(CANBERRA.airspace, CANBERRA.depots, margin_m=30.0)
+    disp = Dispatcher(fleet_of(CANBERRA), [DepotModel(d.id) for d in CANBERRA.depots],
+                      planner_plan_fn(planner), promise_s=CANBERRA.promise_s)
+    sortie = next(d.sortie for order in sorted(CANBERRA.orders, key=lambda o: o.created_s)
+                  for d in disp.handle(OrderPlaced(order), order.created_s)
+                  if isinstance(d, Assign))
+    views = FleetViews()
+
+    def job(launched_s: float | None, took_off: bool) -> SimpleNamespace:
+        return SimpleNamespace(state=FlightState.EN_ROUTE, delivered=False, sortie=sortie,
+                               flight=SimpleNamespace(cut_short=None), launched_s=launched_s,
+                               took_off=took_off)
+
+    on_time, late = sortie.launch_s, sortie.launch_s + 300.0
+    assert views.eta_s(job(on_time, True), on_time + 10.0) == sortie.dropoff_s
+    assert views.eta_s(job(late, True), late + 10.0) == pytest.approx(sortie.dropoff_s + 300.0)
+    # still on the pad 100 s after its launch time: the drop-off is at least that late
+    waiting = views.eta_s(job(None, False), sortie.launch_s + 100.0)
+    assert waiting == pytest.approx(sortie.dropoff_s + 100.0)
+    # followed after a restart (take-off time unknown): the schedule
+    assert views.eta_s(job(None, True), late + 10.0) == sortie.dropoff_s

@@ -239,6 +239,23 @@ def _gcs_heartbeat(r: Recorder) -> None:
     r.send(msg)
 
 
+def _run_heard(r: Recorder, seconds: int) -> None:
+    """``seconds`` of simulated time with a GCS heartbeat every second."""
+    for _ in range(seconds):
+        _gcs_heartbeat(r)
+        r.run(1.0)
+
+
+def _guided_takeoff_heard(r: Recorder, alt_m: float) -> None:
+    """Boot settled, GUIDED, armed and climbed to ``alt_m``, the GCS heard throughout."""
+    _streams(r)
+    _run_heard(r, 45)
+    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
+    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, alt_m)
+    _run_heard(r, 20)
+
+
 def hold_and_cruise(r: Recorder) -> None:
     """GUIDED takeoff, a LOITER, a GUIDED leg and a hold at its end, a low-capacity failsafe
     reached by draining while holding, and the RTL it starts."""
@@ -272,20 +289,9 @@ def fenced_cruise(r: Recorder) -> None:
     r.v.params.set("FENCE_RADIUS", 300)
     r.v.params.set("FENCE_ACTION", 2)  # land
     r.v.params.set("FS_GCS_ENABLE", 1)
-    _streams(r)
-    for _ in range(45):
-        _gcs_heartbeat(r)
-        r.run(1.0)
-    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
-    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
-    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
-    for _ in range(20):
-        _gcs_heartbeat(r)
-        r.run(1.0)
+    _guided_takeoff_heard(r, 20.0)
     _guided_to(r, 900.0, 0.0, 20.0)
-    for _ in range(60):  # through the fence at 300 m: LAND
-        _gcs_heartbeat(r)
-        r.run(1.0)
+    _run_heard(r, 60)  # through the fence at 300 m: LAND
     assert r.v.fs.breaches
     r.run(30.0)  # landed, the GCS quiet
 
@@ -294,20 +300,9 @@ def gcs_lost_while_holding(r: Recorder) -> None:
     """A GCS whose heartbeats stop while the copter holds in LOITER: the GCS failsafe
     (RTL) comes FS_GCS_TIMEOUT after the last one, coasting or not."""
     r.v.params.set("FS_GCS_ENABLE", 1)
-    _streams(r)
-    for _ in range(45):
-        _gcs_heartbeat(r)
-        r.run(1.0)
-    r.command(M.MAV_CMD_DO_SET_MODE, 1, 4)
-    r.command(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
-    r.command(M.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20.0)
-    for _ in range(20):
-        _gcs_heartbeat(r)
-        r.run(1.0)
+    _guided_takeoff_heard(r, 20.0)
     r.command(M.MAV_CMD_DO_SET_MODE, 1, 5)
-    for _ in range(10):
-        _gcs_heartbeat(r)
-        r.run(1.0)
+    _run_heard(r, 10)
     r.run(20.0)
     assert r.v.fs.gcs
 

@@ -28,7 +28,7 @@ from planner.separation import (
     pair_minima,
 )
 
-__all__ = ["FlightPool", "PairCache", "blocked_delays", "first_clear_delay", "overlapping"]
+__all__ = ["FlightPool", "PairCache", "blocked_delays", "first_clear_delay"]
 
 _T0, _T1, _X0, _Y0, _VX, _VY, _Z0, _VZ, _EZ = range(9)
 _PAD_M = 0.1
@@ -275,17 +275,6 @@ def _inside(poly: list[Point], p: Point) -> bool:
     return True
 
 
-def overlapping(
-    flight: PlannedFlight,
-    others: Sequence[PlannedFlight],
-    rules: SeparationRules,
-    later_s: float = 0.0,
-) -> list[PlannedFlight]:
-    """The ``others`` that ``flight`` could meet if launched up to ``later_s`` later: other
-    owners, time windows within the buffers, and whole-flight boxes within the minima."""
-    return FlightPool(others).overlapping(flight, rules, later_s)
-
-
 class FlightPool:
     """Flights a sortie is checked against, their windows and boxes in arrays: ``resolve``
     asks ``overlapping`` of one pool for every layer and window it tries."""
@@ -301,7 +290,9 @@ class FlightPool:
     def overlapping(
         self, flight: PlannedFlight, rules: SeparationRules, later_s: float = 0.0
     ) -> list[PlannedFlight]:
-        """``overlapping(flight, self.flights, rules, later_s)``."""
+        """The flights of the pool that ``flight`` could meet if launched up to ``later_s``
+        later: other owners, time windows within the buffers, and whole-flight boxes within
+        the minima."""
         if not self.flights:
             return []
         margin = rules.horizontal_m + 2.0 * max(flight.path.nav_accuracy_m, self._nav_m)

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from groundcontrol.console.model import (
-    ActionResult,
     ConsoleSink,
     EventView,
     OrderStatus,
     Severity,
     VehicleView,
 )
+from groundcontrol.console.refused import RefusesCommands
 from groundcontrol.console.replay.playback import Frame, push_frame
 from groundcontrol.console.replay.store_source import FoldedOrder, StoreSource, recorded_scenario
 from groundcontrol.fleet.report import DayReport, build_report
@@ -203,12 +203,15 @@ class BookWatch(StoreSource):
         return f"{super().summary()}; depots {', '.join(sorted(sites)) or 'none'}"
 
 
-class WatchBackend:
-    """``ConsoleBackend`` following a ``BookWatch`` from its own thread, every ``poll_s``.
+class WatchBackend(RefusesCommands):
+    """``ConsoleBackend`` following a ``BookWatch`` from its own thread, every ``poll_s``;
+    every command refused (``WATCHING``).
 
     A failing database (a server restarted, say) is reported in the event log once, then the
     store is opened again on every poll until it answers; the console stays up.
     """
+
+    refusal = WATCHING
 
     quit_note = "a watch only reads the book"
 
@@ -281,33 +284,3 @@ class WatchBackend:
     def day_report(self) -> DayReport | None:
         """``DayReporter``: the whole book's day now."""
         return self.watch.day_report()
-
-    # ------------------------------------------------------------------------ actions
-
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
-                  due_s: float | None = None, priority: int = 0) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def plan(self, order_id: str) -> ActionResult:
-        return ActionResult.refused(WATCHING, order_id=order_id)
-
-    def launch(self, order_id: str | None = None, vehicle: str | None = None) -> ActionResult:
-        return ActionResult.refused(WATCHING, order_id=order_id)
-
-    def pause(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def resume(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def rtl(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def land(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def abort(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(WATCHING)
-
-    def cancel_order(self, order_id: str) -> ActionResult:
-        return ActionResult.refused(WATCHING, order_id=order_id)

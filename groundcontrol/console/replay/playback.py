@@ -26,6 +26,7 @@ from groundcontrol.console.model import (
     Severity,
     VehicleView,
 )
+from groundcontrol.console.refused import RefusesCommands
 
 if TYPE_CHECKING:
     from groundcontrol.fleet.report import DayReport
@@ -162,7 +163,7 @@ class ReplaySource(Protocol):
         ...
 
 
-class ReplayBackend:
+class ReplayBackend(RefusesCommands):
     """``ConsoleBackend`` playing a ``ReplaySource``: see the module docstring.
 
     Args:
@@ -171,6 +172,8 @@ class ReplayBackend:
         refresh_s: wall seconds between pushes.
         now: the wall clock (tests may drive it).
     """
+
+    refusal = NOTHING_TO_COMMAND
 
     def __init__(self, source: ReplaySource, speed: float = DEFAULT_SPEED,
                  refresh_s: float = 0.1, now: Callable[[], float] = time.monotonic) -> None:
@@ -258,28 +261,6 @@ class ReplayBackend:
     def resume(self, vehicle: str) -> ActionResult:
         """The console's resume key: resumes the playback."""
         return self.resume_playback()
-
-    def add_order(self, depot_id: str, lat: float, lon: float, payload_kg: float,
-                  due_s: float | None = None, priority: int = 0) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND)
-
-    def plan(self, order_id: str) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND, order_id=order_id)
-
-    def launch(self, order_id: str | None = None, vehicle: str | None = None) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND, order_id=order_id)
-
-    def rtl(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND)
-
-    def land(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND)
-
-    def abort(self, vehicle: str) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND)
-
-    def cancel_order(self, order_id: str) -> ActionResult:
-        return ActionResult.refused(NOTHING_TO_COMMAND, order_id=order_id)
 
 
 def push_frame(sink: ConsoleSink, frame: Frame, t_s: float) -> None:

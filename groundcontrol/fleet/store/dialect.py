@@ -89,19 +89,21 @@ def sqlite_hint(exc: BaseException) -> str:
     >>> sqlite_hint(OSError("database is locked"))
     ' (another process holds it)'
     """
+    return _hint(exc, (("readonly", "read-only file or folder?"),
+                       ("read-only", "read-only file or folder?"),
+                       ("unable to open", "a missing or read-only folder?"),
+                       ("malformed", "the file is corrupted: restore a copy"),
+                       ("not a database", "not an SQLite file, or a corrupted one"),
+                       ("locked", "another process holds it"),
+                       ("busy", "another process holds it"),
+                       ("disk is full", "free some space"),
+                       ("disk i/o", "a failing or removed disk?")))
+
+
+def _hint(exc: BaseException, hints: tuple[tuple[str, str], ...]) -> str:
+    """`` (hint)`` for the first ``(needle, hint)`` whose needle the error's text holds."""
     text = str(exc).lower()
-    for needle, hint in (("readonly", "read-only file or folder?"),
-                         ("read-only", "read-only file or folder?"),
-                         ("unable to open", "a missing or read-only folder?"),
-                         ("malformed", "the file is corrupted: restore a copy"),
-                         ("not a database", "not an SQLite file, or a corrupted one"),
-                         ("locked", "another process holds it"),
-                         ("busy", "another process holds it"),
-                         ("disk is full", "free some space"),
-                         ("disk i/o", "a failing or removed disk?")):
-        if needle in text:
-            return f" ({hint})"
-    return ""
+    return next((f" ({hint})" for needle, hint in hints if needle in text), "")
 
 
 def _sqlite() -> Dialect:
@@ -168,14 +170,10 @@ def first_line(exc: BaseException) -> str:
 
 def pg_hint(exc: BaseException) -> str:
     """What a PostgreSQL error most likely means for a store."""
-    text = str(exc).lower()
-    for needle, hint in (("connection refused", "is the server running on that port?"),
-                         ("does not exist", "create it first: createdb, or CREATE DATABASE"),
-                         ("password authentication", "wrong user or password"),
-                         ("no password supplied", "give the password in the URL or PGPASSFILE"),
-                         ("timeout", "the server did not answer in time"),
-                         ("lock timeout", "another process holds those rows"),
-                         ("read-only", "a read-only server or replica")):
-        if needle in text:
-            return f" ({hint})"
-    return ""
+    return _hint(exc, (("connection refused", "is the server running on that port?"),
+                       ("does not exist", "create it first: createdb, or CREATE DATABASE"),
+                       ("password authentication", "wrong user or password"),
+                       ("no password supplied", "give the password in the URL or PGPASSFILE"),
+                       ("timeout", "the server did not answer in time"),
+                       ("lock timeout", "another process holds those rows"),
+                       ("read-only", "a read-only server or replica")))

@@ -15,7 +15,7 @@ from enum import IntFlag
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from .mission_server import StoredItem
-from .physics import ne_offset_m, offset_latlon
+from .physics import ne_offset_m, offset_latlon, segment_distance_m
 
 __all__ = ["Breach", "FenceGeometry", "parse_fence", "validate_fence"]
 
@@ -183,14 +183,6 @@ def segment_enters_exclusion(geom: FenceGeometry, lat: float, lon: float) -> boo
     return geom.inside_exclusion(lat, lon)
 
 
-def _segment_distance(n: float, e: float, a: tuple[float, float], b: tuple[float, float]) -> float:
-    an, ae = a
-    dn, de = b[0] - an, b[1] - ae
-    length2 = dn * dn + de * de
-    t = 0.0 if length2 == 0.0 else max(0.0, min(1.0, ((n - an) * dn + (e - ae) * de) / length2))
-    return math.hypot(n - an - t * dn, e - ae - t * de)
-
-
 # What a copter may move, against the metres of a fence circle, before check_breaches' answer
 # can change: ArduPilot's circle distance scales longitude at the mean latitude, the frame of
 # physics.py at its start, so metres differ by a fraction of a percent across a city.
@@ -244,7 +236,7 @@ def fence_memo(geom: FenceGeometry, inputs: FenceInputs, origin: tuple[float, fl
     if fence_type & Breach.POLYGON:
         for poly in geom.inclusion_polygons + geom.exclusion_polygons:
             pts = [ne_offset_m(origin[0], origin[1], v[0], v[1]) for v in poly]
-            horizontal = min(horizontal, *(_segment_distance(n, e, pts[i - 1], pts[i])
+            horizontal = min(horizontal, *(segment_distance_m((n, e), pts[i - 1], pts[i])
                                            for i in range(len(pts))))
     return FenceMemo(geom, inputs, breaches, at, horizontal - _SLACK_M, vertical - _SLACK_M)
 

@@ -23,6 +23,7 @@ __all__ = [
     "ne_offset_m",
     "offset_latlon",
     "pass_speed_ms",
+    "segment_distance_m",
 ]
 
 EARTH_RADIUS_M = 6378137.0
@@ -89,6 +90,21 @@ def ne_offset_m(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float
     north = math.radians(lat - lat0) * EARTH_RADIUS_M
     east = math.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
     return north, east
+
+
+def segment_distance_m(p: tuple[float, float], a: tuple[float, float],
+                       b: tuple[float, float]) -> float:
+    """Distance from point ``p`` to the segment ``a``-``b`` (north/east metres).
+
+    >>> segment_distance_m((1.0, 5.0), (0.0, 0.0), (0.0, 10.0))
+    1.0
+    """
+    ax, ay = a
+    dx, dy = b[0] - ax, b[1] - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p[0] - ax) * dx + (p[1] - ay) * dy)
+                                              / length2))
+    return math.hypot(p[0] - ax - t * dx, p[1] - ay - t * dy)
 
 
 def offset_latlon(lat0: float, lon0: float, north_m: float, east_m: float) -> tuple[float, float]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .physics import NavTarget, pass_speed_ms
+from .physics import NavTarget, pass_speed_ms, segment_distance_m
 from .state import VehicleCore
 
 __all__ = ["RtlController", "SmartRtlPath"]
@@ -172,20 +172,10 @@ class SmartRtlPath:
         cut = len(self.points) - 1
         for i in range(len(self.points) - 1):
             a, b = self.points[i], self.points[i + 1]
-            if _segment_distance(here, a[:2], b[:2]) <= 2.0 * accuracy:
+            if segment_distance_m(here, a[:2], b[:2]) <= 2.0 * accuracy:
                 cut = i
                 break
         return list(reversed(self.points[: cut + 1]))
-
-
-def _segment_distance(p: tuple[float, float], a: tuple[float, float],
-                      b: tuple[float, float]) -> float:
-    ax, ay = a
-    dx, dy = b[0] - ax, b[1] - ay
-    length2 = dx * dx + dy * dy
-    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p[0] - ax) * dx + (p[1] - ay) * dy)
-                                              / length2))
-    return math.hypot(p[0] - ax - t * dx, p[1] - ay - t * dy)
 
 
 def _simplify(points: list[tuple[float, float, float]],
